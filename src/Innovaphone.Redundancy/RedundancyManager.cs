@@ -1,0 +1,424 @@
+using System.Collections.Concurrent;
+using System.Reactive.Linq;
+using System.Reactive.Subjects;
+using System.Threading.Channels;
+using Innovaphone.Redundancy.Core;
+using Innovaphone.Redundancy.Persistence;
+using Innovaphone.Redundancy.Transport;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Polly;
+using Polly.Timeout;
+
+namespace Innovaphone.Redundancy;
+
+/// <summary>
+/// Keeps a myApps-style connection to an innovaphone PBX system: follows redirects, accepts standby
+/// PBXes, alternates between primary and secondary while PBXes fail, and publishes connInfo.
+/// </summary>
+/// <remarks>
+/// <para>All public members are thread-safe. Notifications are delivered one at a time, in order, on the
+/// manager's own processing loop: a subscriber should not block; one that throws is logged and keeps its
+/// subscription. <see cref="DisposeAsync"/> stops, releases every connection, attempt and timer, and
+/// completes the observables.</para>
+/// <para>The rules it implements (R1–R12) are described in docs/concepts.md.</para>
+/// </remarks>
+public sealed class RedundancyManager : IAsyncDisposable
+{
+    private readonly RedundancyOptions _options;
+    private readonly MachineConfig _config;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly IRedundancyStore _store;
+    private readonly string _storeKey;
+    private readonly ResiliencePipeline _attemptPipeline;
+    private readonly BackoffScheduler _backoff;
+    private readonly Channel<Envelope> _events = Channel.CreateUnbounded<Envelope>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly CancellationTokenSource _lifetime = new();
+    private readonly ConcurrentDictionary<long, CancellationTokenSource> _attempts = new();
+    private readonly ConcurrentDictionary<Task, byte> _background = new();
+    private readonly BehaviorSubject<ConnInfo> _connInfo;
+    private readonly Subject<RedundancyStateChange> _stateChanges = new();
+    private readonly SemaphoreSlim _lifecycle = new(1, 1);
+    private readonly Task _loop;
+
+    private MachineState _state = MachineState.Initial;
+    private RedundancyState _publishedPhase = RedundancyState.Idle;
+    private IPbxConnection? _connection;
+    private int _disposed;
+
+    /// <summary>Creates a manager. It does nothing until <see cref="StartAsync"/>.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="options"/> is null.</exception>
+    /// <exception cref="ArgumentException">An option is missing or out of range.</exception>
+    public RedundancyManager(RedundancyOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _options = options;
+        _config = new MachineConfig(options.Primary, options.Scheme, options.MaxRedirectHops, options.Phys);
+        _time = options.TimeProvider ?? TimeProvider.System;
+        _logger = options.LoggerFactory?.CreateLogger<RedundancyManager>() ?? (ILogger)NullLogger.Instance;
+        _store = options.Store ?? new InMemoryRedundancyStore();
+        _storeKey = options.User is null ? options.Primary.ToString() : $"{options.Primary}|{options.User}";
+        _attemptPipeline = new ResiliencePipelineBuilder { TimeProvider = _time }
+            .AddTimeout(options.AttemptTimeout)
+            .Build();
+        _backoff = new BackoffScheduler(options, _time, Post);
+        _connInfo = new BehaviorSubject<ConnInfo>(_state.ToConnInfo(_config));
+        ConnInfoChanges = new GuardedObservable<ConnInfo>(_connInfo.AsObservable(), OnSubscriberError);
+        StateChanges = new GuardedObservable<RedundancyStateChange>(_stateChanges.AsObservable(), OnSubscriberError);
+        _loop = Task.Run(RunLoopAsync);
+    }
+
+    /// <summary>The current state.</summary>
+    public RedundancyState State => Volatile.Read(ref _state).Phase;
+
+    /// <summary>The current connInfo (R10).</summary>
+    public ConnInfo ConnInfo => _connInfo.Value;
+
+    /// <summary>
+    /// connInfo on every change (R10): a new subscriber gets the current value at once; the same value is
+    /// never published twice in a row; completes when the manager is disposed.
+    /// </summary>
+    public IObservable<ConnInfo> ConnInfoChanges { get; }
+
+    /// <summary>Every change of <see cref="State"/>, once each; completes when the manager is disposed.</summary>
+    public IObservable<RedundancyStateChange> StateChanges { get; }
+
+    /// <summary>The live connection while <see cref="State"/> is Connected or Standby; otherwise null.</summary>
+    public IPbxConnection? Connection => Volatile.Read(ref _connection);
+
+    /// <summary>
+    /// Starts connecting (R2): loads what the store kept and connects to the primary PBX. Returns once the first
+    /// attempt has begun, not when it is up; watch <see cref="ConnInfoChanges"/> for that. Starting again after
+    /// <see cref="RedundancyState.Faulted"/> or <see cref="StopAsync"/> begins anew; while running it does nothing.
+    /// </summary>
+    /// <exception cref="ObjectDisposedException">The manager was disposed.</exception>
+    public async Task StartAsync(CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        await _lifecycle.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+            RedundancyRecord? stored = null;
+            try
+            {
+                stored = await _store.LoadAsync(_storeKey, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                Log.StoreLoadFailed(_logger, ex.GetType().Name, ex.Message);
+            }
+
+            Log.Started(_logger, _options.Primary);
+            await SendAsync(new StartRequested(stored), cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _lifecycle.Release();
+        }
+    }
+
+    /// <summary>
+    /// Stops (R11): cancels the attempt in flight and the backoff, closes the connection, and waits until
+    /// they are gone. State becomes <see cref="RedundancyState.Stopped"/>. Does nothing when already stopped.
+    /// </summary>
+    public async Task StopAsync(CancellationToken cancellationToken = default)
+    {
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            return;
+        }
+
+        await _lifecycle.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await StopCoreAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _lifecycle.Release();
+        }
+    }
+
+    /// <summary>Stops, completes the observables and releases everything. Safe to call more than once.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await _lifecycle.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            {
+                return;
+            }
+
+            await StopCoreAsync(CancellationToken.None).ConfigureAwait(false);
+            _events.Writer.TryComplete();
+            await _loop.ConfigureAwait(false);
+            await _lifetime.CancelAsync().ConfigureAwait(false);
+            await DrainBackgroundAsync(CancellationToken.None).ConfigureAwait(false);
+            _connInfo.OnCompleted();
+            _stateChanges.OnCompleted();
+            _connInfo.Dispose();
+            _stateChanges.Dispose();
+            _lifetime.Dispose();
+        }
+        finally
+        {
+            _lifecycle.Release();
+        }
+    }
+
+    private async Task StopCoreAsync(CancellationToken cancellationToken)
+    {
+        if (State == RedundancyState.Stopped)
+        {
+            return;
+        }
+
+        await SendAsync(new StopRequested(), cancellationToken).ConfigureAwait(false);
+        await DrainBackgroundAsync(cancellationToken).ConfigureAwait(false);
+        Log.Stopped(_logger);
+    }
+
+    private async Task DrainBackgroundAsync(CancellationToken cancellationToken)
+    {
+        // Attempts end promptly once cancelled; a transport that ignores cancellation is cut off by the timeout.
+        while (!_background.IsEmpty)
+        {
+            await Task.WhenAll(_background.Keys).WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private Task SendAsync(MachineEvent @event, CancellationToken cancellationToken)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        ObjectDisposedException.ThrowIf(!_events.Writer.TryWrite(new Envelope(@event, done)), this);
+
+        return done.Task.WaitAsync(cancellationToken);
+    }
+
+    private bool Post(MachineEvent @event) => _events.Writer.TryWrite(new Envelope(@event, null));
+
+    private async Task RunLoopAsync()
+    {
+        await foreach (var envelope in _events.Reader.ReadAllAsync().ConfigureAwait(false))
+        {
+            try
+            {
+                await ProcessAsync(envelope.Event).ConfigureAwait(false);
+            }
+#pragma warning disable CA1031 // The loop must survive anything, or the manager would wedge.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                Log.SubscriberFailed(_logger, ex);
+            }
+            finally
+            {
+                envelope.Done?.TrySetResult();
+            }
+        }
+    }
+
+    private async Task ProcessAsync(MachineEvent @event)
+    {
+        var previous = _state;
+        var decision = RedundancyMachine.Decide(_config, previous, @event);
+        Volatile.Write(ref _state, decision.State);
+
+        if (@event is AttemptCompleted { Outcome: LoggedIn loggedIn } completed)
+        {
+            AdoptOrDiscard(completed.AttemptId, loggedIn.Connection);
+        }
+        else if (@event is BackoffScheduled scheduled && decision.State.NextAttemptAt == scheduled.DueAt)
+        {
+            Log.BackoffScheduled(_logger, scheduled.Delay, scheduled.DueAt);
+        }
+
+        foreach (var command in decision.Commands)
+        {
+            await ExecuteAsync(command).ConfigureAwait(false);
+        }
+
+        Publish(decision.State);
+    }
+
+    private void AdoptOrDiscard(long attemptId, IPbxConnection connection)
+    {
+        if (_state.ConnectionId == attemptId)
+        {
+            Volatile.Write(ref _connection, connection);
+            Track(WatchConnectionAsync(attemptId, connection));
+        }
+        else
+        {
+            Track(connection.DisposeAsync().AsTask());
+        }
+    }
+
+    private async Task WatchConnectionAsync(long connectionId, IPbxConnection connection)
+    {
+        var loss = await connection.Lost.ConfigureAwait(false);
+        if (!Post(new ConnectionLost(connectionId, loss)))
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private async ValueTask ExecuteAsync(MachineCommand command)
+    {
+        switch (command)
+        {
+            case ConnectCommand connect:
+                Log.AttemptStarted(_logger, connect.AttemptNumber, connect.Hop, connect.Target, connect.Scheme);
+                var cts = CancellationTokenSource.CreateLinkedTokenSource(_lifetime.Token);
+                _attempts[connect.AttemptId] = cts;
+                Track(RunAttemptAsync(new PbxLoginRequest(connect.Target, connect.Scheme, connect.AttemptId), cts));
+                break;
+            case CancelAttemptCommand cancel:
+                if (_attempts.TryRemove(cancel.AttemptId, out var attempt))
+                {
+                    await attempt.CancelAsync().ConfigureAwait(false);
+                }
+
+                break;
+            case CloseConnectionCommand:
+                if (Interlocked.Exchange(ref _connection, null) is { } open)
+                {
+                    Track(open.DisposeAsync().AsTask());
+                }
+
+                break;
+            case StartBackoffCommand start:
+                if (_backoff.RoundFailed(start.TimerId) is { } episode)
+                {
+                    Track(episode);
+                }
+                break;
+            case ResetBackoffCommand:
+                _backoff.Reset();
+                break;
+            case PersistCommand persist:
+                await PersistAsync(persist.Record).ConfigureAwait(false);
+                break;
+            case NoteCommand note:
+                LogNote(note);
+                break;
+        }
+    }
+
+    private async Task RunAttemptAsync(PbxLoginRequest request, CancellationTokenSource cts)
+    {
+        LoginOutcome outcome;
+        try
+        {
+            outcome = await _attemptPipeline.ExecuteAsync(
+                static (state, token) => state.Transport.ConnectAsync(state.Request, token),
+                (Transport: _options.Transport, Request: request),
+                cts.Token).ConfigureAwait(false);
+        }
+        catch (TimeoutRejectedException)
+        {
+            outcome = new AttemptFailed(AttemptFailureKind.Timeout, $"no answer within {_options.AttemptTimeout}");
+        }
+        catch (OperationCanceledException) when (cts.IsCancellationRequested)
+        {
+            // Cancelled by stop or dispose: the machine has moved on and expects nothing.
+            return;
+        }
+#pragma warning disable CA1031 // A transport bug is a failed attempt, not a dead manager.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            Log.TransportThrew(_logger, request.Pbx, ex.GetType().Name, ex.Message);
+            outcome = new AttemptFailed(AttemptFailureKind.ProtocolError, $"transport error ({ex.GetType().Name})");
+        }
+        finally
+        {
+            if (_attempts.TryRemove(request.AttemptId, out var own))
+            {
+                own.Dispose();
+            }
+        }
+
+        if (!Post(new AttemptCompleted(request.AttemptId, outcome)) && outcome is LoggedIn late)
+        {
+            await late.Connection.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private async Task PersistAsync(RedundancyRecord record)
+    {
+        try
+        {
+            await _store.SaveAsync(_storeKey, record, _lifetime.Token).ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // A store failure loses the record, not the connection.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            Log.StoreSaveFailed(_logger, ex.GetType().Name, ex.Message);
+        }
+    }
+
+    private void Publish(MachineState state)
+    {
+        // A Failover change is published once its next attempt time is known (BackoffScheduled).
+        if (state.Phase != _publishedPhase && !(state.Phase == RedundancyState.Failover && state.NextAttemptAt is null))
+        {
+            var change = new RedundancyStateChange(
+                _publishedPhase, state.Phase, state.Reason, state.Target, state.AttemptNumber, state.NextAttemptAt, _time.GetUtcNow());
+            _publishedPhase = state.Phase;
+            Log.StateChanged(_logger, change.Previous, change.Current, change.Reason);
+            if (state.Phase == RedundancyState.Faulted)
+            {
+                Log.Faulted(_logger, state.Reason);
+            }
+
+            _stateChanges.OnNext(change);
+        }
+
+        var info = state.ToConnInfo(_config);
+        if (info != _connInfo.Value)
+        {
+            _connInfo.OnNext(info);
+        }
+    }
+
+    private void LogNote(NoteCommand note)
+    {
+        switch (note.Note)
+        {
+            case MachineNote.AttemptFailed: Log.AttemptFailed(_logger, note.Detail); break;
+            case MachineNote.RedirectFollowed: Log.RedirectFollowed(_logger, note.Detail); break;
+            case MachineNote.RedirectRefused: Log.RedirectRefused(_logger, note.Detail); break;
+            case MachineNote.LoggedIn: Log.LoggedIn(_logger, note.Detail); break;
+            case MachineNote.StandbyLogin: Log.StandbyLogin(_logger, note.Detail); break;
+            case MachineNote.Determined: Log.Determined(_logger, note.Detail); break;
+            case MachineNote.LoginRejected: Log.LoginRejected(_logger, note.Detail); break;
+            case MachineNote.ConnectionLost: Log.ConnectionLost(_logger, note.Detail); break;
+            case MachineNote.StandbyBack: Log.StandbyBack(_logger, note.Detail); break;
+            case MachineNote.LoggedOut: Log.LoggedOut(_logger, note.Detail); break;
+            case MachineNote.RoundFailed: Log.RoundFailed(_logger, note.Detail); break;
+            case MachineNote.StaleEventIgnored: Log.StaleResult(_logger, note.Detail); break;
+            default: Log.EventIgnored(_logger, note.Detail); break;
+        }
+    }
+
+    private void Track(Task task)
+    {
+        _background.TryAdd(task, 0);
+        _ = task.ContinueWith(
+            static (t, self) => ((RedundancyManager)self!)._background.TryRemove(t, out _),
+            this,
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
+    }
+
+    private void OnSubscriberError(Exception exception) => Log.SubscriberFailed(_logger, exception);
+
+    private readonly record struct Envelope(MachineEvent Event, TaskCompletionSource? Done);
+}

@@ -1,0 +1,102 @@
+using Innovaphone.Redundancy.Persistence;
+using Innovaphone.Redundancy.Transport;
+using Microsoft.Extensions.Logging;
+
+namespace Innovaphone.Redundancy;
+
+/// <summary>
+/// Configures a <see cref="RedundancyManager"/>. A sealed record: derive variants with <c>with</c>.
+/// Validated when the manager is created; an invalid value throws <see cref="ArgumentException"/> naming it.
+/// </summary>
+public sealed record RedundancyOptions
+{
+    /// <summary>
+    /// The primary PBX (R1): the PBX configured in the client (launcher server setting, or the PBX of the
+    /// browser URL). Required. The manager connects here first and never changes it by itself.
+    /// </summary>
+    public required PbxAddress Primary { get; init; }
+
+    /// <summary>The transport that connects and logs in to one PBX. Required.</summary>
+    public required IPbxTransport Transport { get; init; }
+
+    /// <summary>
+    /// The user the connection is for (SIP name); only used to key the record in <see cref="Store"/>,
+    /// so that two users of one primary do not share a secondary. Default: <see langword="null"/> (one record per primary).
+    /// </summary>
+    public string? User { get; init; }
+
+    /// <summary>The scheme of every connection; redirects may not change it (R3). Default: <see cref="PbxScheme.Wss"/>.</summary>
+    public PbxScheme Scheme { get; init; } = PbxScheme.Wss;
+
+    /// <summary>
+    /// The physical location, published as connInfo <c>phys</c> only when set here (R10).
+    /// Default: <see langword="null"/> (connInfo carries <c>"phys":null</c>).
+    /// </summary>
+    public string? Phys { get; init; }
+
+    /// <summary>The longest one transport call (connect + login at one PBX) may take. Default: 10 s. Range: 10 ms to 10 min.</summary>
+    public TimeSpan AttemptTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The backoff after the first failed round of attempts (R6). Default: 1 s. Range: 1 ms to 1 h.</summary>
+    public TimeSpan BackoffInitial { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>The longest backoff between two rounds (R6). Default: 30 s. At least <see cref="BackoffInitial"/>, at most 1 day.</summary>
+    public TimeSpan BackoffMax { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Whether the backoff is randomised (Polly's decorrelated jitter), so that many clients that lost the same PBX
+    /// do not come back in step. Default: <see langword="true"/>. Without jitter the backoff doubles from <see cref="BackoffInitial"/>.
+    /// </summary>
+    public bool BackoffJitter { get; init; } = true;
+
+    /// <summary>The source of randomness for the jitter: returns values in [0, 1). Default: <see langword="null"/> (a shared random source). Tests pin it.</summary>
+    public Func<double>? Randomizer { get; init; }
+
+    /// <summary>The most redirects one attempt follows (R3). Default: 5. Range: 0 to 32.</summary>
+    public int MaxRedirectHops { get; init; } = 5;
+
+    /// <summary>Where time comes from (timeouts, backoff, timestamps). Default: <see langword="null"/> (<see cref="TimeProvider.System"/>).</summary>
+    public TimeProvider? TimeProvider { get; init; }
+
+    /// <summary>Where the connection flow is logged (R12). Default: <see langword="null"/> (no logging).</summary>
+    public ILoggerFactory? LoggerFactory { get; init; }
+
+    /// <summary>Where primary, secondary and the user's PBX are kept (R5). Default: <see langword="null"/> (a new <see cref="InMemoryRedundancyStore"/>).</summary>
+    public IRedundancyStore? Store { get; init; }
+
+    /// <summary>Throws when a value is out of range; called by the manager's constructor.</summary>
+    /// <exception cref="ArgumentException">A value is missing or out of range; the message names it.</exception>
+    public void Validate()
+    {
+        if (Primary is null)
+        {
+            throw new ArgumentException("RedundancyOptions.Primary is required.", nameof(Primary));
+        }
+
+        if (Transport is null)
+        {
+            throw new ArgumentException("RedundancyOptions.Transport is required.", nameof(Transport));
+        }
+
+        Check(AttemptTimeout, TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(10), nameof(AttemptTimeout));
+        Check(BackoffInitial, TimeSpan.FromMilliseconds(1), TimeSpan.FromHours(1), nameof(BackoffInitial));
+        Check(BackoffMax, BackoffInitial, TimeSpan.FromDays(1), nameof(BackoffMax));
+        if (MaxRedirectHops is < 0 or > 32)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxRedirectHops), MaxRedirectHops, "RedundancyOptions.MaxRedirectHops must be between 0 and 32.");
+        }
+
+        if (!Enum.IsDefined(Scheme))
+        {
+            throw new ArgumentOutOfRangeException(nameof(Scheme), Scheme, "RedundancyOptions.Scheme is not a known scheme.");
+        }
+    }
+
+    private static void Check(TimeSpan value, TimeSpan min, TimeSpan max, string name)
+    {
+        if (value < min || value > max)
+        {
+            throw new ArgumentOutOfRangeException(name, value, $"RedundancyOptions.{name} must be between {min} and {max}.");
+        }
+    }
+}
