@@ -67,10 +67,16 @@ public sealed class PbxAddress : IEquatable<PbxAddress>, IParsable<PbxAddress>
 
     /// <summary>Parses <c>host[:port]/module</c>.</summary>
     /// <exception cref="FormatException">The text is not of that form; the message says what is wrong.</exception>
-    public static PbxAddress Parse(string s) => Parse(s, null);
+    public static PbxAddress Parse(string s) => ParseCore(s);
+
+    // Addresses do not depend on culture; the IParsable overloads exist for generic code only.
+    static PbxAddress IParsable<PbxAddress>.Parse(string s, IFormatProvider? provider) => Parse(s);
+
+    static bool IParsable<PbxAddress>.TryParse([NotNullWhen(true)] string? s, IFormatProvider? provider, [MaybeNullWhen(false)] out PbxAddress result) =>
+        TryParse(s, out result, out _);
 
     /// <inheritdoc cref="Parse(string)"/>
-    public static PbxAddress Parse(string s, IFormatProvider? provider)
+    private static PbxAddress ParseCore(string s)
     {
         ArgumentNullException.ThrowIfNull(s);
         return TryParse(s, out var result, out var error)
@@ -80,10 +86,6 @@ public sealed class PbxAddress : IEquatable<PbxAddress>, IParsable<PbxAddress>
 
     /// <summary>Tries to parse <c>host[:port]/module</c>.</summary>
     public static bool TryParse([NotNullWhen(true)] string? s, [MaybeNullWhen(false)] out PbxAddress result) =>
-        TryParse(s, out result, out _);
-
-    /// <inheritdoc cref="TryParse(string?, out PbxAddress)"/>
-    public static bool TryParse([NotNullWhen(true)] string? s, IFormatProvider? provider, [MaybeNullWhen(false)] out PbxAddress result) =>
         TryParse(s, out result, out _);
 
     private static bool TryParse(string? s, [MaybeNullWhen(false)] out PbxAddress result, out string error)

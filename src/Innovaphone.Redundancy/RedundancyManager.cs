@@ -296,6 +296,7 @@ public sealed class RedundancyManager : IAsyncDisposable
                 {
                     Track(episode);
                 }
+
                 break;
             case ResetBackoffCommand:
                 _backoff.Reset();

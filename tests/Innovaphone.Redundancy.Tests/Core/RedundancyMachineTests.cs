@@ -1,0 +1,380 @@
+using System.Collections.Immutable;
+using FluentAssertions;
+using Innovaphone.Redundancy.Core;
+using Innovaphone.Redundancy.Persistence;
+using Innovaphone.Redundancy.Transport;
+using Xunit;
+
+namespace Innovaphone.Redundancy.Tests.Core;
+
+/// <summary>Drives the pure machine event by event; each test names the rule it checks.</summary>
+public sealed class RedundancyMachineTests
+{
+    private static readonly PbxAddress Master = PbxAddress.Parse("master.example.com/PBX0");
+    private static readonly PbxAddress Slave1 = PbxAddress.Parse("slave1.example.com/PBX0");
+    private static readonly PbxAddress Slave2 = PbxAddress.Parse("slave2.example.com/PBX0");
+    private static readonly PbxAddress Standby = PbxAddress.Parse("standby.example.com/PBX0");
+    private static readonly MachineConfig Config = new(Master, PbxScheme.Wss, MaxRedirectHops: 5, Phys: null);
+
+    private MachineState _state = MachineState.Initial;
+    private ImmutableArray<MachineCommand> _commands = [];
+
+    private Decision Feed(MachineEvent @event, MachineConfig? config = null)
+    {
+        var decision = RedundancyMachine.Decide(config ?? Config, _state, @event);
+        _state = decision.State;
+        _commands = decision.Commands;
+        return decision;
+    }
+
+    private ConnectCommand LastConnect => _commands.OfType<ConnectCommand>().Should().ContainSingle().Subject;
+
+    private void Succeed(PbxLoginInfo? info = null) =>
+        Feed(new AttemptCompleted(_state.AttemptId!.Value, new LoggedIn(new NoConnection(_state.AttemptTarget!), info ?? PbxLoginInfo.None)));
+
+    private void Fail(AttemptFailureKind kind = AttemptFailureKind.Unreachable) =>
+        Feed(new AttemptCompleted(_state.AttemptId!.Value, new AttemptFailed(kind, "test")));
+
+    private void Redirect(PbxAddress target, PbxScheme scheme = PbxScheme.Wss) =>
+        Feed(new AttemptCompleted(_state.AttemptId!.Value, new Redirected(target, scheme)));
+
+    private void Lose(ConnectionLossKind kind = ConnectionLossKind.Closed) =>
+        Feed(new ConnectionLost(_state.ConnectionId!.Value, new ConnectionLoss(kind, "test")));
+
+    [Fact]
+    public void R2_Start_ConnectsToPrimary()
+    {
+        Feed(new StartRequested(null));
+
+        _state.Phase.Should().Be(RedundancyState.Connecting);
+        LastConnect.Target.Should().Be(Master);
+        LastConnect.Scheme.Should().Be(PbxScheme.Wss);
+        LastConnect.AttemptNumber.Should().Be(1);
+    }
+
+    [Fact]
+    public void R1_StoredRecordOfOtherPrimary_IsIgnored()
+    {
+        Feed(new StartRequested(new RedundancyRecord(Slave1, Slave2, Slave2)));
+
+        _state.Secondary.Should().BeNull();
+        _state.ToConnInfo(Config).Pri.Should().Be(Master);
+    }
+
+    [Fact]
+    public void R5_StoredRecordOfThisPrimary_GivesSecondaryAndHome()
+    {
+        Feed(new StartRequested(new RedundancyRecord(Master, Slave2, Slave2)));
+
+        _state.Secondary.Should().Be(Slave2);
+        _state.Home.Should().Be(Slave2);
+        _state.ToConnInfo(Config).Sec.Should().Be(Slave2);
+    }
+
+    [Fact]
+    public void R3_Redirect_IsFollowedWithinTheSameAttempt()
+    {
+        Feed(new StartRequested(null));
+        var first = _state.AttemptNumber;
+        Redirect(Slave2);
+
+        _state.Phase.Should().Be(RedundancyState.Redirected);
+        LastConnect.Target.Should().Be(Slave2);
+        LastConnect.Hop.Should().Be(1);
+        _state.AttemptNumber.Should().Be(first);
+    }
+
+    [Fact]
+    public void R3_RedirectChangingScheme_IsRefusedAsFailedAttempt()
+    {
+        Feed(new StartRequested(new RedundancyRecord(Master, Slave1, null)));
+        Redirect(Slave2, PbxScheme.Ws);
+
+        _commands.OfType<NoteCommand>().Should().Contain(n => n.Note == MachineNote.RedirectRefused && n.Detail.Contains("scheme", StringComparison.Ordinal));
+        LastConnect.Target.Should().Be(Slave1, "the refused attempt counts as failed and the round goes on with the secondary");
+    }
+
+    [Fact]
+    public void R3_RedirectLoop_IsRefused()
+    {
+        Feed(new StartRequested(null));
+        Redirect(Slave2);
+        Redirect(Master);
+
+        _commands.OfType<NoteCommand>().Should().Contain(n => n.Note == MachineNote.RedirectRefused && n.Detail.Contains("loop", StringComparison.Ordinal));
+        _state.Phase.Should().Be(RedundancyState.Failover);
+    }
+
+    [Fact]
+    public void R3_HopLimit_IsEnforced()
+    {
+        var config = Config with { MaxRedirectHops = 2 };
+        Feed(new StartRequested(null), config);
+        Feed(new AttemptCompleted(_state.AttemptId!.Value, new Redirected(Slave1, PbxScheme.Wss)), config);
+        Feed(new AttemptCompleted(_state.AttemptId!.Value, new Redirected(Slave2, PbxScheme.Wss)), config);
+        _commands.OfType<ConnectCommand>().Should().ContainSingle();
+        Feed(new AttemptCompleted(_state.AttemptId!.Value, new Redirected(Standby, PbxScheme.Wss)), config);
+
+        _commands.OfType<NoteCommand>().Should().Contain(n => n.Note == MachineNote.RedirectRefused && n.Detail.Contains("hop limit", StringComparison.Ordinal));
+        _commands.OfType<ConnectCommand>().Should().BeEmpty();
+        _state.Phase.Should().Be(RedundancyState.Failover);
+    }
+
+    [Fact]
+    public void R5_RedirectedLogin_SecondaryIsThePbxWeEndedOn()
+    {
+        Feed(new StartRequested(null));
+        Redirect(Slave2);
+        Succeed(new PbxLoginInfo(Standby: false, Master: Master));
+
+        _state.Phase.Should().Be(RedundancyState.Connected);
+        _state.Secondary.Should().Be(Slave2);
+        _state.Home.Should().Be(Slave2);
+        _commands.OfType<PersistCommand>().Should().ContainSingle().Which.Record.Should().Be(new RedundancyRecord(Master, Slave2, Slave2));
+    }
+
+    [Fact]
+    public void R5_DirectLogin_SecondaryIsTheExplicitStandby()
+    {
+        Feed(new StartRequested(null));
+        Succeed(new PbxLoginInfo(Standby: false, Alternative: Standby));
+
+        _state.Secondary.Should().Be(Standby);
+    }
+
+    [Fact]
+    public void R5_DirectLoginOnSlaveWithoutStandby_SecondaryIsTheMaster()
+    {
+        var config = Config with { Primary = Slave1 };
+        Feed(new StartRequested(null), config);
+        Feed(new AttemptCompleted(_state.AttemptId!.Value, new LoggedIn(new NoConnection(Slave1), new PbxLoginInfo(false, null, Master))), config);
+
+        _state.Secondary.Should().Be(Master);
+    }
+
+    [Fact]
+    public void R5_DirectLoginWithoutHints_NoSecondary()
+    {
+        Feed(new StartRequested(null));
+        Succeed(new PbxLoginInfo(Standby: false));
+
+        _state.Secondary.Should().BeNull();
+        _state.ToConnInfo(Config).Should().Be(new ConnInfo(true, false, Master, Master, null, null));
+    }
+
+    [Fact]
+    public void R4_R5_StandbyLogin_KeepsConnectionAndNeverChangesPriSec()
+    {
+        Feed(new StartRequested(new RedundancyRecord(Master, Slave2, Slave2)));
+        Fail();
+        Succeed(new PbxLoginInfo(Standby: true, Master: Master));
+
+        _state.Phase.Should().Be(RedundancyState.Standby);
+        _state.Secondary.Should().Be(Slave2);
+        _state.ToConnInfo(Config).Should().Be(new ConnInfo(true, true, Slave2, Master, Slave2, null));
+        _commands.OfType<PersistCommand>().Should().BeEmpty();
+        _commands.OfType<CloseConnectionCommand>().Should().BeEmpty();
+    }
+
+    [Fact]
+    public void R4_StandbyInferred_WhenUnredirectedLoginLandsAwayFromHome()
+    {
+        Feed(new StartRequested(new RedundancyRecord(Master, Standby, Slave2)));
+        Succeed(PbxLoginInfo.None);
+
+        _state.Phase.Should().Be(RedundancyState.Standby);
+    }
+
+    [Fact]
+    public void R4_ExplicitStandbyFalse_WinsOverInference()
+    {
+        Feed(new StartRequested(new RedundancyRecord(Master, Standby, Slave2)));
+        Succeed(new PbxLoginInfo(Standby: false));
+
+        _state.Phase.Should().Be(RedundancyState.Connected);
+        _state.Home.Should().Be(Master);
+    }
+
+    [Fact]
+    public void R6_Alternation_PrimarySecondaryThenBackoffThenPrimary()
+    {
+        Feed(new StartRequested(new RedundancyRecord(Master, Slave2, Slave2)));
+        var targets = new List<PbxAddress> { LastConnect.Target };
+        Fail();
+        targets.Add(LastConnect.Target);
+        Fail();
+
+        _state.Phase.Should().Be(RedundancyState.Failover);
+        var timer = _commands.OfType<StartBackoffCommand>().Should().ContainSingle().Subject.TimerId;
+        _commands.OfType<ConnectCommand>().Should().BeEmpty("between rounds there is a backoff");
+
+        Feed(new BackoffScheduled(timer, DateTimeOffset.UnixEpoch, TimeSpan.FromSeconds(1)));
+        _state.NextAttemptAt.Should().Be(DateTimeOffset.UnixEpoch);
+        Feed(new BackoffElapsed(timer));
+        targets.Add(LastConnect.Target);
+        Fail();
+        targets.Add(LastConnect.Target);
+
+        targets.Should().Equal(Master, Slave2, Master, Slave2);
+    }
+
+    [Fact]
+    public void R6_NoSecondary_PrimaryAlone()
+    {
+        Feed(new StartRequested(null));
+        Fail();
+
+        _state.Phase.Should().Be(RedundancyState.Failover);
+        _commands.OfType<StartBackoffCommand>().Should().ContainSingle();
+    }
+
+    [Theory]
+    [InlineData("cur-is-primary")]
+    [InlineData("cur-is-secondary")]
+    [InlineData("cur-is-other")]
+    public void R7_Loss_ReconnectsToCurrentFirstThenAlternatesFromPrimary(string scenario)
+    {
+        Feed(new StartRequested(new RedundancyRecord(Master, Slave2, Slave2)));
+        var current = scenario switch { "cur-is-primary" => Master, "cur-is-secondary" => Slave2, _ => Standby };
+        if (current != Master)
+        {
+            Redirect(current);
+        }
+
+        Succeed(new PbxLoginInfo(Standby: current == Standby));
+        _state.Current.Should().Be(current);
+        Lose();
+
+        var targets = new List<PbxAddress> { LastConnect.Target };
+        while (_state.Phase != RedundancyState.Failover)
+        {
+            Fail();
+            targets.AddRange(_commands.OfType<ConnectCommand>().Select(c => c.Target));
+        }
+
+        var expected = scenario switch
+        {
+            "cur-is-primary" => new[] { Master, Slave2 },
+            "cur-is-secondary" => [Slave2, Master, Slave2],
+            _ => [Standby, Master, Slave2],
+        };
+        targets.Should().Equal(expected);
+    }
+
+    [Fact]
+    public void R8_StandbyBack_ReconnectsAtOnceFromPrimary()
+    {
+        Feed(new StartRequested(new RedundancyRecord(Master, Slave1, Master)));
+        Fail();
+        Succeed(new PbxLoginInfo(Standby: true));
+        _state.Phase.Should().Be(RedundancyState.Standby);
+
+        Lose(ConnectionLossKind.StandbyBack);
+
+        _state.Phase.Should().Be(RedundancyState.Connecting);
+        LastConnect.Target.Should().Be(Master);
+        _commands.OfType<StartBackoffCommand>().Should().BeEmpty();
+    }
+
+    [Fact]
+    public void R9_Rejected_FaultsWithoutRetry()
+    {
+        Feed(new StartRequested(new RedundancyRecord(Master, Slave1, Master)));
+        Feed(new AttemptCompleted(_state.AttemptId!.Value, new Rejected(1, "wrong password")));
+
+        _state.Phase.Should().Be(RedundancyState.Faulted);
+        _state.Reason.Should().Contain("wrong password");
+        _commands.OfType<ConnectCommand>().Should().BeEmpty();
+        _commands.OfType<StartBackoffCommand>().Should().BeEmpty();
+    }
+
+    [Fact]
+    public void R9_LogoutResult_FaultsWithoutReconnect()
+    {
+        Feed(new StartRequested(null));
+        Succeed();
+        Lose(ConnectionLossKind.LoggedOut);
+
+        _state.Phase.Should().Be(RedundancyState.Faulted);
+        _commands.OfType<ConnectCommand>().Should().BeEmpty();
+    }
+
+    [Fact]
+    public void R9_StartAfterFault_BeginsAnew()
+    {
+        Feed(new StartRequested(null));
+        Feed(new AttemptCompleted(_state.AttemptId!.Value, new Rejected(1, "wrong password")));
+        Feed(new StartRequested(null));
+
+        _state.Phase.Should().Be(RedundancyState.Connecting);
+        LastConnect.Target.Should().Be(Master);
+    }
+
+    [Fact]
+    public void R10_ConnInfo_FollowsTheState()
+    {
+        var config = Config with { Phys = "berlin" };
+        _state.ToConnInfo(config).Should().Be(new ConnInfo(false, false, null, Master, null, "berlin"));
+        Feed(new StartRequested(null), config);
+        Feed(new AttemptCompleted(_state.AttemptId!.Value, new Redirected(Slave2, PbxScheme.Wss)), config);
+        Feed(new AttemptCompleted(_state.AttemptId!.Value, new LoggedIn(new NoConnection(Slave2), PbxLoginInfo.None)), config);
+
+        _state.ToConnInfo(config).Should().Be(new ConnInfo(true, false, Slave2, Master, Slave2, "berlin"));
+    }
+
+    [Fact]
+    public void R11_Stop_CancelsAttemptAndBackoffAndClosesConnection()
+    {
+        Feed(new StartRequested(null));
+        var attempt = _state.AttemptId!.Value;
+        Feed(new StopRequested());
+        _commands.Should().ContainEquivalentOf(new CancelAttemptCommand(attempt));
+        _commands.OfType<ResetBackoffCommand>().Should().ContainSingle();
+        _state.Phase.Should().Be(RedundancyState.Stopped);
+
+        Feed(new StartRequested(null));
+        Succeed();
+        var connection = _state.ConnectionId!.Value;
+        Feed(new StopRequested());
+        _commands.Should().ContainEquivalentOf(new CloseConnectionCommand(connection));
+        _state.ToConnInfo(Config).Up.Should().BeFalse();
+    }
+
+    [Fact]
+    public void StaleResults_AreIgnored()
+    {
+        Feed(new StartRequested(new RedundancyRecord(Master, Slave1, null)));
+        var stale = _state.AttemptId!.Value;
+        Fail();
+        var before = _state;
+
+        Feed(new AttemptCompleted(stale, new LoggedIn(new NoConnection(Master), PbxLoginInfo.None)));
+        _state.Should().BeSameAs(before);
+        _commands.Should().ContainSingle().Which.Should().BeOfType<NoteCommand>().Which.Note.Should().Be(MachineNote.StaleEventIgnored);
+
+        Feed(new BackoffElapsed(12345));
+        _state.Should().BeSameAs(before);
+        Feed(new ConnectionLost(stale, new ConnectionLoss(ConnectionLossKind.Closed, "late")));
+        _state.Should().BeSameAs(before);
+    }
+
+    [Fact]
+    public void StartWhileRunning_IsIgnored()
+    {
+        Feed(new StartRequested(null));
+        var before = _state;
+        Feed(new StartRequested(null));
+
+        _state.Should().BeSameAs(before);
+        _commands.OfType<ConnectCommand>().Should().BeEmpty();
+    }
+
+    private sealed class NoConnection(PbxAddress pbx) : IPbxConnection
+    {
+        public PbxAddress Pbx { get; } = pbx;
+
+        public Task<ConnectionLoss> Lost { get; } = new TaskCompletionSource<ConnectionLoss>().Task;
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+}

@@ -1,0 +1,456 @@
+using System.Text.Json;
+using FluentAssertions;
+using Innovaphone.Redundancy.Persistence;
+using Innovaphone.Redundancy.Testing;
+using Innovaphone.Redundancy.Transport;
+using Xunit;
+
+namespace Innovaphone.Redundancy.Tests.Scenarios;
+
+/// <summary>
+/// Rules R1–R12 through the manager and the simulated PBX system, in virtual time. Topologies:
+/// single PBX with explicit standby; master + 2 slaves with the user on slave 2; a slave whose master stands by;
+/// master failure with a slave as standby; both PBXes down for a long time.
+/// </summary>
+public sealed class RuleScenarioTests : IAsyncLifetime
+{
+    private readonly ScenarioHarness _h = new();
+
+    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
+
+    public ValueTask DisposeAsync() => _h.DisposeAsync();
+
+    // master + slave1 + slave2, user on slave2, client configured at the master.
+    private (SimulatedPbx Master, SimulatedPbx Slave1, SimulatedPbx Slave2) MasterTwoSlaves()
+    {
+        var master = _h.Sim.AddMaster("master.example.com");
+        var slave1 = _h.Sim.AddSlave("slave1.example.com", master);
+        var slave2 = _h.Sim.AddSlave("slave2.example.com", master);
+        _h.Sim.AddUser(ScenarioHarness.User, ScenarioHarness.Password, slave2);
+        return (master, slave1, slave2);
+    }
+
+    // A single PBX with an explicit standby PBX; the user lives on the single PBX.
+    private (SimulatedPbx Pbx, SimulatedPbx Standby) SingleWithStandby()
+    {
+        var pbx = _h.Sim.AddMaster("pbx.example.com");
+        var standby = _h.Sim.AddStandby("standby.example.com", pbx);
+        _h.Sim.AddUser(ScenarioHarness.User, ScenarioHarness.Password, pbx);
+        return (pbx, standby);
+    }
+
+    [Fact]
+    public async Task R1_Primary_NeverChanges_ThroughRedirectFailoverAndStandby()
+    {
+        var (master, _, slave2) = MasterTwoSlaves();
+        await _h.StartAsync(master);
+        await _h.WaitUpAsync(slave2);
+        _h.Sim.Kill(slave2);
+        await _h.WaitUpAsync(master, standby: true);
+
+        _h.ConnInfos.Should().NotBeEmpty().And.OnlyContain(c => c.Pri == master.Address);
+    }
+
+    [Fact]
+    public async Task R2_Start_ConnectsToThePrimaryFirst()
+    {
+        var (pbx, _) = SingleWithStandby();
+        await _h.StartAsync(pbx);
+        await _h.WaitUpAsync(pbx);
+
+        _h.AttemptedPbxes().Should().Equal(pbx.Address);
+    }
+
+    [Fact]
+    public async Task R2_FailedFirstConnect_IsRetriedUntilThePrimaryAnswers()
+    {
+        var (pbx, _) = SingleWithStandby();
+        _h.Sim.Kill(pbx);
+        await _h.StartAsync(pbx);
+        await _h.SkipBackoffAsync();
+        await _h.SkipBackoffAsync();
+        _h.Sim.Revive(pbx);
+        await _h.SkipBackoffAsync();
+
+        await _h.WaitUpAsync(pbx);
+        _h.AttemptedPbxes().Should().HaveCountGreaterThanOrEqualTo(4).And.OnlyContain(a => a == pbx.Address);
+    }
+
+    [Fact]
+    public async Task R3_MasterRedirectsToTheUsersSlave_ConnectedThere()
+    {
+        var (master, _, slave2) = MasterTwoSlaves();
+        await _h.StartAsync(master);
+
+        var info = await _h.WaitUpAsync(slave2);
+
+        info.Should().Be(new ConnInfo(true, false, slave2.Address, master.Address, slave2.Address, null));
+        _h.AttemptedPbxes().Should().Equal(master.Address, slave2.Address);
+        _h.Changes.Select(c => c.Current).Should().Equal(RedundancyState.Connecting, RedundancyState.Redirected, RedundancyState.Connected);
+    }
+
+    [Fact]
+    public async Task R3_ClientAtOtherSlave_FollowsTwoRedirects()
+    {
+        var (master, slave1, slave2) = MasterTwoSlaves();
+        await _h.StartAsync(slave1);
+
+        var info = await _h.WaitUpAsync(slave2);
+
+        _h.AttemptedPbxes().Should().Equal(slave1.Address, master.Address, slave2.Address);
+        info.Pri.Should().Be(slave1.Address);
+        info.Sec.Should().Be(slave2.Address);
+    }
+
+    [Fact]
+    public async Task R3_HopLimit_RefusesTheRedirectAsAFailedAttempt()
+    {
+        var (master, slave1, _) = MasterTwoSlaves();
+        await _h.StartAsync(slave1, o => o with { MaxRedirectHops = 1 });
+
+        await _h.WaitForStateAsync(RedundancyState.Failover);
+
+        _h.AttemptedPbxes().Should().Equal(slave1.Address, master.Address);
+        _h.LogEventIds().Should().Contain(Log.RedirectRefusedId);
+    }
+
+    [Fact]
+    public async Task R4_SinglePbxDown_ExplicitStandbyKeepsTheClientAsStandby()
+    {
+        var (pbx, standby) = SingleWithStandby();
+        await _h.StartAsync(pbx);
+        var before = await _h.WaitUpAsync(pbx);
+        before.Sec.Should().Be(standby.Address, "R5: the explicit standby is the secondary");
+
+        _h.Sim.Kill(pbx);
+        var info = await _h.WaitUpAsync(standby, standby: true);
+
+        info.Should().Be(new ConnInfo(true, true, standby.Address, pbx.Address, standby.Address, null));
+        _h.Manager.State.Should().Be(RedundancyState.Standby);
+        _h.Manager.Connection.Should().NotBeNull();
+        _h.LogEventIds().Should().Contain(Log.StandbyLoginId);
+    }
+
+    [Fact]
+    public async Task R5_SlaveWhoseMasterStandsBy_SecondaryIsTheMaster_AndStandbyLoginKeepsIt()
+    {
+        var master = _h.Sim.AddMaster("master.example.com");
+        var slave = _h.Sim.AddSlave("slave.example.com", master);
+        _h.Sim.AddUser(ScenarioHarness.User, ScenarioHarness.Password, slave);
+        await _h.StartAsync(slave);
+        var info = await _h.WaitUpAsync(slave);
+        info.Sec.Should().Be(master.Address);
+
+        _h.Sim.Kill(slave);
+        var standby = await _h.WaitUpAsync(master, standby: true);
+
+        standby.Pri.Should().Be(slave.Address);
+        standby.Sec.Should().Be(master.Address);
+        _h.AttemptedPbxes().Should().Equal(slave.Address, slave.Address, master.Address);
+    }
+
+    [Fact]
+    public async Task R5_Determination_IsPersistedAndUsedAfterRestart()
+    {
+        var (master, _, slave2) = MasterTwoSlaves();
+        await _h.StartAsync(master);
+        await _h.WaitUpAsync(slave2);
+        await _h.WaitUntilAsync(() => StoredSecondary() == slave2.Address, "the record stored");
+        await _h.Manager.DisposeAsync();
+
+        // A restart while the master is down: the stored secondary is known at once and tried next.
+        _h.Sim.Kill(master);
+        _h.Sim.ClearAttempts();
+        _h.Create(master);
+        _h.Manager.ConnInfo.Sec.Should().BeNull("nothing is loaded before start");
+        await _h.Manager.StartAsync(TestContext.Current.CancellationToken);
+
+        await _h.WaitUpAsync(slave2);
+        _h.AttemptedPbxes().Should().Equal(master.Address, slave2.Address);
+        _h.Manager.ConnInfo.Sec.Should().Be(slave2.Address);
+
+        PbxAddress? StoredSecondary() =>
+            _h.Store.LoadAsync($"{master.Address}|{ScenarioHarness.User}", CancellationToken.None).AsTask().Result?.Secondary;
+    }
+
+    [Fact]
+    public async Task R6_BothDownForALongTime_AlternatesWithCappedBackoff_ThenRecovers()
+    {
+        var (pbx, standby) = SingleWithStandby();
+        await _h.StartAsync(pbx);
+        await _h.WaitUpAsync(pbx);
+        _h.Sim.Kill(pbx);
+        _h.Sim.Kill(standby);
+
+        var waits = new List<TimeSpan>();
+        for (var round = 0; round < 10; round++)
+        {
+            waits.Add(await _h.SkipBackoffAsync());
+        }
+
+        _h.Sim.Revive(pbx);
+        _h.Sim.Revive(standby);
+        await _h.SkipBackoffAsync();
+        await _h.WaitUpAsync(pbx);
+
+        waits.Take(5).Should().Equal(new[] { 1, 2, 4, 8, 16 }.Select(s => TimeSpan.FromSeconds(s)));
+        waits.Skip(5).Should().OnlyContain(w => w == TimeSpan.FromSeconds(30), "the backoff is capped at BackoffMax");
+        var tried = _h.AttemptedPbxes().Skip(1).ToList();
+        tried.Take(3).Should().Equal(pbx.Address, pbx.Address, standby.Address);
+        tried.Skip(1).Chunk(2).Take(10).Should().OnlyContain(round => round.SequenceEqual(new[] { pbx.Address, standby.Address }));
+    }
+
+    [Fact]
+    public async Task R6_Jitter_SpreadsTheBackoffWithinTheCap()
+    {
+        var (pbx, standby) = SingleWithStandby();
+        _h.Sim.Kill(pbx);
+        _h.Sim.Kill(standby);
+        var values = new Queue<double>([0.1, 0.9, 0.5, 0.3, 0.7, 0.2, 0.8, 0.4]);
+        await _h.StartAsync(pbx, o => o with { BackoffJitter = true, Randomizer = () => values.Count > 0 ? values.Dequeue() : 0.5 });
+
+        var waits = new List<TimeSpan>();
+        for (var round = 0; round < 6; round++)
+        {
+            waits.Add(await _h.SkipBackoffAsync());
+        }
+
+        waits.Should().OnlyContain(w => w > TimeSpan.Zero && w <= TimeSpan.FromSeconds(30));
+        waits.Distinct().Should().HaveCountGreaterThan(3, "jitter makes the waits differ from a plain doubling");
+    }
+
+    [Fact]
+    public async Task R7_MasterFailureWithSlaveAsStandby_ReconnectsToCurrentFirstThenAlternates()
+    {
+        var master = _h.Sim.AddMaster("master.example.com");
+        var slave = _h.Sim.AddSlave("slave.example.com", master);
+        master.SetAlternative(slave);
+        _h.Sim.AddUser(ScenarioHarness.User, ScenarioHarness.Password, master);
+        await _h.StartAsync(master);
+        (await _h.WaitUpAsync(master)).Sec.Should().Be(slave.Address);
+        _h.Sim.ClearAttempts();
+
+        _h.Sim.Kill(master);
+        await _h.WaitUpAsync(slave, standby: true);
+
+        // cur (= master = pri) first; then the alternation goes on with the secondary.
+        _h.AttemptedPbxes().Should().Equal(master.Address, slave.Address);
+        _h.LogEventIds().Should().Contain(Log.ConnectionLostId);
+    }
+
+    [Fact]
+    public async Task R7_LossOnTheUsersSlave_TriesThatSlaveFirst()
+    {
+        var (master, _, slave2) = MasterTwoSlaves();
+        await _h.StartAsync(master);
+        await _h.WaitUpAsync(slave2);
+        _h.Sim.ClearAttempts();
+
+        _h.Sim.PartitionClient(slave2);
+        await _h.WaitUpAsync(master, standby: false).ContinueWith(_ => { }, TaskScheduler.Default);
+        await _h.WaitForConnInfoAsync(c => c.Up, "up again");
+
+        // slave2 (cur) unreachable, then the primary: the master redirects to slave2, which it still reaches.
+        _h.AttemptedPbxes().First().Should().Be(slave2.Address);
+        _h.AttemptedPbxes()[1].Should().Be(master.Address);
+    }
+
+    [Fact]
+    public async Task R8_StandbyBack_ReturnsToTheUsersPbxAtOnce()
+    {
+        var (pbx, standby) = SingleWithStandby();
+        await _h.StartAsync(pbx);
+        await _h.WaitUpAsync(pbx);
+        _h.Sim.Kill(pbx);
+        await _h.WaitUpAsync(standby, standby: true);
+        var failovers = _h.Changes.Count(c => c.Current == RedundancyState.Failover);
+
+        _h.Sim.Revive(pbx);
+        var info = await _h.WaitUpAsync(pbx);
+
+        info.Should().Be(new ConnInfo(true, false, pbx.Address, pbx.Address, standby.Address, null));
+        _h.Changes.Count(c => c.Current == RedundancyState.Failover).Should().Be(failovers, "no backoff: the reconnect is immediate");
+        _h.LogEventIds().Should().Contain(Log.StandbyBackId);
+    }
+
+    [Fact]
+    public async Task R9_WrongPassword_FaultsWithoutRetryStorm()
+    {
+        var (pbx, _) = SingleWithStandby();
+        _h.Create(pbx, password: "wrong");
+        await _h.Manager.StartAsync(TestContext.Current.CancellationToken);
+
+        var change = await _h.WaitForStateAsync(RedundancyState.Faulted);
+        _h.Time.Advance(TimeSpan.FromMinutes(10));
+
+        change.Reason.Should().Contain("rejected");
+        _h.Sim.Attempts.Should().ContainSingle().Which.Outcome.Should().Be(SimulatedAttemptOutcome.Rejected);
+        _h.Manager.ConnInfo.Up.Should().BeFalse();
+        _h.LogEventIds().Should().Contain(Log.LoginRejectedId);
+    }
+
+    [Fact]
+    public async Task R9_SessionExpired_LogsInAgainWithTheUsersCredentials()
+    {
+        var (pbx, standby) = SingleWithStandby();
+        await _h.StartAsync(pbx);
+        await _h.WaitUpAsync(pbx);
+        _h.Sim.ExpireSessions(ScenarioHarness.User);
+        _h.Sim.Kill(pbx);
+        await _h.WaitUpAsync(standby, standby: true);
+
+        _h.Sim.Attempts.Should().Contain(a => a.Outcome == SimulatedAttemptOutcome.SessionExpired);
+        _h.Manager.State.Should().Be(RedundancyState.Standby);
+    }
+
+    [Fact]
+    public async Task R9_LogoutResult_FaultsAndDoesNotReconnect()
+    {
+        var (pbx, _) = SingleWithStandby();
+        await _h.StartAsync(pbx);
+        await _h.WaitUpAsync(pbx);
+        _h.Sim.ClearAttempts();
+
+        _h.Sim.Logout(ScenarioHarness.User);
+        await _h.WaitForStateAsync(RedundancyState.Faulted);
+        _h.Time.Advance(TimeSpan.FromMinutes(5));
+
+        _h.Sim.Attempts.Should().BeEmpty();
+        _h.LogEventIds().Should().Contain(Log.LoggedOutId);
+    }
+
+    [Fact]
+    public async Task R10_ConnInfo_IsPublishedOnEveryChange_NeverTwiceTheSame_AndReplayedToNewSubscribers()
+    {
+        var (pbx, standby) = SingleWithStandby();
+        await _h.StartAsync(pbx, o => o with { Phys = "berlin" });
+        await _h.WaitUpAsync(pbx);
+        _h.Sim.Kill(pbx);
+        await _h.WaitUpAsync(standby, standby: true);
+
+        var infos = _h.ConnInfos;
+        infos.Zip(infos.Skip(1)).Should().OnlyContain(pair => pair.First != pair.Second);
+        infos.Should().OnlyContain(i => i.Phys == "berlin" && i.Pri == pbx.Address);
+
+        ConnInfo? replayed = null;
+        using (_h.Manager.ConnInfoChanges.Subscribe(i => replayed = i))
+        {
+            replayed.Should().Be(_h.Manager.ConnInfo);
+        }
+
+        using var json = JsonDocument.Parse(_h.Manager.ConnInfo.ToJson());
+        json.RootElement.EnumerateObject().Select(p => p.Name).Should().Equal("up", "standby", "cur", "pri", "sec", "phys");
+        _h.Manager.ConnInfo.ToJson().Should().Be(
+            """{"up":true,"standby":true,"cur":"standby.example.com/PBX0","pri":"pbx.example.com/PBX0","sec":"standby.example.com/PBX0","phys":"berlin"}""");
+    }
+
+    [Fact]
+    public async Task R10_ThrowingSubscriber_DoesNotBreakTheManager()
+    {
+        var (master, _, slave2) = MasterTwoSlaves();
+        _h.Create(master);
+        using var bad = _h.Manager.ConnInfoChanges.Subscribe(_ => throw new InvalidOperationException("subscriber bug"));
+        using var badStates = _h.Manager.StateChanges.Subscribe(_ => throw new InvalidOperationException("subscriber bug"));
+        await _h.Manager.StartAsync(TestContext.Current.CancellationToken);
+
+        await _h.WaitUpAsync(slave2);
+        _h.LogEventIds().Should().Contain(Log.SubscriberFailedId);
+    }
+
+    [Fact]
+    public async Task R11_Stop_ClosesEverything_AndNoTimerFiresAfterwards()
+    {
+        var (pbx, standby) = SingleWithStandby();
+        await _h.StartAsync(pbx);
+        await _h.WaitUpAsync(pbx);
+        _h.Sim.LiveConnectionCount.Should().Be(1);
+
+        await _h.Manager.StopAsync(TestContext.Current.CancellationToken);
+
+        _h.Manager.State.Should().Be(RedundancyState.Stopped);
+        _h.Manager.ConnInfo.Up.Should().BeFalse();
+        _h.Manager.Connection.Should().BeNull();
+        _h.Sim.LiveConnectionCount.Should().Be(0);
+        var attempts = _h.Sim.Attempts.Count;
+        _h.Time.Advance(TimeSpan.FromHours(1));
+        _h.Sim.Attempts.Should().HaveCount(attempts);
+        _ = standby;
+    }
+
+    [Fact]
+    public async Task R11_DisposeDuringBackoff_CancelsTheTimer_AndCompletesTheObservables()
+    {
+        var (pbx, standby) = SingleWithStandby();
+        _h.Sim.Kill(pbx);
+        _h.Sim.Kill(standby);
+        await _h.StartAsync(pbx);
+        await _h.WaitForStateAsync(RedundancyState.Failover);
+        var attempts = _h.Sim.Attempts.Count;
+
+        await _h.Manager.DisposeAsync();
+        _h.Time.Advance(TimeSpan.FromHours(1));
+
+        _h.Completed.Should().BeTrue();
+        _h.Sim.Attempts.Should().HaveCount(attempts);
+        _h.Changes.Last().Current.Should().Be(RedundancyState.Stopped);
+        var start = () => _h.Manager.StartAsync();
+        await start.Should().ThrowAsync<ObjectDisposedException>();
+    }
+
+    [Fact]
+    public async Task R11_DisposeDuringAHangingAttempt_CancelsIt()
+    {
+        var (pbx, _) = SingleWithStandby();
+        _h.Sim.SetHanging(pbx, true);
+        await _h.StartAsync(pbx);
+        await _h.WaitUntilAsync(() => _h.Sim.Attempts.Count > 0 || _h.LogEventIds().Contains(Log.AttemptStartedId), "the attempt to begin");
+
+        await _h.Manager.DisposeAsync();
+
+        _h.Completed.Should().BeTrue();
+        _h.Sim.LiveConnectionCount.Should().Be(0);
+    }
+
+    [Fact]
+    public async Task R11_SlowPbx_AttemptTimesOutAndTheRoundGoesOn()
+    {
+        var (pbx, standby) = SingleWithStandby();
+        await _h.StartAsync(pbx);
+        await _h.WaitUpAsync(pbx);
+        _h.Sim.Kill(pbx);
+        await _h.WaitUpAsync(standby, standby: true);
+        _h.Sim.Revive(pbx);
+        await _h.WaitUpAsync(pbx);
+        _h.Sim.SetHanging(pbx, true);
+        _h.Sim.Kill(pbx);
+        _h.Sim.Revive(pbx);
+
+        // The hanging PBX is tried (cur, then pri), each cut off by the 5 s attempt timeout.
+        await _h.WaitUntilAsync(() => _h.LogEventIds().Count(id => id == Log.AttemptStartedId) >= 5, "the attempt to the hanging PBX");
+        _h.Time.Advance(TimeSpan.FromSeconds(5));
+        await _h.WaitUntilAsync(() => _h.LogEventIds().Count(id => id == Log.AttemptStartedId) >= 6, "the next attempt");
+        _h.Time.Advance(TimeSpan.FromSeconds(5));
+
+        await _h.WaitUpAsync(standby, standby: true);
+        _h.Logs.Should().Contain(l => l.Id.Id == Log.AttemptFailedId && l.Message.Contains("Timeout", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task R12_TheConnectionFlow_IsLoggedWithStableIds_AndNoSecrets()
+    {
+        var (master, _, slave2) = MasterTwoSlaves();
+        await _h.StartAsync(master);
+        await _h.WaitUpAsync(slave2);
+        _h.Sim.Kill(slave2);
+        await _h.WaitUpAsync(master, standby: true);
+        _h.Sim.Kill(master);
+        await _h.SkipBackoffAsync();
+
+        _h.LogEventIds().Should().Contain(
+        [
+            Log.StartedId, Log.AttemptStartedId, Log.RedirectFollowedId, Log.LoggedInId, Log.DeterminedId,
+            Log.ConnectionLostId, Log.StandbyLoginId, Log.RoundFailedId, Log.BackoffScheduledId, Log.StateChangedId,
+        ]);
+        _h.ShouldNotHaveLoggedSecrets();
+    }
+}

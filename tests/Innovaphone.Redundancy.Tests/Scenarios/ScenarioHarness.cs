@@ -1,0 +1,172 @@
+using System.Collections.Concurrent;
+using FluentAssertions;
+using Innovaphone.Redundancy.Persistence;
+using Innovaphone.Redundancy.Testing;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
+using Microsoft.Extensions.Time.Testing;
+using Xunit;
+
+namespace Innovaphone.Redundancy.Tests.Scenarios;
+
+/// <summary>
+/// A manager wired to a simulated PBX system in virtual time. Nothing sleeps: the harness waits for
+/// notifications (bounded by a real-time guard so that a bug fails the test instead of hanging it) and
+/// moves the fake clock forward explicitly.
+/// </summary>
+internal sealed class ScenarioHarness : IAsyncDisposable
+{
+    public const string User = "alice";
+    public const string Password = "s3cret-Pa55";
+
+    private static readonly TimeSpan Guard = TimeSpan.FromSeconds(20);
+    private readonly ConcurrentQueue<ConnInfo> _connInfos = new();
+    private readonly ConcurrentQueue<RedundancyStateChange> _changes = new();
+    private readonly SemaphoreSlim _signal = new(0);
+    private readonly List<IDisposable> _subscriptions = [];
+    private bool _completed;
+    private int _skippedBackoffs;
+
+    public ScenarioHarness(FakeTimeProvider? time = null)
+    {
+        Time = time ?? new FakeTimeProvider(new DateTimeOffset(2026, 11, 25, 12, 0, 0, TimeSpan.Zero));
+        Sim = new SimulatedPbxSystem(Time);
+        LoggerFactory = Microsoft.Extensions.Logging.LoggerFactory.Create(b => b.AddProvider(LogProvider).SetMinimumLevel(LogLevel.Trace));
+    }
+
+    public FakeTimeProvider Time { get; }
+
+    public SimulatedPbxSystem Sim { get; }
+
+    public FakeLoggerProvider LogProvider { get; } = new();
+
+    public ILoggerFactory LoggerFactory { get; }
+
+    public IRedundancyStore Store { get; set; } = new InMemoryRedundancyStore();
+
+    public RedundancyManager Manager { get; private set; } = null!;
+
+    public IReadOnlyList<ConnInfo> ConnInfos => [.. _connInfos];
+
+    public IReadOnlyList<RedundancyStateChange> Changes => [.. _changes];
+
+    public IReadOnlyList<FakeLogRecord> Logs => LogProvider.Collector.GetSnapshot();
+
+    public bool Completed => Volatile.Read(ref _completed);
+
+    /// <summary>Creates the manager (not started) with options suited to virtual time; no jitter unless asked for.</summary>
+    public RedundancyManager Create(SimulatedPbx primary, Func<RedundancyOptions, RedundancyOptions>? configure = null, string password = Password)
+    {
+        var options = new RedundancyOptions
+        {
+            Primary = primary.Address,
+            Transport = Sim.CreateTransport(User, password),
+            User = User,
+            TimeProvider = Time,
+            LoggerFactory = LoggerFactory,
+            Store = Store,
+            AttemptTimeout = TimeSpan.FromSeconds(5),
+            BackoffInitial = TimeSpan.FromSeconds(1),
+            BackoffMax = TimeSpan.FromSeconds(30),
+            BackoffJitter = false,
+        };
+        Manager = new RedundancyManager(configure is null ? options : configure(options));
+        _subscriptions.Add(Manager.ConnInfoChanges.Subscribe(
+            info => { _connInfos.Enqueue(info); _signal.Release(); },
+            () => { Volatile.Write(ref _completed, true); _signal.Release(); }));
+        _subscriptions.Add(Manager.StateChanges.Subscribe(change => { _changes.Enqueue(change); _signal.Release(); }));
+        return Manager;
+    }
+
+    public async Task<RedundancyManager> StartAsync(SimulatedPbx primary, Func<RedundancyOptions, RedundancyOptions>? configure = null)
+    {
+        Create(primary, configure);
+        await Manager.StartAsync(TestContext.Current.CancellationToken);
+        return Manager;
+    }
+
+    /// <summary>Waits until <paramref name="condition"/> holds, re-checking on every notification.</summary>
+    public async Task WaitUntilAsync(Func<bool> condition, string what)
+    {
+        using var guard = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        guard.CancelAfter(Guard);
+        while (!condition())
+        {
+            try
+            {
+                await _signal.WaitAsync(TimeSpan.FromMilliseconds(50), guard.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                throw new TimeoutException($"Gave up waiting for: {what}. State {Manager.State}; connInfo {Manager.ConnInfo}; " +
+                                           $"changes: {string.Join(", ", Changes.Select(c => c.Current))}");
+            }
+        }
+    }
+
+    /// <summary>Waits for a state change to <paramref name="state"/> after the first <paramref name="after"/> changes.</summary>
+    public async Task<RedundancyStateChange> WaitForStateAsync(RedundancyState state, int after = 0)
+    {
+        await WaitUntilAsync(() => Changes.Skip(after).Any(c => c.Current == state), $"state {state}");
+        return Changes.Skip(after).First(c => c.Current == state);
+    }
+
+    /// <summary>Waits until connInfo matches, and returns it.</summary>
+    public async Task<ConnInfo> WaitForConnInfoAsync(Func<ConnInfo, bool> match, string what)
+    {
+        await WaitUntilAsync(() => match(Manager.ConnInfo), what);
+        return Manager.ConnInfo;
+    }
+
+    public Task<ConnInfo> WaitUpAsync(SimulatedPbx on, bool standby = false) =>
+        WaitForConnInfoAsync(c => c.Up && c.Standby == standby && c.Cur == on.Address, $"up (standby {standby}) on {on}");
+
+    /// <summary>Waits until the manager is in Failover with its next attempt scheduled, then moves the clock there.</summary>
+    public async Task<TimeSpan> SkipBackoffAsync()
+    {
+        var seen = _skippedBackoffs;
+        await WaitUntilAsync(() => Changes.Count(c => c.Current == RedundancyState.Failover) > seen, "a scheduled backoff");
+        var change = Changes.Where(c => c.Current == RedundancyState.Failover).ElementAt(seen);
+        _skippedBackoffs = seen + 1;
+        var due = change.NextAttemptAt!.Value;
+        var wait = due - change.Timestamp;
+        if (due > Time.GetUtcNow())
+        {
+            Time.SetUtcNow(due);
+        }
+
+        return wait;
+    }
+
+    /// <summary>The PBXes the manager tried, in order (from the simulator's record).</summary>
+    public IReadOnlyList<PbxAddress> AttemptedPbxes() => [.. Sim.Attempts.Select(a => a.Pbx)];
+
+    public IEnumerable<int> LogEventIds() => Logs.Select(l => l.Id.Id);
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Manager is not null)
+        {
+            await Manager.DisposeAsync();
+        }
+
+        foreach (var subscription in _subscriptions)
+        {
+            subscription.Dispose();
+        }
+
+        Sim.Dispose();
+        LoggerFactory.Dispose();
+        _signal.Dispose();
+    }
+
+    /// <summary>Asserts that no log line or exception message carried the password.</summary>
+    public void ShouldNotHaveLoggedSecrets()
+    {
+        foreach (var record in Logs)
+        {
+            record.Message.Should().NotContain(Password);
+            (record.Exception?.ToString() ?? string.Empty).Should().NotContain(Password);
+        }
+    }
+}
