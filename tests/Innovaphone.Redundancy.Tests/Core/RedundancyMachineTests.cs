@@ -241,7 +241,7 @@ public sealed class RedundancyMachineTests
             Redirect(current);
         }
 
-        Succeed(new PbxLoginInfo(Standby: current == Standby));
+        Succeed(new PbxLoginInfo(Standby: current == Standby, Alternative: Slave2));
         _state.Current.Should().Be(current);
         Lose();
 

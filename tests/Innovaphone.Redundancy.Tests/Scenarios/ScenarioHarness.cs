@@ -138,6 +138,25 @@ internal sealed class ScenarioHarness : IAsyncDisposable
         return wait;
     }
 
+    /// <summary>Waits until the manager has entered Failover <paramref name="count"/> times in all.</summary>
+    public Task WaitForFailoversAsync(int count) =>
+        WaitUntilAsync(() => Changes.Count(c => c.Current == RedundancyState.Failover) >= count, $"{count} failovers");
+
+    /// <summary>
+    /// Moves the clock on in steps of <paramref name="step"/> until <paramref name="condition"/> holds, letting the
+    /// manager react between steps; for timeouts whose timer is created inside an attempt already in flight.
+    /// </summary>
+    public async Task AdvanceUntilAsync(Func<bool> condition, TimeSpan step, int maxSteps, string what)
+    {
+        for (var i = 0; i < maxSteps && !condition(); i++)
+        {
+            Time.Advance(step);
+            await _signal.WaitAsync(TimeSpan.FromMilliseconds(20), TestContext.Current.CancellationToken);
+        }
+
+        await WaitUntilAsync(condition, what);
+    }
+
     /// <summary>The PBXes the manager tried, in order (from the simulator's record).</summary>
     public IReadOnlyList<PbxAddress> AttemptedPbxes() => [.. Sim.Attempts.Select(a => a.Pbx)];
 
