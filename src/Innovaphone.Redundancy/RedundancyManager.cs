@@ -242,6 +242,12 @@ public sealed class RedundancyManager : IAsyncDisposable
             await ExecuteAsync(command).ConfigureAwait(false);
         }
 
+        // A lost connection is released as soon as the machine lets go of it.
+        if (decision.State.ConnectionId is null && Interlocked.Exchange(ref _connection, null) is { } released)
+        {
+            Track(released.DisposeAsync().AsTask());
+        }
+
         Publish(decision.State);
     }
 

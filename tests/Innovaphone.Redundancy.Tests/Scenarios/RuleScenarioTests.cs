@@ -449,4 +449,68 @@ public sealed class RuleScenarioTests : IAsyncLifetime
         ]);
         _h.ShouldNotHaveLoggedSecrets();
     }
+
+    [Fact]
+    public async Task StateChanges_NeverRepeatAState_AndChainPreviousToCurrent()
+    {
+        var (master, _, slave2) = MasterTwoSlaves();
+        await _h.StartAsync(master);
+        await _h.WaitUpAsync(slave2);
+        _h.Sim.Kill(slave2);
+        await _h.WaitUpAsync(master, standby: true);
+        _h.Sim.Kill(master);
+        await _h.SkipBackoffAsync();
+        _h.Sim.Revive(master);
+        _h.Sim.Revive(slave2);
+        await _h.WaitUpAsync(slave2);
+
+        var changes = _h.Changes;
+        changes[0].Previous.Should().Be(RedundancyState.Idle);
+        changes.Should().OnlyContain(c => c.Previous != c.Current);
+        changes.Zip(changes.Skip(1)).Should().OnlyContain(p => p.First.Current == p.Second.Previous);
+        changes.Where(c => c.Current == RedundancyState.Failover).Should().OnlyContain(c => c.NextAttemptAt > c.Timestamp);
+        changes.Where(c => c.Current != RedundancyState.Failover).Should().OnlyContain(c => c.NextAttemptAt == null);
+    }
+
+    [Fact]
+    public async Task LostConnection_IsReleased_AndConnectionPropertyFollows()
+    {
+        var (pbx, standby) = SingleWithStandby();
+        await _h.StartAsync(pbx);
+        await _h.WaitUpAsync(pbx);
+        _h.Manager.Connection!.Pbx.Should().Be(pbx.Address);
+
+        _h.Sim.Kill(pbx);
+        await _h.WaitUpAsync(standby, standby: true);
+
+        _h.Manager.Connection!.Pbx.Should().Be(standby.Address);
+        _h.Sim.LiveConnectionCount.Should().Be(1);
+    }
+
+    [Fact]
+    public async Task ConcurrentStartStopAndSubscribe_FromManyThreads_EndConsistent()
+    {
+        var (master, _, slave2) = MasterTwoSlaves();
+        _h.Create(master);
+        var manager = _h.Manager;
+        var ct = TestContext.Current.CancellationToken;
+
+        await Parallel.ForEachAsync(Enumerable.Range(0, 200), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct }, async (i, token) =>
+        {
+            switch (i % 4)
+            {
+                case 0: await manager.StartAsync(token); break;
+                case 1: await manager.StopAsync(token); break;
+                case 2: using (manager.ConnInfoChanges.Subscribe(_ => { })) { } break;
+                default: using (manager.StateChanges.Subscribe(_ => throw new InvalidOperationException("bad subscriber"))) { } break;
+            }
+        });
+        await manager.StartAsync(ct);
+        await _h.WaitUpAsync(slave2);
+        await manager.DisposeAsync();
+
+        _h.Completed.Should().BeTrue();
+        manager.State.Should().Be(RedundancyState.Stopped);
+        _h.Sim.LiveConnectionCount.Should().Be(0);
+    }
 }
