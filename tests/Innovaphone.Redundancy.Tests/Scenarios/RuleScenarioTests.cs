@@ -460,8 +460,10 @@ public sealed class RuleScenarioTests : IAsyncLifetime
         await _h.WaitUpAsync(master, standby: true);
         _h.Sim.Kill(master);
         await _h.SkipBackoffAsync();
+        await _h.WaitForFailoversAsync(2);
         _h.Sim.Revive(master);
         _h.Sim.Revive(slave2);
+        await _h.SkipBackoffAsync();
         await _h.WaitUpAsync(slave2);
 
         var changes = _h.Changes;
