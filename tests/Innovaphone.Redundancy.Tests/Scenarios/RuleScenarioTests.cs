@@ -180,8 +180,8 @@ public sealed class RuleScenarioTests : IAsyncLifetime
         var (pbx, standby) = SingleWithStandby();
         await _h.StartAsync(pbx);
         await _h.WaitUpAsync(pbx);
+        _h.Sim.Kill(standby); // first, so that the reconnect after the loss finds both down
         _h.Sim.Kill(pbx);
-        _h.Sim.Kill(standby);
 
         var waits = new List<TimeSpan>();
         for (var round = 0; round < 10; round++)
