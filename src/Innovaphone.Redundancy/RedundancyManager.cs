@@ -4,6 +4,7 @@ using System.Reactive.Subjects;
 using System.Threading.Channels;
 using Innovaphone.Redundancy.Core;
 using Innovaphone.Redundancy.Persistence;
+using Innovaphone.Redundancy.Shell;
 using Innovaphone.Redundancy.Transport;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;

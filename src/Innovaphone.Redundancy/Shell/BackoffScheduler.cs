@@ -1,8 +1,9 @@
 using System.Threading.Channels;
+using Innovaphone.Redundancy.Core;
 using Polly;
 using Polly.Retry;
 
-namespace Innovaphone.Redundancy.Core;
+namespace Innovaphone.Redundancy.Shell;
 
 /// <summary>
 /// The wait between two rounds of attempts (R6), done by a Polly retry pipeline so that backoff,
