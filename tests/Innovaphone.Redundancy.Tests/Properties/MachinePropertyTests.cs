@@ -1,0 +1,184 @@
+using CsCheck;
+using FluentAssertions;
+using Innovaphone.Redundancy.Core;
+using Innovaphone.Redundancy.Persistence;
+using Innovaphone.Redundancy.Transport;
+using Xunit;
+
+namespace Innovaphone.Redundancy.Tests.Properties;
+
+/// <summary>
+/// Invariants of the pure machine over random event histories (CsCheck: seeded; a failure reports the seed
+/// and the shrunk history). A history is a list of numbers; each number picks the next event from what can
+/// happen in the current state (including late and stale events), so every history is a plausible one.
+/// </summary>
+public sealed class MachinePropertyTests
+{
+    private const int Histories = 10_000;
+    private static readonly PbxAddress[] Pool =
+    [
+        PbxAddress.Parse("master.example.com/PBX0"), PbxAddress.Parse("slave1.example.com/PBX0"),
+        PbxAddress.Parse("slave2.example.com/PBX0"), PbxAddress.Parse("standby.example.com/PBX0"),
+        PbxAddress.Parse("127.0.0.1:8080/PBX0"),
+    ];
+
+    private static readonly MachineConfig Config = new(Pool[0], PbxScheme.Wss, MaxRedirectHops: 3, Phys: null);
+
+    [Fact]
+    public void I1toI8_HoldForRandomHistories() =>
+        Gen.Int[0, 999].Array[1, 80].Sample(Run, iter: Histories, threads: 1);
+
+    private static void Run(int[] history)
+    {
+        var state = MachineState.Initial;
+        long? inFlight = null;
+        var issued = new List<long>();
+
+        foreach (var choice in history)
+        {
+            var @event = PickEvent(state, choice, issued);
+            var before = state;
+            var decision = RedundancyMachine.Decide(Config, state, @event);
+            state = decision.State;
+
+            // I2: at most one transport call in flight, as the shell sees it.
+            if (@event is AttemptCompleted done && done.AttemptId == inFlight)
+            {
+                inFlight = null;
+            }
+
+            foreach (var command in decision.Commands)
+            {
+                switch (command)
+                {
+                    case CancelAttemptCommand cancel when cancel.AttemptId == inFlight:
+                        inFlight = null;
+                        break;
+                    case ConnectCommand connect:
+                        inFlight.Should().BeNull("I2: a new attempt starts only when none is in flight");
+                        inFlight = connect.AttemptId;
+                        issued.Add(connect.AttemptId);
+                        break;
+                }
+            }
+
+            inFlight.Should().Be(state.AttemptId, "the machine's idea of the attempt in flight matches its commands");
+
+            // I1: up exactly in Connected and Standby.
+            state.ToConnInfo(Config).Up.Should().Be(state.Phase is RedundancyState.Connected or RedundancyState.Standby, "I1");
+
+            // I3: never stuck: while trying (not idle, stopped, faulted or up), exactly one attempt or one timer.
+            if (state.Phase is RedundancyState.Connecting or RedundancyState.Redirected or RedundancyState.Failover)
+            {
+                (state.AttemptId is not null ^ state.TimerId is not null).Should().BeTrue($"I3 in {state.Phase}");
+                (state.Phase == RedundancyState.Failover).Should().Be(state.TimerId is not null, "a timer is pending exactly in Failover");
+            }
+            else
+            {
+                state.AttemptId.Should().BeNull();
+                state.TimerId.Should().BeNull();
+            }
+
+            // Up exactly while a connection is held.
+            (state.ConnectionId is not null).Should().Be(state.ToConnInfo(Config).Up);
+
+            // I4: pri is always the configured primary; sec never equals it.
+            state.ToConnInfo(Config).Pri.Should().Be(Config.Primary, "I4");
+            state.Secondary.Should().NotBe(Config.Primary);
+
+            // I5: a standby login never changes pri/sec.
+            if (state.Phase == RedundancyState.Standby && before.Phase != RedundancyState.Standby)
+            {
+                state.Secondary.Should().Be(before.Secondary, "I5");
+                state.Home.Should().Be(before.Home, "I5");
+            }
+
+            // I6: after a loss, the first attempt targets the current PBX.
+            if (@event is ConnectionLost { Loss.Kind: ConnectionLossKind.Closed } && before.ConnectionId is not null)
+            {
+                decision.Commands.OfType<ConnectCommand>().Single().Target.Should().Be(before.Current, "I6");
+            }
+
+            // I8: redirect hops never exceed the limit.
+            (state.Hops.Length - 1).Should().BeLessThanOrEqualTo(Config.MaxRedirectHops, "I8");
+
+            // Stale and ignored events change nothing.
+            if (decision.Commands.All(c => c is NoteCommand { Note: MachineNote.StaleEventIgnored or MachineNote.EventIgnored }) && decision.Commands.Length > 0)
+            {
+                state.Should().BeSameAs(before);
+            }
+        }
+    }
+
+    /// <summary>Picks the next event: mostly answers to what is pending, sometimes host actions and stale events.</summary>
+    private static MachineEvent PickEvent(MachineState state, int choice, List<long> issued)
+    {
+        var kind = choice % 20;
+        var pick = choice / 20;
+        var pbx = Pool[pick % Pool.Length];
+
+        if (kind == 0)
+        {
+            return new StartRequested(pick % 3 == 0 ? new RedundancyRecord(Config.Primary, pbx, Pool[(pick + 1) % Pool.Length]) : null);
+        }
+
+        if (kind == 1)
+        {
+            return new StopRequested();
+        }
+
+        if (kind == 2 && issued.Count > 0)
+        {
+            // A late answer of some earlier attempt (possibly the current one).
+            return new AttemptCompleted(issued[pick % issued.Count], Outcome(pick, pbx));
+        }
+
+        if (kind == 3)
+        {
+            return pick % 2 == 0 ? new BackoffElapsed(pick) : new ConnectionLost(pick, new ConnectionLoss(ConnectionLossKind.Closed, "stale"));
+        }
+
+        if (state.AttemptId is long attempt)
+        {
+            return new AttemptCompleted(attempt, Outcome(kind + pick, pbx));
+        }
+
+        if (state.TimerId is long timer)
+        {
+            return kind % 2 == 0 ? new BackoffScheduled(timer, DateTimeOffset.UnixEpoch.AddSeconds(pick), TimeSpan.FromSeconds(1)) : new BackoffElapsed(timer);
+        }
+
+        if (state.ConnectionId is long connection)
+        {
+            var loss = (kind % 6) switch
+            {
+                0 => ConnectionLossKind.StandbyBack,
+                1 => ConnectionLossKind.LoggedOut,
+                _ => ConnectionLossKind.Closed,
+            };
+            return new ConnectionLost(connection, new ConnectionLoss(loss, "random"));
+        }
+
+        return new StartRequested(null);
+    }
+
+    private static LoginOutcome Outcome(int n, PbxAddress pbx) => (n % 9) switch
+    {
+        0 or 1 => new LoggedIn(new NoConnection(pbx), new PbxLoginInfo(
+            Standby: (n / 9 % 3) switch { 0 => true, 1 => false, _ => null },
+            Alternative: n % 2 == 0 ? Pool[(n / 7) % Pool.Length] : null,
+            Master: n % 3 == 0 ? Pool[(n / 5) % Pool.Length] : null)),
+        2 or 3 => new Redirected(Pool[(n / 9) % Pool.Length], n % 17 == 0 ? PbxScheme.Ws : PbxScheme.Wss),
+        4 when n % 5 == 0 => new Rejected(1, "wrong password"),
+        _ => new AttemptFailed((AttemptFailureKind)(n % 5), "random"),
+    };
+
+    private sealed class NoConnection(PbxAddress pbx) : IPbxConnection
+    {
+        public PbxAddress Pbx { get; } = pbx;
+
+        public Task<ConnectionLoss> Lost { get; } = new TaskCompletionSource<ConnectionLoss>().Task;
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+}
