@@ -94,7 +94,7 @@ public sealed class MachinePropertyTests
             }
 
             // I6: after a loss, the first attempt targets the current PBX.
-            if (@event is ConnectionLost { Loss.Kind: ConnectionLossKind.Closed } && before.ConnectionId is not null)
+            if (@event is ConnectionLost { Loss.Kind: ConnectionLossKind.Closed } lost && lost.ConnectionId == before.ConnectionId)
             {
                 decision.Commands.OfType<ConnectCommand>().Single().Target.Should().Be(before.Current, "I6");
             }
