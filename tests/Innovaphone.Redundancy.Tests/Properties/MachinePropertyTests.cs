@@ -24,11 +24,18 @@ public sealed class MachinePropertyTests
 
     private static readonly MachineConfig Config = new(Pool[0], PbxScheme.Wss, MaxRedirectHops: 3, Phys: null);
 
+    private readonly HashSet<RedundancyState> _reached = [];
+
     [Fact]
-    public void I1toI8_HoldForRandomHistories() =>
+    public void I1toI8_HoldForRandomHistories()
+    {
         Gen.Int[0, 999].Array[1, 80].Sample(Run, iter: Histories, threads: 1);
 
-    private static void Run(int[] history)
+        // The histories are worth something only if they reach every state.
+        _reached.Should().BeEquivalentTo(Enum.GetValues<RedundancyState>());
+    }
+
+    private void Run(int[] history)
     {
         var state = MachineState.Initial;
         long? inFlight = null;
@@ -40,6 +47,7 @@ public sealed class MachinePropertyTests
             var before = state;
             var decision = RedundancyMachine.Decide(Config, state, @event);
             state = decision.State;
+            _reached.Add(state.Phase);
 
             // I2: at most one transport call in flight, as the shell sees it.
             if (@event is AttemptCompleted done && done.AttemptId == inFlight)
