@@ -1,0 +1,395 @@
+using System.Net;
+using System.Net.WebSockets;
+using System.Security.Cryptography;
+using System.Text;
+using Innovaphone.Redundancy.Transport;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace Innovaphone.Redundancy.Testing;
+
+/// <summary>
+/// One Kestrel listener on 127.0.0.1 serving one simulated PBX: accepts the WebSocket upgrade on
+/// <c>/{module}/APPCLIENT/{build}/websocket</c>, keeps the PBX's emulator faults, and tracks its sockets.
+/// </summary>
+internal sealed class EmulatedPbxHost : IAsyncDisposable
+{
+    // RFC 6455 section 4.2.2: the key the Sec-WebSocket-Accept hash is computed with.
+    private const string WebSocketGuid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+
+    private readonly PbxEmulator _emulator;
+    private readonly object _gate = new();
+    private readonly HashSet<EmulatedSocket> _sockets = [];
+    private readonly CancellationTokenSource _stopping = new();
+    private WebApplication? _app;
+    private SimulatedPbx? _pbx;
+    private EmulatedFault _fault;
+    private bool _faultOnce;
+    private SimulatedPbx? _forcedRedirect;
+    private int? _twoFactorCode;
+    private TaskCompletionSource _twoFactorConfirmed = NewSignal();
+    private TaskCompletionSource? _halfOpenEnded;
+    private bool _disposed;
+
+    public EmulatedPbxHost(PbxEmulator emulator) => _emulator = emulator;
+
+    public PbxEmulator Emulator => _emulator;
+
+    public SimulatedPbxSystem System => _emulator.System;
+
+    public PbxScheme Scheme => _emulator.Scheme;
+
+    public int Port { get; private set; }
+
+    /// <summary>Completes when the PBX is not (any more) half-open; already complete while it answers normally.</summary>
+    public Task Resumed
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _halfOpenEnded?.Task ?? Task.CompletedTask;
+            }
+        }
+    }
+
+    public SimulatedPbx? ForcedRedirect
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _forcedRedirect;
+            }
+        }
+    }
+
+    public int OpenSocketCount
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _sockets.Count;
+            }
+        }
+    }
+
+    /// <summary>Binds 127.0.0.1 on a free port and starts serving; requests are refused until <see cref="Serve"/>.</summary>
+    /// <returns>The bound port.</returns>
+    public async Task<int> StartAsync(CancellationToken cancellationToken)
+    {
+        // The empty builder reads no configuration: no appsettings.json or ASPNETCORE_URLS of the host process can add
+        // endpoints, and no file watcher is made per PBX (inotify instances are few).
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { Args = [] });
+        builder.WebHost.UseKestrelCore();
+        builder.Services.AddLogging();
+
+        // A test tool embedded in someone else's process: no Ctrl+C/SIGTERM handler that would keep the host
+        // process alive by stopping only this listener.
+        builder.Services.AddSingleton<IHostLifetime, QuietHostLifetime>();
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));
+        var certificate = _emulator.Certificate;
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+
+            // Port 0: the OS picks a free port, so parallel tests and other processes never collide.
+            kestrel.Listen(IPAddress.Loopback, 0, listen =>
+            {
+                listen.Protocols = HttpProtocols.Http1;
+                if (certificate is not null)
+                {
+                    listen.UseHttps(certificate);
+                }
+            });
+        });
+
+        _app = builder.Build();
+        _app.Run(HandleAsync);
+        await _app.StartAsync(cancellationToken);
+        var bound = _app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.Single();
+        Port = new Uri(bound).Port;
+        return Port;
+    }
+
+    /// <summary>From now on, answers as <paramref name="pbx"/> (created in the simulated system with this host's port).</summary>
+    public void Serve(SimulatedPbx pbx) => Volatile.Write(ref _pbx, pbx);
+
+    public void SetFault(EmulatedFault fault, bool nextLoginOnly)
+    {
+        lock (_gate)
+        {
+            _fault = fault;
+            _faultOnce = nextLoginOnly;
+        }
+    }
+
+    /// <summary>Returns the current fault when <paramref name="applies"/> to it, consuming a one-shot fault; otherwise <see cref="EmulatedFault.None"/>.</summary>
+    public EmulatedFault TakeFault(Func<EmulatedFault, bool> applies)
+    {
+        lock (_gate)
+        {
+            var fault = _fault;
+            if (fault == EmulatedFault.None || !applies(fault))
+            {
+                return EmulatedFault.None;
+            }
+
+            if (_faultOnce)
+            {
+                _fault = EmulatedFault.None;
+                _faultOnce = false;
+            }
+
+            return fault;
+        }
+    }
+
+    public void SetForcedRedirect(SimulatedPbx? target)
+    {
+        lock (_gate)
+        {
+            _forcedRedirect = target;
+        }
+    }
+
+    public void SetTwoFactor(int? code)
+    {
+        lock (_gate)
+        {
+            _twoFactorCode = code;
+        }
+    }
+
+    /// <summary>The two-factor code to send, if required, and the signal the login waits for.</summary>
+    public (int? Code, Task Confirmed) TwoFactor()
+    {
+        lock (_gate)
+        {
+            return (_twoFactorCode, _twoFactorConfirmed.Task);
+        }
+    }
+
+    public void ConfirmTwoFactor()
+    {
+        TaskCompletionSource confirmed;
+        lock (_gate)
+        {
+            confirmed = _twoFactorConfirmed;
+            _twoFactorConfirmed = NewSignal();
+        }
+
+        confirmed.TrySetResult();
+    }
+
+    public void SetHalfOpen(bool halfOpen)
+    {
+        TaskCompletionSource? ended = null;
+        lock (_gate)
+        {
+            if (halfOpen)
+            {
+                _halfOpenEnded ??= NewSignal();
+            }
+            else
+            {
+                (ended, _halfOpenEnded) = (_halfOpenEnded, null);
+            }
+        }
+
+        ended?.TrySetResult();
+    }
+
+    /// <summary>Closes every socket with a close handshake; completes when they have ended.</summary>
+    public Task CloseAllAsync()
+    {
+        EmulatedSocket[] sockets;
+        lock (_gate)
+        {
+            sockets = [.. _sockets];
+        }
+
+        foreach (var socket in sockets)
+        {
+            socket.RequestClose();
+        }
+
+        return Task.WhenAll(sockets.Select(s => s.Completion));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        EmulatedSocket[] sockets;
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            sockets = [.. _sockets];
+        }
+
+        // End the sockets first: Kestrel's stop waits for running requests, and a WebSocket request runs until its
+        // socket ends. Each socket aborts itself on this signal, inside its request: an HttpContext must not be
+        // touched from outside once its request may have ended (Kestrel reuses them).
+        await _stopping.CancelAsync();
+
+        if (_app is not null)
+        {
+            using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            try
+            {
+                await _app.StopAsync(bound.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                // Kestrel aborts what is left when the bound is reached.
+            }
+
+            await _app.DisposeAsync();
+        }
+
+        await Task.WhenAll(sockets.Select(s => s.Completion));
+        _stopping.Dispose();
+    }
+
+    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private static bool IsEndpoint(PathString path, string module)
+    {
+        // /{module}/APPCLIENT/{build}/websocket, any build number, as a PBX accepts any client firmware build.
+        var parts = (path.Value ?? string.Empty).Split('/');
+        return parts.Length == 5 && parts[0].Length == 0
+            && string.Equals(parts[1], module, StringComparison.Ordinal)
+            && string.Equals(parts[2], "APPCLIENT", StringComparison.Ordinal)
+            && parts[3].Length > 0 && parts[3].All(char.IsAsciiDigit)
+            && string.Equals(parts[4], "websocket", StringComparison.Ordinal);
+    }
+
+    private static string? AcceptKey(HttpRequest request)
+    {
+        var upgrade = request.Headers.Upgrade.ToString();
+        var key = request.Headers["Sec-WebSocket-Key"].ToString();
+        if (!upgrade.Contains("websocket", StringComparison.OrdinalIgnoreCase)
+            || request.Headers["Sec-WebSocket-Version"].ToString() != "13"
+            || string.IsNullOrEmpty(key))
+        {
+            return null;
+        }
+
+#pragma warning disable CA5350 // RFC 6455 prescribes SHA-1 for the handshake; it protects nothing.
+        return Convert.ToBase64String(SHA1.HashData(Encoding.ASCII.GetBytes(key + WebSocketGuid)));
+#pragma warning restore CA5350
+    }
+
+    private bool IsReachable(SimulatedPbx pbx)
+    {
+        lock (System.Gate)
+        {
+            return pbx.Alive && !pbx.ClientPartitioned;
+        }
+    }
+
+    private async Task HandleAsync(HttpContext context)
+    {
+        var pbx = Volatile.Read(ref _pbx);
+        if (pbx is null)
+        {
+            context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            return;
+        }
+
+        if (!IsEndpoint(context.Request.Path, pbx.Address.Module))
+        {
+            context.Response.StatusCode = StatusCodes.Status404NotFound;
+            return;
+        }
+
+        using var aborted = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, _stopping.Token);
+        var answered = false;
+        try
+        {
+            // A frozen PBX keeps TCP open but never answers the upgrade.
+            await Resumed.WaitAsync(aborted.Token);
+
+            // A killed or cut-off PBX: the connection is reset before the upgrade, as a refused connection looks to
+            // a WebSocket client. The simulator records the attempt.
+            if (!IsReachable(pbx))
+            {
+                if (await System.AwaitAnswerAsync(pbx.Address, null, aborted.Token) is not null)
+                {
+                    context.Abort();
+                    return;
+                }
+
+                answered = true;
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            context.Abort();
+            return;
+        }
+
+        var accept = AcceptKey(context.Request);
+        var upgrade = context.Features.Get<IHttpUpgradeFeature>();
+        if (accept is null || upgrade is null || !upgrade.IsUpgradableRequest)
+        {
+            context.Response.StatusCode = StatusCodes.Status400BadRequest;
+            return;
+        }
+
+        context.Response.Headers.Connection = "Upgrade";
+        context.Response.Headers.Upgrade = "websocket";
+        context.Response.Headers["Sec-WebSocket-Accept"] = accept;
+        var stream = await upgrade.UpgradeAsync();
+
+        // The PBX sends no PINGs of its own: a client's keepalive must work against a silent PBX too.
+        var webSocket = WebSocket.CreateFromStream(
+            new PausableStream(stream, this), new WebSocketCreationOptions { IsServer = true, KeepAliveInterval = TimeSpan.Zero });
+        var socket = new EmulatedSocket(this, pbx, webSocket, context, answered);
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                socket.Abort();
+                webSocket.Dispose();
+                return;
+            }
+
+            _sockets.Add(socket);
+        }
+
+        try
+        {
+            await socket.RunAsync(_stopping.Token);
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                _sockets.Remove(socket);
+            }
+
+            webSocket.Dispose();
+        }
+    }
+
+    /// <summary>Starts and stops with the calls of the emulator only; never reacts to console signals.</summary>
+    private sealed class QuietHostLifetime : IHostLifetime
+    {
+        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+}

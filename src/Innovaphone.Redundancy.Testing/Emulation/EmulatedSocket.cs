@@ -1,0 +1,491 @@
+using System.Net.WebSockets;
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Threading.Channels;
+using Innovaphone.Redundancy.Transport;
+using Innovaphone.Redundancy.Transport.WebSockets;
+using Microsoft.AspNetCore.Http;
+
+namespace Innovaphone.Redundancy.Testing;
+
+/// <summary>
+/// The PBX side of one myApps WebSocket (PROTOCOL.md "Login"), answering as the simulated system decides.
+/// </summary>
+/// <remarks>
+/// Run to completion: the client's frames, the end of the simulated login (kill, StandbyBack, logout) and close
+/// requests are events in one channel, handled one at a time by <see cref="RunAsync"/>; only the receive loop runs
+/// beside it. Waits inside a handler (the PBX's login delay, two-factor) end when the client goes away, so that the
+/// simulator records an abandoned attempt as the in-memory transport does.
+/// </remarks>
+internal sealed class EmulatedSocket
+{
+    // Clients send small frames; a larger one is a client bug or an attack, and a PBX would drop it.
+    private const int MaxClientFrameBytes = 64 * 1024;
+
+    private readonly EmulatedPbxHost _host;
+    private readonly SimulatedPbx _pbx;
+    private readonly WebSocket _webSocket;
+    private readonly HttpContext _context;
+    private readonly Channel<object> _events = Channel.CreateUnbounded<object>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private bool _answered;
+    private string? _pendingType;
+    private string? _challenge;
+    private SimulatedConnection? _connection;
+    private Task _receiving = Task.CompletedTask;
+    private CancellationToken _stopping;
+    private CancellationToken _token;
+
+    public EmulatedSocket(EmulatedPbxHost host, SimulatedPbx pbx, WebSocket webSocket, HttpContext context, bool answered)
+    {
+        _host = host;
+        _pbx = pbx;
+        _webSocket = webSocket;
+        _context = context;
+        _answered = answered;
+    }
+
+    /// <summary>Completes when the socket has ended and its simulated login is released.</summary>
+    public Task Completion => _completion.Task;
+
+    private PbxEmulatorOptions Options => _host.Emulator.Options;
+
+    /// <summary>Asks for a close handshake started by the PBX (a graceful close, not a failure).</summary>
+    public void RequestClose() => _events.Writer.TryWrite(CloseRequested.Instance);
+
+    /// <summary>
+    /// Ends the TCP connection without a close handshake, as a dying PBX or a cut cable does. Only while the request
+    /// runs: from <see cref="RunAsync"/> or before it.
+    /// </summary>
+    public void Abort()
+    {
+        _webSocket.Abort();
+        _context.Abort();
+    }
+
+    public async Task RunAsync(CancellationToken stopping)
+    {
+        // Cancelled by the receive loop when the client goes: ends the waits inside a handler.
+        using var clientGone = new CancellationTokenSource();
+        using var token = CancellationTokenSource.CreateLinkedTokenSource(stopping, clientGone.Token);
+        _stopping = stopping;
+        _token = token.Token;
+        _receiving = ReceiveLoopAsync(clientGone, stopping);
+        try
+        {
+            await foreach (var e in _events.Reader.ReadAllAsync(stopping))
+            {
+                if (!await HandleAsync(e))
+                {
+                    break;
+                }
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or WebSocketException or IOException or ObjectDisposedException)
+        {
+            // The socket died or the emulator stops: nothing is left to answer.
+        }
+        finally
+        {
+            await ReleaseConnectionAsync();
+            if (_webSocket.State != WebSocketState.Closed)
+            {
+                Abort();
+            }
+
+            await _receiving;
+            _completion.TrySetResult();
+        }
+    }
+
+    private async Task ReceiveLoopAsync(CancellationTokenSource clientGone, CancellationToken stopping)
+    {
+        var buffer = new byte[4096];
+        using var message = new MemoryStream();
+        try
+        {
+            while (true)
+            {
+                var result = await _webSocket.ReceiveAsync(buffer.AsMemory(), stopping);
+                if (result.MessageType == WebSocketMessageType.Close)
+                {
+                    break;
+                }
+
+                message.Write(buffer, 0, result.Count);
+                if (message.Length > MaxClientFrameBytes)
+                {
+                    Abort();
+                    break;
+                }
+
+                if (!result.EndOfMessage)
+                {
+                    continue;
+                }
+
+                // myApps is text only; a binary frame from the client is dropped, as a PBX ignores what it cannot parse.
+                if (result.MessageType == WebSocketMessageType.Text)
+                {
+                    _events.Writer.TryWrite(new ClientText(message.ToArray()));
+                }
+
+                message.SetLength(0);
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or WebSocketException or IOException or ObjectDisposedException)
+        {
+            // Reset, abort or shutdown: the client is gone either way.
+        }
+        finally
+        {
+            await clientGone.CancelAsync();
+            _events.Writer.TryWrite(ClientGone.Instance);
+        }
+    }
+
+    /// <summary>Handles one event; <see langword="false"/> ends the socket.</summary>
+    private async Task<bool> HandleAsync(object e)
+    {
+        switch (e)
+        {
+            case ClientText text:
+                return await OnTextAsync(text.Utf8);
+            case PbxLost lost when ReferenceEquals(lost.Connection, _connection):
+                return await OnLostAsync(lost.Loss);
+            case PbxLost:
+                // The end of a login this socket has already let go of.
+                return true;
+            case CloseRequested:
+                await CloseAsync(WebSocketCloseStatus.EndpointUnavailable, "closed by the PBX");
+                return false;
+            default:
+                // ClientGone: release the login first, so that it is gone once the client's close completes; then
+                // answer a close handshake the client started.
+                await ReleaseConnectionAsync();
+                if (_webSocket.State == WebSocketState.CloseReceived)
+                {
+                    await CloseOutputAsync(WebSocketCloseStatus.NormalClosure, string.Empty);
+                }
+
+                return false;
+        }
+    }
+
+    private async Task<bool> OnLostAsync(ConnectionLoss loss)
+    {
+        switch (loss.Kind)
+        {
+            case ConnectionLossKind.StandbyBack:
+                await SendAsync(EmulatorMessages.Mt("StandbyBack"));
+                await CloseAsync(WebSocketCloseStatus.NormalClosure, "StandbyBack");
+                return false;
+            case ConnectionLossKind.LoggedOut:
+                await SendAsync(EmulatorMessages.Mt("LogoutResult"));
+                await CloseAsync(WebSocketCloseStatus.NormalClosure, "logged out");
+                return false;
+            case ConnectionLossKind.ClosedByClient:
+                return false;
+            default:
+                // Killed, cut off or the system disposed: the TCP connection just dies.
+                Abort();
+                return false;
+        }
+    }
+
+    private async Task<bool> OnTextAsync(byte[] utf8)
+    {
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(utf8);
+        }
+        catch (JsonException)
+        {
+            // A PBX drops a client that does not speak the protocol.
+            await CloseAsync(WebSocketCloseStatus.InvalidPayloadData, "malformed JSON");
+            return false;
+        }
+
+        using (document)
+        {
+            var root = document.RootElement;
+            switch (root.ValueKind == JsonValueKind.Object ? GetString(root, "mt") : null)
+            {
+                case "LoginInfo":
+                    await SendAsync(EmulatorMessages.LoginInfoResult());
+                    return true;
+                case "Login":
+                    return await OnLoginAsync(root);
+                case "Logout" when _connection is { } connection:
+                    // Ends every session of the user; this socket answers with LogoutResult when its login ends.
+                    _host.System.Logout(connection.User.Name);
+                    return true;
+                case null:
+                    await CloseAsync(WebSocketCloseStatus.InvalidPayloadData, "no mt");
+                    return false;
+                default:
+                    // Messages for apps or before login: nothing this emulator has to answer.
+                    return true;
+            }
+        }
+    }
+
+    private async Task<bool> OnLoginAsync(JsonElement login)
+    {
+        if (_connection is not null)
+        {
+            // Logged in already: a second Login on the same socket is ignored.
+            return true;
+        }
+
+        var type = GetString(login, "type");
+        if (type is not (LoginTypes.User or LoginTypes.Session))
+        {
+            await SendAsync(EmulatorMessages.LoginError(SimulatedPbxSystem.LoginFailedError, "unknown login type"));
+            return true;
+        }
+
+        var method = GetString(login, "method");
+        if (method is null)
+        {
+            return await OnCredentialLessLoginAsync(type);
+        }
+
+        var username = GetString(login, "username");
+        var nonce = GetString(login, "nonce");
+        var response = GetString(login, "response");
+        var challenge = _challenge;
+
+        // A challenge answers one Login: a replayed or second credential Login needs a new Authenticate.
+        _challenge = null;
+        if (method != "digest" || challenge is null || type != _pendingType
+            || string.IsNullOrEmpty(username) || string.IsNullOrEmpty(nonce) || string.IsNullOrEmpty(response))
+        {
+            await SendAsync(EmulatorMessages.LoginError(SimulatedPbxSystem.LoginFailedError, "login failed: no digest Login answering an Authenticate"));
+            return true;
+        }
+
+        // The PBX's login delay or hang, once per socket as the in-memory transport waits once per attempt.
+        if (!_answered)
+        {
+            if (await _host.System.AwaitAnswerAsync(_pbx.Address, type == LoginTypes.User ? username : null, _token) is not null)
+            {
+                Abort();
+                return false;
+            }
+
+            _answered = true;
+        }
+
+        var domain = Options.Domain;
+        string? secret = null;
+        var decision = _host.System.DecideLogin(
+            _pbx.Address,
+            _host.Scheme,
+            type == LoginTypes.User ? SimulatedCredentialKind.User : SimulatedCredentialKind.Session,
+            username,
+            candidate =>
+            {
+                var expected = MyAppsCrypto.LoginResponse(type, domain, username, candidate, nonce, challenge);
+                if (!MyAppsCrypto.DigestMatches(expected, response))
+                {
+                    return false;
+                }
+
+                secret = candidate;
+                return true;
+            });
+
+        var proof = new Proof(type, username, nonce, challenge, secret ?? string.Empty);
+        switch (decision.Outcome)
+        {
+            case Rejected rejected:
+                await SendAsync(EmulatorMessages.LoginError(rejected.Code, rejected.Text));
+                return true;
+            case Redirected redirected:
+                return await AnswerRedirectAsync(_host.ForcedRedirect?.Address ?? redirected.Target, proof);
+            case LoggedIn loggedIn:
+                var connection = (SimulatedConnection)loggedIn.Connection;
+                if (_host.ForcedRedirect is { } forced)
+                {
+                    await connection.DisposeAsync();
+                    return await AnswerRedirectAsync(forced.Address, proof);
+                }
+
+                _connection = connection;
+                _ = ForwardLossAsync(connection);
+                return await AnswerLoggedInAsync(loggedIn.Info, decision.NewSession, proof);
+            default:
+                // Unreachable when it decided: it went down between the connect and the login.
+                Abort();
+                return false;
+        }
+    }
+
+    private async Task<bool> OnCredentialLessLoginAsync(string type)
+    {
+        var garbage = _host.TakeFault(f => f is EmulatedFault.MalformedJson or EmulatedFault.BinaryFrame or EmulatedFault.OversizedFrame);
+        switch (garbage)
+        {
+            case EmulatedFault.MalformedJson:
+                await SendAsync(EmulatorMessages.Malformed());
+                return true;
+            case EmulatedFault.BinaryFrame:
+                await SendAsync(EmulatorMessages.Authenticate(type, Options.Domain, NewChallenge()), WebSocketMessageType.Binary);
+                return true;
+            case EmulatedFault.OversizedFrame:
+                await SendAsync(EmulatorMessages.Oversized(Options.OversizedFrameBytes));
+                return true;
+        }
+
+        _pendingType = type;
+        _challenge = NewChallenge();
+        await SendAsync(EmulatorMessages.Authenticate(type, Options.Domain, _challenge));
+        return true;
+    }
+
+    private async Task<bool> AnswerRedirectAsync(PbxAddress target, Proof proof)
+    {
+        if (!await AuthorizeAsync(proof))
+        {
+            return false;
+        }
+
+        var downgrade = _host.TakeFault(f => f == EmulatedFault.RedirectDowngrade) != EmulatedFault.None;
+        var portField = downgrade || _host.Scheme == PbxScheme.Ws ? "http" : "https";
+        var info = EmulatorMessages.RedirectInfo(target, portField);
+        var digest = MyAppsCrypto.RedirectDigest(proof.Username, SignatureSecret(proof), proof.Nonce, proof.Challenge, info);
+        await SendAsync(EmulatorMessages.Signed("Redirect", info, digest));
+
+        // The client closes and follows the redirect; the socket ends with its close.
+        return true;
+    }
+
+    private async Task<bool> AnswerLoggedInAsync(PbxLoginInfo info, SimulatedSession? session, Proof proof)
+    {
+        if (!await AuthorizeAsync(proof))
+        {
+            return false;
+        }
+
+        var parts = new PbxLoginInfoParts(session?.Id, session?.Password, info.Alternative, info.Master, info.Standby);
+        var raw = EmulatorMessages.LoginInfo(parts, proof.Nonce, proof.Secret);
+        var digest = MyAppsCrypto.LoginResultDigest(Options.Domain, proof.Username, SignatureSecret(proof), proof.Nonce, proof.Challenge, raw);
+        await SendAsync(EmulatorMessages.Signed("LoginResult", raw, digest));
+        return true;
+    }
+
+    /// <summary>
+    /// Two-factor (user logins only): sends Authorize and waits for the confirmation. <see langword="false"/> when the
+    /// PBX went down meanwhile: the socket is then reset, as a dead PBX answers nothing.
+    /// </summary>
+    private async Task<bool> AuthorizeAsync(Proof proof)
+    {
+        var (code, confirmed) = _host.TwoFactor();
+        if (code is not int value || proof.Type != LoginTypes.User)
+        {
+            return true;
+        }
+
+        Task outage;
+        lock (_host.System.Gate)
+        {
+            outage = _pbx.Outage.Task;
+        }
+
+        await SendAsync(EmulatorMessages.Authorize(value));
+        if (await Task.WhenAny(confirmed, outage).WaitAsync(_token) == outage)
+        {
+            Abort();
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>The secret the answer is signed with: the login's, or a wrong one under <see cref="EmulatedFault.ForgedDigest"/>.</summary>
+    private string SignatureSecret(Proof proof) =>
+        _host.TakeFault(f => f == EmulatedFault.ForgedDigest) == EmulatedFault.None ? proof.Secret : proof.Secret + "-forged";
+
+    private async ValueTask ReleaseConnectionAsync()
+    {
+        if (_connection is { } connection)
+        {
+            _connection = null;
+            await connection.DisposeAsync();
+        }
+    }
+
+    private async Task ForwardLossAsync(SimulatedConnection connection)
+    {
+        var loss = await connection.Lost;
+        _events.Writer.TryWrite(new PbxLost(connection, loss));
+    }
+
+    private async Task SendAsync(byte[] frame, WebSocketMessageType type = WebSocketMessageType.Text)
+    {
+        // A half-open PBX sends nothing until it is resumed.
+        await _host.Resumed.WaitAsync(_token);
+        await _webSocket.SendAsync(frame, type, endOfMessage: true, _token);
+    }
+
+    /// <summary>Starts the close handshake and waits, bounded, for the client's answer; aborts when it does not come.</summary>
+    private async Task CloseAsync(WebSocketCloseStatus status, string description)
+    {
+        await _host.Resumed.WaitAsync(_token);
+        using var bound = CancellationTokenSource.CreateLinkedTokenSource(_stopping);
+        bound.CancelAfter(Options.CloseTimeout);
+        try
+        {
+            await _webSocket.CloseOutputAsync(status, description, bound.Token);
+            await _receiving.WaitAsync(bound.Token);
+        }
+        catch (Exception e) when (e is OperationCanceledException or WebSocketException or IOException)
+        {
+            Abort();
+        }
+    }
+
+    private async Task CloseOutputAsync(WebSocketCloseStatus status, string description)
+    {
+        using var bound = CancellationTokenSource.CreateLinkedTokenSource(_stopping);
+        bound.CancelAfter(Options.CloseTimeout);
+        try
+        {
+            await _webSocket.CloseOutputAsync(status, description, bound.Token);
+        }
+        catch (Exception e) when (e is OperationCanceledException or WebSocketException or IOException)
+        {
+            Abort();
+        }
+    }
+
+    private static string NewChallenge() => MyAppsCrypto.ToLowerHex(RandomNumberGenerator.GetBytes(16));
+
+    private static string? GetString(JsonElement element, string name) =>
+        element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+
+    private static class LoginTypes
+    {
+        public const string User = "user";
+        public const string Session = "session";
+    }
+
+    /// <summary>What the client proved in its digest Login; the PBX signs its answer with the same.</summary>
+    private sealed record Proof(string Type, string Username, string Nonce, string Challenge, string Secret);
+
+    private sealed record ClientText(byte[] Utf8);
+
+    private sealed record PbxLost(SimulatedConnection Connection, ConnectionLoss Loss);
+
+    private sealed class ClientGone
+    {
+        public static ClientGone Instance { get; } = new();
+    }
+
+    private sealed class CloseRequested
+    {
+        public static CloseRequested Instance { get; } = new();
+    }
+}

@@ -1,0 +1,284 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Innovaphone.Redundancy.Persistence;
+
+/// <summary>
+/// Keeps all records in one JSON file, keyed by the record key. Survives restarts; the file holds no secret.
+/// </summary>
+/// <remarks>
+/// <para>File layout: <c>{"version":1,"records":{"&lt;key&gt;":{"primary":"host[:port]/module","secondary":..,"home":..}}}</c>;
+/// absent PBXes are left out.</para>
+/// <para>Writes are atomic: the new content goes to a temporary file in the same directory, which then replaces
+/// the file in one rename, so a crash leaves either the old or the new file, never half of one. On Unix the file is
+/// created readable and writable by the owner only (mode 0600): it names the user's PBXes.</para>
+/// <para>A missing file means "nothing known". A file that cannot be read or parsed (bad JSON, bad PBX addresses)
+/// also means "nothing known": a warning is logged and the next save replaces it. Loading never throws for such a
+/// file; saving throws when the file cannot be written (the manager logs and survives that).</para>
+/// <para>Calls are serialised inside one instance. Two instances (or processes) on the same file are not
+/// coordinated: the last save wins.</para>
+/// </remarks>
+[SuppressMessage("Design", "CA1001:Types that own disposable fields should be disposable",
+    Justification = "The SemaphoreSlim never allocates its wait handle (AvailableWaitHandle is not used), so there is nothing to release; a store needs no disposal.")]
+public sealed partial class JsonFileRedundancyStore : IRedundancyStore
+{
+    /// <summary>Event id of "the store file is corrupt, treated as empty" (Warning).</summary>
+    internal const int FileCorruptId = 150;
+
+    /// <summary>Event id of "the store file could not be read, treated as empty" (Warning).</summary>
+    internal const int FileUnreadableId = 151;
+
+    /// <summary>Event id of "a record was saved" (Debug).</summary>
+    internal const int SavedId = 152;
+
+    private const int CurrentVersion = 1;
+
+    private readonly string _path;
+    private readonly ILogger _logger;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+
+    /// <summary>Creates a store on <paramref name="path"/>. Nothing is read or written until the first call.</summary>
+    /// <param name="path">The JSON file. Its directory is created on the first save if it does not exist.</param>
+    /// <param name="logger">Receives a warning when the file is corrupt; <see langword="null"/> logs nothing.</param>
+    /// <exception cref="ArgumentException"><paramref name="path"/> is empty or names a directory.</exception>
+    public JsonFileRedundancyStore(string path, ILogger<JsonFileRedundancyStore>? logger = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        var fullPath = Path.GetFullPath(path);
+        if (string.IsNullOrEmpty(Path.GetFileName(fullPath)))
+        {
+            throw new ArgumentException($"'{path}' names a directory; give a file path.", nameof(path));
+        }
+
+        _path = fullPath;
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+    }
+
+    /// <summary>The full path of the JSON file.</summary>
+    public string FilePath => _path;
+
+    /// <inheritdoc/>
+    public async ValueTask<RedundancyRecord?> LoadAsync(string key, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var records = await ReadAllAsync(cancellationToken).ConfigureAwait(false);
+            return records.TryGetValue(key, out var record) ? record : null;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask SaveAsync(string key, RedundancyRecord record, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        ArgumentNullException.ThrowIfNull(record);
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            // Read-modify-write so that records of other keys (other users, other primaries) survive.
+            var records = await ReadAllAsync(cancellationToken).ConfigureAwait(false);
+            records[key] = record;
+            await WriteAllAsync(records, cancellationToken).ConfigureAwait(false);
+            LogSaved(_logger, _path);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private async Task<Dictionary<string, RedundancyRecord>> ReadAllAsync(CancellationToken cancellationToken)
+    {
+        var result = new Dictionary<string, RedundancyRecord>(StringComparer.Ordinal);
+        byte[] bytes;
+        try
+        {
+            bytes = await File.ReadAllBytesAsync(_path, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return result;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            LogFileUnreadable(_logger, _path, e.GetType().Name, e.Message);
+            return result;
+        }
+
+        if (!TryParse(bytes, result, out var problem))
+        {
+            LogFileCorrupt(_logger, _path, problem);
+            result.Clear();
+        }
+
+        return result;
+    }
+
+    private static bool TryParse(byte[] bytes, Dictionary<string, RedundancyRecord> into, [NotNullWhen(false)] out string? problem)
+    {
+        StoreFile? file;
+        try
+        {
+            file = JsonSerializer.Deserialize(bytes, RedundancyStoreJsonContext.Default.StoreFile);
+        }
+        catch (JsonException e)
+        {
+            // The message names the position only (line, byte), never the content.
+            problem = "not valid JSON: " + e.Message;
+            return false;
+        }
+
+        if (file?.Records is null)
+        {
+            problem = "no 'records' object";
+            return false;
+        }
+
+        foreach (var (key, dto) in file.Records)
+        {
+            if (dto is null || !PbxAddress.TryParse(dto.Primary, out var primary))
+            {
+                problem = $"record '{key}' has no valid primary PBX";
+                return false;
+            }
+
+            if (!TryParseOptional(dto.Secondary, out var secondary) || !TryParseOptional(dto.Home, out var home))
+            {
+                problem = $"record '{key}' has an invalid PBX address";
+                return false;
+            }
+
+            into[key] = new RedundancyRecord(primary, secondary, home);
+        }
+
+        problem = null;
+        return true;
+    }
+
+    private static bool TryParseOptional(string? text, out PbxAddress? address)
+    {
+        address = null;
+        if (text is null)
+        {
+            return true;
+        }
+
+        if (PbxAddress.TryParse(text, out var parsed))
+        {
+            address = parsed;
+            return true;
+        }
+
+        return false;
+    }
+
+    private async Task WriteAllAsync(Dictionary<string, RedundancyRecord> records, CancellationToken cancellationToken)
+    {
+        var file = new StoreFile
+        {
+            Version = CurrentVersion,
+            Records = records.ToDictionary(
+                static r => r.Key,
+                static r => (RecordDto?)new RecordDto
+                {
+                    Primary = r.Value.Primary.ToString(),
+                    Secondary = r.Value.Secondary?.ToString(),
+                    Home = r.Value.Home?.ToString(),
+                },
+                StringComparer.Ordinal),
+        };
+
+        var directory = Path.GetDirectoryName(_path)!;
+        Directory.CreateDirectory(directory);
+
+        // Same directory as the target: File.Move is then a rename on one file system, which is atomic.
+        var tempPath = Path.Combine(directory, $".{Path.GetFileName(_path)}.{Guid.NewGuid():N}.tmp");
+        var options = new FileStreamOptions
+        {
+            Mode = FileMode.CreateNew,
+            Access = FileAccess.Write,
+            Share = FileShare.None,
+            Options = FileOptions.Asynchronous,
+        };
+        if (!OperatingSystem.IsWindows())
+        {
+            // Created 0600 from the start, so the content is never readable by others, not even briefly.
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+
+        try
+        {
+            var stream = new FileStream(tempPath, options);
+            await using (stream.ConfigureAwait(false))
+            {
+                await JsonSerializer.SerializeAsync(stream, file, RedundancyStoreJsonContext.Default.StoreFile, cancellationToken).ConfigureAwait(false);
+                await stream.FlushAsync(cancellationToken).ConfigureAwait(false);
+
+                // Durable before the rename, so a power loss cannot leave an empty file in place of the old one.
+                stream.Flush(flushToDisk: true);
+            }
+
+            File.Move(tempPath, _path, overwrite: true);
+        }
+        catch
+        {
+            TryDelete(tempPath);
+            throw;
+        }
+    }
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Best effort: a stray temporary file is harmless and never read.
+        }
+    }
+
+    [LoggerMessage(FileCorruptId, LogLevel.Warning, "The redundancy store file {Path} is corrupt ({Problem}); treating it as empty, the next save replaces it")]
+    private static partial void LogFileCorrupt(ILogger logger, string path, string problem);
+
+    [LoggerMessage(FileUnreadableId, LogLevel.Warning, "The redundancy store file {Path} could not be read ({ExceptionType}: {Message}); treating it as empty")]
+    private static partial void LogFileUnreadable(ILogger logger, string path, string exceptionType, string message);
+
+    [LoggerMessage(SavedId, LogLevel.Debug, "Saved the redundancy record to {Path}")]
+    private static partial void LogSaved(ILogger logger, string path);
+}
+
+/// <summary>The file's root object.</summary>
+internal sealed class StoreFile
+{
+    public int Version { get; set; }
+
+    public Dictionary<string, RecordDto?>? Records { get; set; }
+}
+
+/// <summary>One record as stored: PBXes in their connInfo form <c>host[:port]/module</c>.</summary>
+internal sealed class RecordDto
+{
+    public string? Primary { get; set; }
+
+    public string? Secondary { get; set; }
+
+    public string? Home { get; set; }
+}
+
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    WriteIndented = true)]
+[JsonSerializable(typeof(StoreFile))]
+internal sealed partial class RedundancyStoreJsonContext : JsonSerializerContext;

@@ -1,0 +1,165 @@
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Innovaphone.Redundancy.Transport.WebSockets;
+
+/// <summary>
+/// The myApps login cryptography (PROTOCOL.md "Login" and "Session credentials"): pure functions, no state.
+/// </summary>
+internal static class MyAppsCrypto
+{
+    /// <summary>The prefix of every digest input and RC4 key.</summary>
+    private const string Prefix = "innovaphoneAppClient";
+
+    /// <summary>Bytes of randomness in a nonce; the nonce is their lowercase hex (16 characters).</summary>
+    internal const int NonceBytes = 8;
+
+    /// <summary>
+    /// The Login <c>response</c>: SHA-256 hex of <c>innovaphoneAppClient:&lt;type&gt;:&lt;domain&gt;:&lt;username&gt;:&lt;password&gt;:&lt;nonce&gt;:&lt;challenge&gt;</c>.
+    /// </summary>
+    public static string LoginResponse(string type, string domain, string username, string password, string nonce, string challenge) =>
+        Sha256Hex($"{Prefix}:{type}:{domain}:{username}:{password}:{nonce}:{challenge}", ReadOnlySpan<byte>.Empty);
+
+    /// <summary>
+    /// The expected LoginResult <c>digest</c>: SHA-256 hex of
+    /// <c>innovaphoneAppClient:loginresult:&lt;domain&gt;:&lt;username&gt;:&lt;password&gt;:&lt;nonce&gt;:&lt;challenge&gt;:&lt;info&gt;</c>,
+    /// where <paramref name="rawInfo"/> is the info value's bytes exactly as received.
+    /// </summary>
+    public static string LoginResultDigest(string domain, string username, string password, string nonce, string challenge, ReadOnlySpan<byte> rawInfo) =>
+        Sha256Hex($"{Prefix}:loginresult:{domain}:{username}:{password}:{nonce}:{challenge}:", rawInfo);
+
+    /// <summary>
+    /// The expected Redirect <c>digest</c>: SHA-256 hex of
+    /// <c>innovaphoneAppClient:redirect:&lt;username&gt;:&lt;password&gt;:&lt;nonce&gt;:&lt;challenge&gt;:&lt;info&gt;</c> (no domain).
+    /// </summary>
+    public static string RedirectDigest(string username, string password, string nonce, string challenge, ReadOnlySpan<byte> rawInfo) =>
+        Sha256Hex($"{Prefix}:redirect:{username}:{password}:{nonce}:{challenge}:", rawInfo);
+
+    /// <summary>
+    /// Compares a received digest with the expected one in constant time (hex case-insensitively), so that the time
+    /// taken tells an attacker nothing about how much of a forged digest was right.
+    /// </summary>
+    public static bool DigestMatches(string expectedHex, string? receivedHex)
+    {
+        if (receivedHex is null || receivedHex.Length != expectedHex.Length)
+        {
+            return false;
+        }
+
+        byte[] received;
+        try
+        {
+            received = Convert.FromHexString(receivedHex);
+        }
+        catch (FormatException)
+        {
+            return false;
+        }
+
+        return CryptographicOperations.FixedTimeEquals(Convert.FromHexString(expectedHex), received);
+    }
+
+    /// <summary>A fresh login nonce: 8 bytes from <paramref name="random"/> as 16 lowercase hex characters.</summary>
+    public static string NewNonce(RandomBytesFiller random)
+    {
+        Span<byte> bytes = stackalloc byte[NonceBytes];
+        random(bytes);
+        return ToLowerHex(bytes);
+    }
+
+    /// <summary>
+    /// Decrypts one half of <c>info.session</c>: RC4 with key <c>innovaphoneAppClient:&lt;part&gt;:&lt;nonce&gt;:&lt;password&gt;</c>
+    /// (<paramref name="part"/> is <c>usr</c> or <c>pwd</c>) over the hex-decoded value; the plain text is UTF-8.
+    /// </summary>
+    /// <returns><see langword="null"/> when <paramref name="hex"/> is not valid hex or the result not valid UTF-8.</returns>
+    public static string? DecryptSessionPart(string part, string nonce, string password, string hex)
+    {
+        byte[] data;
+        try
+        {
+            data = Convert.FromHexString(hex);
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
+
+        var key = Encoding.UTF8.GetBytes($"{Prefix}:{part}:{nonce}:{password}");
+        Rc4(key, data);
+        try
+        {
+            return new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true).GetString(data);
+        }
+        catch (ArgumentException)
+        {
+            return null;
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(key);
+            CryptographicOperations.ZeroMemory(data);
+        }
+    }
+
+    /// <summary>RC4 (ARC4) in place: encrypts and decrypts alike. Only for the myApps session fields; RC4 is otherwise broken.</summary>
+    public static void Rc4(ReadOnlySpan<byte> key, Span<byte> data)
+    {
+        if (key.IsEmpty)
+        {
+            throw new ArgumentException("The RC4 key must not be empty.", nameof(key));
+        }
+
+        Span<byte> s = stackalloc byte[256];
+        for (var i = 0; i < 256; i++)
+        {
+            s[i] = (byte)i;
+        }
+
+        for (int i = 0, j = 0; i < 256; i++)
+        {
+            j = (j + s[i] + key[i % key.Length]) & 0xff;
+            (s[i], s[j]) = (s[j], s[i]);
+        }
+
+        for (int n = 0, i = 0, j = 0; n < data.Length; n++)
+        {
+            i = (i + 1) & 0xff;
+            j = (j + s[i]) & 0xff;
+            (s[i], s[j]) = (s[j], s[i]);
+            data[n] ^= s[(s[i] + s[j]) & 0xff];
+        }
+    }
+
+    /// <summary>Lowercase hex, as the protocol's digests and nonces are written.</summary>
+    public static string ToLowerHex(ReadOnlySpan<byte> bytes)
+    {
+#if NET9_0_OR_GREATER
+        return Convert.ToHexStringLower(bytes);
+#else
+        return string.Create(bytes.Length * 2, bytes.ToArray(), static (chars, b) =>
+        {
+            const string Digits = "0123456789abcdef";
+            for (var i = 0; i < b.Length; i++)
+            {
+                chars[2 * i] = Digits[b[i] >> 4];
+                chars[(2 * i) + 1] = Digits[b[i] & 0xf];
+            }
+        });
+#endif
+    }
+
+    private static string Sha256Hex(string text, ReadOnlySpan<byte> rawSuffix)
+    {
+        // Hash the text and the raw info bytes in sequence: the info is never decoded and re-encoded.
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var textBytes = Encoding.UTF8.GetBytes(text);
+        hash.AppendData(textBytes);
+        hash.AppendData(rawSuffix);
+        Span<byte> digest = stackalloc byte[32];
+        hash.GetHashAndReset(digest);
+
+        // The text holds the password: do not leave it lying in memory longer than needed.
+        CryptographicOperations.ZeroMemory(textBytes);
+        return ToLowerHex(digest);
+    }
+}

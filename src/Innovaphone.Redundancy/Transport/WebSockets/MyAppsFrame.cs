@@ -1,0 +1,259 @@
+using System.Buffers;
+using System.Diagnostics.CodeAnalysis;
+using System.Text.Json;
+
+namespace Innovaphone.Redundancy.Transport.WebSockets;
+
+/// <summary>
+/// The fields of one received myApps frame that the login and the redundancy logic read, plus the raw bytes of
+/// <c>info</c> exactly as received (the digests are computed over them, PROTOCOL.md: never re-serialise).
+/// </summary>
+internal sealed class MyAppsFrame
+{
+    private MyAppsFrame(string mt)
+    {
+        Mt = mt;
+    }
+
+    /// <summary>The message type.</summary>
+    public string Mt { get; }
+
+    /// <summary>The <c>info</c> object's bytes exactly as received, or <see langword="null"/> when absent.</summary>
+    public ReadOnlyMemory<byte>? RawInfo { get; private set; }
+
+    /// <summary><c>type</c> (Authenticate).</summary>
+    public string? Type { get; private set; }
+
+    /// <summary><c>method</c> (Authenticate).</summary>
+    public string? Method { get; private set; }
+
+    /// <summary><c>domain</c> (Authenticate).</summary>
+    public string? Domain { get; private set; }
+
+    /// <summary><c>challenge</c> (Authenticate).</summary>
+    public string? Challenge { get; private set; }
+
+    /// <summary><c>digest</c> (LoginResult, Redirect).</summary>
+    public string? Digest { get; private set; }
+
+    /// <summary><c>code</c> (Authorize).</summary>
+    public int? Code { get; private set; }
+
+    /// <summary><c>error</c> (failed LoginResult).</summary>
+    public int? Error { get; private set; }
+
+    /// <summary><c>errorText</c> (failed LoginResult).</summary>
+    public string? ErrorText { get; private set; }
+
+    /// <summary>
+    /// Parses one text frame. <paramref name="utf8"/> must stay unchanged while <see cref="RawInfo"/> is used:
+    /// it is a slice of it.
+    /// </summary>
+    /// <param name="utf8">The frame's bytes.</param>
+    /// <param name="frame">The parsed frame.</param>
+    /// <param name="error">Why the frame is not a myApps message (no frame content beyond names).</param>
+    public static bool TryParse(ReadOnlyMemory<byte> utf8, [NotNullWhen(true)] out MyAppsFrame? frame, [NotNullWhen(false)] out string? error)
+    {
+        frame = null;
+        try
+        {
+            return TryParseCore(utf8, out frame, out error);
+        }
+        catch (JsonException e)
+        {
+            error = "malformed JSON (" + e.Message + ")";
+            return false;
+        }
+        catch (InvalidOperationException)
+        {
+            // Utf8JsonReader's typed getters throw this for a value of the wrong kind, e.g. a number too large.
+            error = "a field has a value of the wrong kind";
+            return false;
+        }
+    }
+
+    private static bool TryParseCore(ReadOnlyMemory<byte> utf8, out MyAppsFrame? frame, out string? error)
+    {
+        frame = null;
+        var reader = new Utf8JsonReader(utf8.Span, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Disallow });
+        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+        {
+            error = "the frame is not a JSON object";
+            return false;
+        }
+
+        string? mt = null;
+        ReadOnlyMemory<byte>? rawInfo = null;
+        string? type = null, method = null, domain = null, challenge = null, digest = null, errorText = null;
+        int? code = null, loginError = null;
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
+        {
+            var name = reader.GetString()!;
+            reader.Read();
+
+            // A repeated field would make the digest check ambiguous (which info was signed?): refuse it.
+            if (IsKnown(name) && !seen.Add(name))
+            {
+                error = $"the field '{name}' appears twice";
+                return false;
+            }
+
+            switch (name)
+            {
+                case "info":
+                    if (reader.TokenType != JsonTokenType.StartObject)
+                    {
+                        error = "'info' is not an object";
+                        return false;
+                    }
+
+                    var start = (int)reader.TokenStartIndex;
+                    reader.Skip();
+                    rawInfo = utf8[start..(int)reader.BytesConsumed];
+                    continue;
+                case "mt":
+                    mt = ReadString(ref reader, name);
+                    break;
+                case "type":
+                    type = ReadString(ref reader, name);
+                    break;
+                case "method":
+                    method = ReadString(ref reader, name);
+                    break;
+                case "domain":
+                    domain = ReadString(ref reader, name);
+                    break;
+                case "challenge":
+                    challenge = ReadString(ref reader, name);
+                    break;
+                case "digest":
+                    digest = ReadString(ref reader, name);
+                    break;
+                case "errorText":
+                    errorText = ReadString(ref reader, name);
+                    break;
+                case "code":
+                    code = ReadInt(ref reader, name);
+                    break;
+                case "error":
+                    loginError = ReadInt(ref reader, name);
+                    break;
+                default:
+                    // Fields this library does not need; Skip also validates nested JSON.
+                    reader.Skip();
+                    break;
+            }
+        }
+
+        // Anything after the object (other than whitespace) makes Read throw; a second value is not one frame.
+        if (reader.Read())
+        {
+            error = "text after the JSON object";
+            return false;
+        }
+
+        if (string.IsNullOrEmpty(mt))
+        {
+            error = "the frame has no 'mt'";
+            return false;
+        }
+
+        frame = new MyAppsFrame(mt)
+        {
+            RawInfo = rawInfo,
+            Type = type,
+            Method = method,
+            Domain = domain,
+            Challenge = challenge,
+            Digest = digest,
+            Code = code,
+            Error = loginError,
+            ErrorText = errorText,
+        };
+        error = null;
+        return true;
+    }
+
+    /// <summary>Reads only <c>mt</c> (messages after login); <see langword="null"/> when the frame is not a JSON object with a string <c>mt</c>.</summary>
+    public static string? TryReadMt(ReadOnlySpan<byte> utf8)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(utf8);
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return null;
+            }
+
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var isMt = reader.ValueTextEquals("mt"u8);
+                reader.Read();
+                if (isMt)
+                {
+                    return reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+                }
+
+                reader.Skip();
+            }
+
+            return null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    private static bool IsKnown(string name) =>
+        name is "mt" or "info" or "type" or "method" or "domain" or "challenge" or "digest" or "errorText" or "code" or "error";
+
+    private static string ReadString(ref Utf8JsonReader reader, string name) =>
+        reader.TokenType == JsonTokenType.String
+            ? reader.GetString()!
+            : throw new JsonException($"'{name}' is not a string");
+
+    private static int ReadInt(ref Utf8JsonReader reader, string name) =>
+        reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out var value)
+            ? value
+            : throw new JsonException($"'{name}' is not an integer");
+}
+
+/// <summary>Builds the messages this client sends (compact UTF-8 JSON, one object per frame).</summary>
+internal static class MyAppsMessages
+{
+    /// <summary>Step 1: <c>{"mt":"Login","type":..,"userAgent":..}</c>, no credentials.</summary>
+    public static byte[] Login(string type, string userAgent) => Write(w =>
+    {
+        w.WriteString("mt"u8, "Login"u8);
+        w.WriteString("type"u8, type);
+        w.WriteString("userAgent"u8, userAgent);
+    });
+
+    /// <summary>Step 3: <c>{"mt":"Login","type":..,"method":"digest","username":..,"nonce":..,"response":..,"userAgent":..}</c>.</summary>
+    public static byte[] LoginDigest(string type, string username, string nonce, string response, string userAgent) => Write(w =>
+    {
+        w.WriteString("mt"u8, "Login"u8);
+        w.WriteString("type"u8, type);
+        w.WriteString("method"u8, "digest"u8);
+        w.WriteString("username"u8, username);
+        w.WriteString("nonce"u8, nonce);
+        w.WriteString("response"u8, response);
+        w.WriteString("userAgent"u8, userAgent);
+    });
+
+    private static byte[] Write(Action<Utf8JsonWriter> body)
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = false }))
+        {
+            writer.WriteStartObject();
+            body(writer);
+            writer.WriteEndObject();
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+}

@@ -1,0 +1,441 @@
+using System.Globalization;
+using System.Net.Http;
+using System.Net.Sockets;
+using System.Net.WebSockets;
+using System.Reactive.Linq;
+using System.Reactive.Subjects;
+using System.Security.Authentication;
+using System.Security.Cryptography;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Innovaphone.Redundancy.Transport.WebSockets;
+
+/// <summary>
+/// The real transport: connects to a PBX's myApps WebSocket (<c>wss://host[:port]/&lt;module&gt;/APPCLIENT/&lt;build&gt;/websocket</c>)
+/// and logs in with the myApps digest login (PROTOCOL.md), following the rules the myApps client follows.
+/// </summary>
+/// <remarks>
+/// <para>Owns the credentials and the myApps session: a successful user login yields a session, and every later
+/// login (after a redirect, reconnect, failover or restart) uses it. A session that expired (error 5) is dropped and
+/// the login repeated with the user's password when one is configured; a LogoutResult drops it too.</para>
+/// <para>Every call is bounded: <see cref="MyAppsTransportOptions.ConnectTimeout"/> for the WebSocket handshake,
+/// <see cref="MyAppsTransportOptions.LoginTimeout"/> for the login exchange, and after an Authorize (two-factor)
+/// <see cref="MyAppsTransportOptions.AuthorizeTimeout"/> from that moment. The manager's per-attempt timeout cancels
+/// the call earlier if it is shorter (the result is then <see cref="OperationCanceledException"/> and the manager
+/// records a timeout), so give the manager an attempt timeout of at least the authorize timeout when two-factor
+/// login is in use.</para>
+/// <para>No password, session credential, nonce, digest or two-factor code reaches a log line or exception message.</para>
+/// </remarks>
+public sealed class MyAppsWebSocketTransport : IPbxTransport, IAsyncDisposable
+{
+    private readonly MyAppsTransportOptions _options;
+    private readonly TimeProvider _timeProvider;
+    private readonly ILogger _logger;
+    private readonly RandomBytesFiller _random;
+    private readonly Func<Uri, CancellationToken, ValueTask<WebSocket>> _connect;
+    private readonly TimeSpan? _watchdogLimit;
+    private readonly object _gate = new();
+    private readonly Subject<MyAppsConnection> _connections = new();
+    private MyAppsSession? _session;
+    private MyAppsConnection? _current;
+    private bool _disposed;
+
+    /// <summary>Creates the transport.</summary>
+    /// <param name="options">Credentials and settings; validated here.</param>
+    /// <exception cref="ArgumentException">An option is invalid; the message names it (never its value).</exception>
+    public MyAppsWebSocketTransport(MyAppsTransportOptions options)
+        : this(options, connect: null, useReceiveWatchdog: null)
+    {
+    }
+
+    /// <summary>Test seam: replaces the WebSocket handshake and forces the receive watchdog on or off.</summary>
+    internal MyAppsWebSocketTransport(MyAppsTransportOptions options, Func<Uri, CancellationToken, ValueTask<WebSocket>>? connect, bool? useReceiveWatchdog)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _options = options;
+        _timeProvider = options.TimeProvider ?? TimeProvider.System;
+        _logger = options.LoggerFactory?.CreateLogger<MyAppsWebSocketTransport>() ?? (ILogger)NullLogger.Instance;
+        _random = options.RandomSource ?? RandomNumberGenerator.Fill;
+        _session = options.InitialSession;
+        _connect = connect ?? ConnectClientWebSocketAsync;
+
+#if NET9_0_OR_GREATER
+        // ClientWebSocket sends PINGs and enforces KeepAliveTimeout itself.
+        var watchdog = useReceiveWatchdog ?? false;
+#else
+        // .NET 8's ClientWebSocket sends unsolicited PONGs that get no answer: only a receive watchdog notices a dead peer.
+        var watchdog = useReceiveWatchdog ?? true;
+#endif
+        _watchdogLimit = watchdog && options.KeepAliveInterval > TimeSpan.Zero && options.KeepAliveTimeout != Timeout.InfiniteTimeSpan
+            ? options.KeepAliveInterval + options.KeepAliveTimeout
+            : null;
+    }
+
+    /// <summary>
+    /// The current myApps session, or <see langword="null"/>. Persist it (securely) to resume after a restart through
+    /// <see cref="MyAppsTransportOptions.InitialSession"/>. A secret.
+    /// </summary>
+    public MyAppsSession? Session
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _session;
+            }
+        }
+    }
+
+    /// <summary>The connection of the latest successful login, or <see langword="null"/> before the first one.</summary>
+    public MyAppsConnection? CurrentConnection
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _current;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Each new logged-in connection, as it is made (before <see cref="ConnectAsync"/> returns). Subscribe to its
+    /// <see cref="MyAppsConnection.Messages"/> here to see every app message. Completes on dispose.
+    /// </summary>
+    public IObservable<MyAppsConnection> Connections => _connections.AsObservable();
+
+    /// <summary>Forgets the session, so that the next login uses the user's password.</summary>
+    public void ClearSession() => DropSession(expected: null, "cleared by the host");
+
+    /// <inheritdoc/>
+    public async ValueTask<LoginOutcome> ConnectAsync(PbxLoginRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed), this);
+        cancellationToken.ThrowIfCancellationRequested();
+
+        if (request.Scheme == PbxScheme.Ws && !_options.AllowInsecure)
+        {
+            WebSocketLog.InsecureRefused(_logger, request.AttemptId, request.Pbx);
+            return new AttemptFailed(AttemptFailureKind.ProtocolError, "ws:// (unencrypted) is refused: MyAppsTransportOptions.AllowInsecure is false");
+        }
+
+        var uri = BuildUri(request.Pbx, request.Scheme);
+        WebSocketLog.Connecting(_logger, request.AttemptId, uri);
+        WebSocket socket;
+        using (var connectTimeout = new CancellationTokenSource(_options.ConnectTimeout, _timeProvider))
+        using (var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, connectTimeout.Token))
+        {
+            try
+            {
+                socket = await _connect(uri, linked.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                throw;
+            }
+            catch (OperationCanceledException) when (connectTimeout.IsCancellationRequested)
+            {
+                return ConnectFailed(request, AttemptFailureKind.Timeout, $"no WebSocket connection within {_options.ConnectTimeout}");
+            }
+            catch (Exception e) when (IsConnectFailure(e))
+            {
+                return ConnectFailed(request, AttemptFailureKind.Unreachable, DescribeConnectFailure(e));
+            }
+        }
+
+        WebSocketLog.Connected(_logger, request.AttemptId, request.Pbx);
+        return await LoginAsync(socket, request, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Runs the login on an open socket and turns the result into an outcome. On success the socket belongs to the
+    /// returned connection; otherwise it is closed here. Internal for tests over any <see cref="WebSocket"/>.
+    /// </summary>
+    internal async ValueTask<LoginOutcome> LoginAsync(WebSocket socket, PbxLoginRequest request, CancellationToken cancellationToken)
+    {
+        MyAppsSession? session;
+        lock (_gate)
+        {
+            session = _session;
+        }
+
+        var driver = new LoginDriver(request.Pbx, request.Scheme, _options.Username, _options.Password, session, _options.UserAgent, _random);
+        using var loginTimeout = new CancellationTokenSource(_options.LoginTimeout, _timeProvider);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, loginTimeout.Token);
+        var keepSocket = false;
+        var graceful = false;
+        var authorizing = false;
+        try
+        {
+            var step = driver.Start();
+            while (true)
+            {
+                foreach (var frame in step.Send)
+                {
+                    await FrameIo.SendTextAsync(socket, frame, linked.Token).ConfigureAwait(false);
+                }
+
+                if (step.Send.Count > 0 && step.Outcome is null)
+                {
+                    WebSocketLog.LoginSent(_logger, request.AttemptId, driver.UsesSession ? "session" : "user", request.Pbx);
+                }
+
+                foreach (var note in step.Notes)
+                {
+                    WebSocketLog.LoginNote(_logger, request.AttemptId, request.Pbx, note);
+                }
+
+                if (step.SessionDropped)
+                {
+                    WebSocketLog.SessionExpired(_logger, request.AttemptId, request.Pbx);
+                    DropSession(session, "session expired (error 5)");
+                }
+
+                if (step.LearnedSession is { } learned)
+                {
+                    lock (_gate)
+                    {
+                        _session = learned;
+                    }
+
+                    WebSocketLog.SessionLearned(_logger, request.AttemptId, request.Pbx);
+                }
+
+                if (step.AuthorizeCode is int code)
+                {
+                    authorizing = true;
+                    WebSocketLog.AuthorizeRequested(_logger, request.AttemptId, request.Pbx, _options.AuthorizeTimeout);
+
+                    // The user needs time to confirm on another device: from now on the authorize timeout bounds the wait.
+                    loginTimeout.CancelAfter(_options.AuthorizeTimeout);
+                    InvokeOnAuthorize(code, request.AttemptId);
+                }
+
+                if (step.LoggedIn is { } info)
+                {
+                    var connection = new MyAppsConnection(socket, request.Pbx, info, _options, _timeProvider, _logger, _watchdogLimit, OnLoggedOut);
+                    keepSocket = true;
+                    WebSocketLog.LoggedIn(_logger, request.AttemptId, request.Pbx, info.Standby, info.Alternative, info.Master);
+                    Publish(connection);
+                    connection.Start();
+                    return new LoggedIn(connection, info);
+                }
+
+                if (step.Outcome is { } outcome)
+                {
+                    // The PBX answered: it is alive, so it gets a proper close handshake.
+                    graceful = true;
+                    LogOutcome(request, outcome);
+                    return outcome;
+                }
+
+                var received = await FrameIo.ReceiveAsync(socket, _options.MaxFrameBytes, onData: null, linked.Token).ConfigureAwait(false);
+                step = received.Kind switch
+                {
+                    ReceivedFrameKind.Text => driver.OnText(received.Data),
+                    ReceivedFrameKind.Binary => driver.OnBinary(),
+                    ReceivedFrameKind.TooLarge => driver.OnTooLarge(_options.MaxFrameBytes),
+                    _ => driver.OnClosed(received.CloseDescription),
+                };
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (OperationCanceledException) when (loginTimeout.IsCancellationRequested)
+        {
+            var reason = authorizing
+                ? $"two-factor authorization not confirmed within {_options.AuthorizeTimeout}"
+                : $"no login answer within {_options.LoginTimeout}";
+            var outcome = new AttemptFailed(AttemptFailureKind.Timeout, reason);
+            LogOutcome(request, outcome);
+            return outcome;
+        }
+        catch (Exception e) when (e is WebSocketException or IOException or ObjectDisposedException)
+        {
+            var outcome = new AttemptFailed(AttemptFailureKind.Unreachable, $"the connection failed during login ({e.GetType().Name}: {e.Message})");
+            LogOutcome(request, outcome);
+            return outcome;
+        }
+        finally
+        {
+            if (graceful)
+            {
+                await FrameIo.CloseQuietlyAsync(socket, WebSocketCloseStatus.NormalClosure, "login ended", _options.CloseTimeout, _timeProvider, _logger, request.Pbx)
+                    .ConfigureAwait(false);
+            }
+            else if (!keepSocket)
+            {
+                // Timeout, cancellation or a failed socket: a close handshake would only wait for a peer that is not
+                // answering, so end at once.
+                socket.Abort();
+                socket.Dispose();
+            }
+        }
+    }
+
+    /// <summary>Closes the current connection (if any), forgets the session and completes <see cref="Connections"/>.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        MyAppsConnection? current;
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            current = _current;
+            _current = null;
+            _session = null;
+        }
+
+        if (current is not null)
+        {
+            await current.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _connections.OnCompleted();
+        _connections.Dispose();
+    }
+
+    /// <summary>The WebSocket URL for a PBX: <c>wss://authority</c> (or <c>ws://</c>) plus the formatted path template.</summary>
+    internal Uri BuildUri(PbxAddress pbx, PbxScheme scheme)
+    {
+        var prefix = scheme == PbxScheme.Wss ? "wss://" : "ws://";
+        return new Uri(prefix + pbx.Authority + _options.FormatPath(pbx.Module), UriKind.Absolute);
+    }
+
+    private async ValueTask<WebSocket> ConnectClientWebSocketAsync(Uri uri, CancellationToken cancellationToken)
+    {
+        var socket = new ClientWebSocket();
+        try
+        {
+            socket.Options.KeepAliveInterval = _options.KeepAliveInterval;
+#if NET9_0_OR_GREATER
+            if (_options.KeepAliveInterval > TimeSpan.Zero && _options.KeepAliveTimeout != Timeout.InfiniteTimeSpan)
+            {
+                // PING/PONG: the client aborts when no PONG arrives within the timeout (a half-open connection).
+                socket.Options.KeepAliveTimeout = _options.KeepAliveTimeout;
+            }
+#endif
+            if (_options.RemoteCertificateValidationCallback is { } validate)
+            {
+                socket.Options.RemoteCertificateValidationCallback = validate;
+            }
+
+            socket.Options.CollectHttpResponseDetails = true;
+            try
+            {
+                await socket.ConnectAsync(uri, cancellationToken).ConfigureAwait(false);
+            }
+            catch (WebSocketException e) when (socket.HttpStatusCode != 0 && socket.HttpStatusCode != System.Net.HttpStatusCode.SwitchingProtocols)
+            {
+                throw new WebSocketException(
+                    WebSocketError.NotAWebSocket,
+                    string.Create(CultureInfo.InvariantCulture, $"the server answered HTTP {(int)socket.HttpStatusCode} instead of a WebSocket upgrade"),
+                    e);
+            }
+
+            return socket;
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    private static bool IsConnectFailure(Exception e) =>
+        e is WebSocketException or HttpRequestException or SocketException or IOException or AuthenticationException or UriFormatException or OperationCanceledException;
+
+    private static string DescribeConnectFailure(Exception e)
+    {
+        // The outermost WebSocketException often says only "Unable to connect to the remote server"; the innermost
+        // exception says why (refused, DNS, TLS). Neither contains credentials: the URL carries none.
+        var inner = e;
+        while (inner.InnerException is not null)
+        {
+            inner = inner.InnerException;
+        }
+
+        return ReferenceEquals(inner, e) || e is WebSocketException { WebSocketErrorCode: WebSocketError.NotAWebSocket }
+            ? $"{e.GetType().Name}: {e.Message}"
+            : $"{e.GetType().Name}: {e.Message} ({inner.GetType().Name}: {inner.Message})";
+    }
+
+    private AttemptFailed ConnectFailed(PbxLoginRequest request, AttemptFailureKind kind, string reason)
+    {
+        WebSocketLog.ConnectFailed(_logger, request.AttemptId, request.Pbx, kind, reason);
+        return new AttemptFailed(kind, reason);
+    }
+
+    private void LogOutcome(PbxLoginRequest request, LoginOutcome outcome)
+    {
+        switch (outcome)
+        {
+            case Redirected redirected:
+                WebSocketLog.Redirected(_logger, request.AttemptId, request.Pbx, redirected.Target);
+                break;
+            case Rejected rejected:
+                WebSocketLog.Rejected(_logger, request.AttemptId, request.Pbx, rejected.Code, rejected.Text);
+                break;
+            case AttemptFailed failed:
+                WebSocketLog.LoginFailed(_logger, request.AttemptId, request.Pbx, failed.Kind, failed.Reason);
+                break;
+        }
+    }
+
+    private void InvokeOnAuthorize(int code, long attemptId)
+    {
+        try
+        {
+            _options.OnAuthorize?.Invoke(code);
+        }
+        catch (Exception e)
+        {
+            // The host's UI failing must not fail the login; the user may still confirm.
+            WebSocketLog.AuthorizeCallbackFailed(_logger, attemptId, e.GetType().Name);
+        }
+    }
+
+    private void Publish(MyAppsConnection connection)
+    {
+        lock (_gate)
+        {
+            _current = connection;
+        }
+
+        try
+        {
+            _connections.OnNext(connection);
+        }
+        catch (Exception e)
+        {
+            WebSocketLog.MessageSubscriberFailed(_logger, connection.Pbx, e);
+        }
+    }
+
+    private void OnLoggedOut() => DropSession(expected: null, "LogoutResult");
+
+    /// <summary>Forgets the session; with <paramref name="expected"/> only if it is still that one (a newer one wins).</summary>
+    private void DropSession(MyAppsSession? expected, string reason)
+    {
+        lock (_gate)
+        {
+            if (_session is null || (expected is not null && !ReferenceEquals(_session, expected)))
+            {
+                return;
+            }
+
+            _session = null;
+        }
+
+        WebSocketLog.SessionDropped(_logger, reason);
+    }
+}

@@ -1,0 +1,88 @@
+using Microsoft.Extensions.Logging;
+
+namespace Innovaphone.Redundancy.Transport.WebSockets;
+
+/// <summary>
+/// The myApps WebSocket transport's log events, ids 200-249 (2xx = transport/protocol; the manager uses 250+).
+/// Event ids are public contract. No message carries a password, session id, session password, nonce, challenge,
+/// digest, two-factor code or frame content: only addresses, kinds and reasons built from field names.
+/// </summary>
+internal static partial class WebSocketLog
+{
+    public const int ConnectingId = 200;
+    public const int ConnectedId = 201;
+    public const int ConnectFailedId = 202;
+    public const int InsecureRefusedId = 203;
+    public const int LoginSentId = 204;
+    public const int AuthorizeRequestedId = 205;
+    public const int AuthorizeCallbackFailedId = 206;
+    public const int LoggedInId = 207;
+    public const int RedirectedId = 208;
+    public const int RejectedId = 209;
+    public const int SessionExpiredId = 210;
+    public const int SessionLearnedId = 211;
+    public const int LoginFailedId = 212;
+    public const int LoginNoteId = 213;
+    public const int ConnectionLostId = 214;
+    public const int KeepAliveExpiredId = 215;
+    public const int CloseIncompleteId = 216;
+    public const int SessionDroppedId = 217;
+    public const int MessageSubscriberFailedId = 218;
+
+    [LoggerMessage(ConnectingId, LogLevel.Debug, "Attempt {AttemptId}: connecting to {Uri}")]
+    public static partial void Connecting(ILogger logger, long attemptId, Uri uri);
+
+    [LoggerMessage(ConnectedId, LogLevel.Debug, "Attempt {AttemptId}: WebSocket open to {Pbx}")]
+    public static partial void Connected(ILogger logger, long attemptId, PbxAddress pbx);
+
+    [LoggerMessage(ConnectFailedId, LogLevel.Warning, "Attempt {AttemptId}: cannot connect to {Pbx} ({Kind}): {Reason}")]
+    public static partial void ConnectFailed(ILogger logger, long attemptId, PbxAddress pbx, AttemptFailureKind kind, string reason);
+
+    [LoggerMessage(InsecureRefusedId, LogLevel.Warning, "Attempt {AttemptId}: refusing ws:// to {Pbx} because AllowInsecure is false")]
+    public static partial void InsecureRefused(ILogger logger, long attemptId, PbxAddress pbx);
+
+    [LoggerMessage(LoginSentId, LogLevel.Debug, "Attempt {AttemptId}: Login type {LoginType} sent to {Pbx}")]
+    public static partial void LoginSent(ILogger logger, long attemptId, string loginType, PbxAddress pbx);
+
+    [LoggerMessage(AuthorizeRequestedId, LogLevel.Information, "Attempt {AttemptId}: {Pbx} asks for two-factor authorization; waiting up to {Timeout}")]
+    public static partial void AuthorizeRequested(ILogger logger, long attemptId, PbxAddress pbx, TimeSpan timeout);
+
+    [LoggerMessage(AuthorizeCallbackFailedId, LogLevel.Warning, "Attempt {AttemptId}: the OnAuthorize callback threw {ExceptionType}; the login keeps waiting")]
+    public static partial void AuthorizeCallbackFailed(ILogger logger, long attemptId, string exceptionType);
+
+    [LoggerMessage(LoggedInId, LogLevel.Information, "Attempt {AttemptId}: logged in to {Pbx} (standby {Standby}, alt {Alternative}, master {Master})")]
+    public static partial void LoggedIn(ILogger logger, long attemptId, PbxAddress pbx, bool? standby, PbxAddress? alternative, PbxAddress? master);
+
+    [LoggerMessage(RedirectedId, LogLevel.Information, "Attempt {AttemptId}: {Pbx} redirects to {Target}")]
+    public static partial void Redirected(ILogger logger, long attemptId, PbxAddress pbx, PbxAddress target);
+
+    [LoggerMessage(RejectedId, LogLevel.Warning, "Attempt {AttemptId}: {Pbx} rejected the login with error {Code}: {Text}")]
+    public static partial void Rejected(ILogger logger, long attemptId, PbxAddress pbx, int code, string text);
+
+    [LoggerMessage(SessionExpiredId, LogLevel.Information, "Attempt {AttemptId}: the session expired at {Pbx}")]
+    public static partial void SessionExpired(ILogger logger, long attemptId, PbxAddress pbx);
+
+    [LoggerMessage(SessionLearnedId, LogLevel.Debug, "Attempt {AttemptId}: {Pbx} issued a session; later logins use it")]
+    public static partial void SessionLearned(ILogger logger, long attemptId, PbxAddress pbx);
+
+    [LoggerMessage(LoginFailedId, LogLevel.Warning, "Attempt {AttemptId}: login at {Pbx} failed ({Kind}): {Reason}")]
+    public static partial void LoginFailed(ILogger logger, long attemptId, PbxAddress pbx, AttemptFailureKind kind, string reason);
+
+    [LoggerMessage(LoginNoteId, LogLevel.Warning, "Attempt {AttemptId}: {Pbx}: {Note}")]
+    public static partial void LoginNote(ILogger logger, long attemptId, PbxAddress pbx, string note);
+
+    [LoggerMessage(ConnectionLostId, LogLevel.Information, "Connection to {Pbx} ended ({Kind}): {Reason}")]
+    public static partial void ConnectionLost(ILogger logger, PbxAddress pbx, ConnectionLossKind kind, string reason);
+
+    [LoggerMessage(KeepAliveExpiredId, LogLevel.Warning, "Nothing received from {Pbx} within {Limit}; treating the connection as dead")]
+    public static partial void KeepAliveExpired(ILogger logger, PbxAddress pbx, TimeSpan limit);
+
+    [LoggerMessage(CloseIncompleteId, LogLevel.Debug, "Close handshake with {Pbx} did not complete ({ExceptionType}); aborted the socket")]
+    public static partial void CloseIncomplete(ILogger logger, PbxAddress pbx, string exceptionType);
+
+    [LoggerMessage(SessionDroppedId, LogLevel.Information, "The session was dropped ({Reason}); the next login uses the user's password if one is configured")]
+    public static partial void SessionDropped(ILogger logger, string reason);
+
+    [LoggerMessage(MessageSubscriberFailedId, LogLevel.Error, "A subscriber of the messages from {Pbx} threw; the message is dropped for it")]
+    public static partial void MessageSubscriberFailed(ILogger logger, PbxAddress pbx, Exception exception);
+}

@@ -1,0 +1,189 @@
+using System.Diagnostics;
+using FluentAssertions;
+using Innovaphone.Redundancy.Testing;
+using Xunit;
+
+namespace Innovaphone.Redundancy.Tests.Integration;
+
+/// <summary>
+/// The core rules again, through the manager and the real WebSocket transport against the loopback emulator:
+/// the same simulated system decides, real sockets carry the login, the digests and the faults.
+/// </summary>
+[Trait("Category", "Integration")]
+public sealed class LoopbackRuleTests : IAsyncLifetime
+{
+    private readonly LoopbackHarness _h = new();
+
+    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
+
+    public ValueTask DisposeAsync() => _h.DisposeAsync();
+
+    [Fact]
+    public async Task R3_MasterRedirectsToTheUsersSlave_ConnectedThereWithVerifiedDigests()
+    {
+        var master = await _h.Emulator.AddMasterAsync(cancellationToken: TestContext.Current.CancellationToken);
+        await _h.Emulator.AddSlaveAsync(master, cancellationToken: TestContext.Current.CancellationToken);
+        var slave2 = await _h.Emulator.AddSlaveAsync(master, cancellationToken: TestContext.Current.CancellationToken);
+        _h.Sim.AddUser(LoopbackHarness.User, LoopbackHarness.Password, slave2);
+        await _h.StartAsync(master);
+
+        var info = await _h.WaitUpAsync(slave2);
+
+        info.Should().Be(new ConnInfo(true, false, slave2.Address, master.Address, slave2.Address, null));
+        _h.Sim.Attempts.Select(a => (a.Pbx, a.Outcome)).Should().Equal(
+            (master.Address, SimulatedAttemptOutcome.Redirected), (slave2.Address, SimulatedAttemptOutcome.LoggedIn));
+        _h.Transport.Session.Should().NotBeNull("the master's Redirect came after a user login; the slave's LoginResult issued a session");
+        _h.ShouldNotHaveLoggedSecrets();
+    }
+
+    [Fact]
+    public async Task R4_UsersPbxKilled_ExplicitStandbyKeepsTheClient_Measured()
+    {
+        var (pbx, standby) = await SingleWithStandbyAsync();
+        await _h.StartAsync(pbx);
+        (await _h.WaitUpAsync(pbx)).Sec.Should().Be(standby.Address);
+
+        var stopwatch = Stopwatch.StartNew();
+        _h.Sim.Kill(pbx);
+        var info = await _h.WaitUpAsync(standby, standby: true);
+        stopwatch.Stop();
+
+        info.Should().Be(new ConnInfo(true, true, standby.Address, pbx.Address, standby.Address, null));
+        _h.Manager.State.Should().Be(RedundancyState.Standby);
+        TestContext.Current.TestOutputHelper?.WriteLine($"failover on loopback (kill of the user's PBX -> up on the standby): {stopwatch.Elapsed.TotalMilliseconds:F1} ms");
+        stopwatch.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(2), "a killed PBX resets its sockets and refuses new ones at once");
+    }
+
+    [Fact]
+    public async Task R8_StandbyBack_ReturnsToTheUsersPbx()
+    {
+        var (pbx, standby) = await SingleWithStandbyAsync();
+        await _h.StartAsync(pbx);
+        await _h.WaitUpAsync(pbx);
+        _h.Sim.Kill(pbx);
+        await _h.WaitUpAsync(standby, standby: true);
+        var failovers = _h.Changes.Count(c => c.Current == RedundancyState.Failover);
+
+        _h.Sim.Revive(pbx);
+        var info = await _h.WaitUpAsync(pbx);
+
+        info.Should().Be(new ConnInfo(true, false, pbx.Address, pbx.Address, standby.Address, null));
+        _h.Changes.Count(c => c.Current == RedundancyState.Failover).Should().Be(failovers, "StandbyBack reconnects at once");
+        _h.LogEventIds().Should().Contain(Log.StandbyBackId);
+    }
+
+    [Fact]
+    public async Task R6_BothDown_AlternatesPrimaryAndSecondary_ThenRecovers()
+    {
+        var (pbx, standby) = await SingleWithStandbyAsync();
+        await _h.StartAsync(pbx);
+        await _h.WaitUpAsync(pbx);
+        _h.Sim.ClearAttempts();
+        _h.Sim.Kill(pbx);
+        _h.Sim.Kill(standby);
+
+        await _h.WaitForFailoversAsync(3);
+        _h.Sim.Revive(pbx);
+        _h.Sim.Revive(standby);
+        await _h.WaitUpAsync(pbx);
+
+        // The loss: cur (= pri) first, then the secondary; every later round the same pair.
+        var tried = _h.AttemptedPbxes().ToList();
+        tried.Should().HaveCountGreaterThanOrEqualTo(6);
+        tried.Take(6).Should().Equal(pbx.Address, standby.Address, pbx.Address, standby.Address, pbx.Address, standby.Address);
+    }
+
+    [Fact]
+    public async Task R7_GracefulCloseByThePbx_ReconnectsToTheSamePbx()
+    {
+        var (pbx, _) = await SingleWithStandbyAsync();
+        await _h.StartAsync(pbx);
+        await _h.WaitUpAsync(pbx);
+        var changes = _h.Changes.Count;
+
+        await _h.Emulator.CloseConnectionsAsync(pbx);
+        await _h.WaitUntilAsync(() => _h.Sim.Attempts.Count(a => a.Outcome == SimulatedAttemptOutcome.LoggedIn) == 2, "a second login");
+
+        await _h.WaitUpAsync(pbx);
+        _h.Changes.Skip(changes).Should().NotContain(c => c.Current == RedundancyState.Failover, "the current PBX answered at once");
+    }
+
+    [Fact]
+    public async Task R9_WrongPassword_Faults_WithOneAttempt()
+    {
+        var (pbx, _) = await SingleWithStandbyAsync();
+        await _h.StartAsync(pbx, transport: o => o with { Password = "wrong" });
+
+        var change = await _h.WaitForStateAsync(RedundancyState.Faulted);
+
+        change.Reason.Should().Contain("rejected");
+        _h.Sim.Attempts.Should().ContainSingle().Which.Outcome.Should().Be(SimulatedAttemptOutcome.Rejected);
+        _h.LogEventIds().Should().Contain(Log.LoginRejectedId);
+    }
+
+    [Fact]
+    public async Task R9_SessionExpired_FallsBackToThePassword()
+    {
+        var (pbx, standby) = await SingleWithStandbyAsync();
+        await _h.StartAsync(pbx);
+        await _h.WaitUpAsync(pbx);
+        _h.Sim.ExpireSessions(LoopbackHarness.User);
+        _h.Sim.ClearAttempts();
+
+        _h.Sim.Kill(pbx);
+        await _h.WaitUpAsync(standby, standby: true);
+
+        _h.Sim.Attempts.Where(a => a.Pbx == standby.Address).Select(a => a.Outcome).Should().Equal(
+            SimulatedAttemptOutcome.SessionExpired, SimulatedAttemptOutcome.LoggedInStandby);
+        _h.Transport.Session.Should().NotBeNull("the password login issued a new session");
+    }
+
+    [Fact]
+    public async Task R9_LogoutResult_FaultsAndDoesNotReconnect()
+    {
+        var (pbx, _) = await SingleWithStandbyAsync();
+        await _h.StartAsync(pbx);
+        await _h.WaitUpAsync(pbx);
+        _h.Sim.ClearAttempts();
+
+        _h.Sim.Logout(LoopbackHarness.User);
+        await _h.WaitForStateAsync(RedundancyState.Faulted);
+
+        _h.Sim.Attempts.Should().BeEmpty();
+        _h.LogEventIds().Should().Contain(Log.LoggedOutId);
+        _h.Transport.Session.Should().BeNull("LogoutResult ends the session");
+    }
+
+    [Fact]
+    public async Task R7_HalfOpenPbx_KeepaliveNoticesIt_AndTheStandbyTakesOver()
+    {
+        var (pbx, standby) = await SingleWithStandbyAsync();
+        await _h.StartAsync(pbx, transport: o => o with
+        {
+            KeepAliveInterval = TimeSpan.FromMilliseconds(200),
+            KeepAliveTimeout = TimeSpan.FromMilliseconds(400),
+            ConnectTimeout = TimeSpan.FromMilliseconds(500),
+        });
+        await _h.WaitUpAsync(pbx);
+
+        // Frozen: TCP stays open, nothing is read or answered, and the standby has lost its registration to it.
+        _h.Emulator.SetHalfOpen(pbx, true);
+        _h.Sim.Partition(pbx, standby);
+
+        await _h.WaitUpAsync(standby, standby: true);
+        _h.LogEventIds().Should().Contain(Log.ConnectionLostId);
+
+        // Thawed, the PBX reads what was held back (the client's abort) and releases the login.
+        _h.Emulator.SetHalfOpen(pbx, false);
+        await _h.WaitUntilAsync(() => _h.Sim.LiveConnectionCount == 1, "the frozen login released");
+    }
+
+    // A single PBX with an explicit standby PBX; the user lives on the single PBX.
+    private async Task<(SimulatedPbx Pbx, SimulatedPbx Standby)> SingleWithStandbyAsync()
+    {
+        var pbx = await _h.Emulator.AddMasterAsync(cancellationToken: TestContext.Current.CancellationToken);
+        var standby = await _h.Emulator.AddStandbyAsync(pbx, cancellationToken: TestContext.Current.CancellationToken);
+        _h.Sim.AddUser(LoopbackHarness.User, LoopbackHarness.Password, pbx);
+        return (pbx, standby);
+    }
+}

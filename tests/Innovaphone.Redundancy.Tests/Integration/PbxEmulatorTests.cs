@@ -1,0 +1,173 @@
+using System.Net.WebSockets;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using FluentAssertions;
+using Innovaphone.Redundancy.Testing;
+using Xunit;
+
+namespace Innovaphone.Redundancy.Tests.Integration;
+
+/// <summary>
+/// The emulator's server side with a raw <see cref="ClientWebSocket"/> and the digest formulas written out here
+/// (independently of the library's MyAppsCrypto), so that emulator and transport cannot share a mistake.
+/// </summary>
+[Trait("Category", "Integration")]
+public sealed class PbxEmulatorTests : IAsyncLifetime
+{
+    private const string User = "bob";
+    private const string Password = "pw-of-bob";
+    private readonly PbxEmulator _emulator = new();
+
+    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
+
+    public ValueTask DisposeAsync() => _emulator.DisposeAsync();
+
+    [Fact]
+    public void DigestFormula_MatchesAPinnedVector()
+    {
+        // printf '%s' 'innovaphoneAppClient:user:emulated.example.com:bob:pw-of-bob:0123456789abcdef:c0ffee' | sha256sum
+        Sha256Hex("innovaphoneAppClient:user:emulated.example.com:bob:pw-of-bob:0123456789abcdef:c0ffee")
+            .Should().Be("fc16e468030f73ef666b679831beca46af3c2d2ee3b4f62d08c4ad813d297a33");
+    }
+
+    [Fact]
+    public async Task LoginInfo_AndAFullDigestLogin_ByHand()
+    {
+        var pbx = await _emulator.AddMasterAsync(cancellationToken: TestContext.Current.CancellationToken);
+        var standby = await _emulator.AddStandbyAsync(pbx, cancellationToken: TestContext.Current.CancellationToken);
+        _emulator.System.AddUser(User, Password, pbx);
+        using var socket = await ConnectAsync(pbx);
+
+        await SendAsync(socket, """{"mt":"LoginInfo"}""");
+        using (var info = await ReceiveAsync(socket))
+        {
+            info.RootElement.GetProperty("mt").GetString().Should().Be("LoginInfoResult");
+            info.RootElement.GetProperty("user").GetProperty("digest").GetBoolean().Should().BeTrue();
+        }
+
+        await SendAsync(socket, """{"mt":"Login","type":"user","userAgent":"raw"}""");
+        using var authenticate = await ReceiveAsync(socket);
+        var domain = authenticate.RootElement.GetProperty("domain").GetString()!;
+        var challenge = authenticate.RootElement.GetProperty("challenge").GetString()!;
+        authenticate.RootElement.GetProperty("method").GetString().Should().Be("digest");
+        const string Nonce = "0011223344556677";
+        var response = Sha256Hex($"innovaphoneAppClient:user:{domain}:{User}:{Password}:{Nonce}:{challenge}");
+        await SendAsync(socket, $$"""{"mt":"Login","type":"user","method":"digest","username":"{{User}}","nonce":"{{Nonce}}","response":"{{response}}","userAgent":"raw"}""");
+
+        var (text, result) = await ReceiveTextAsync(socket);
+        using (result)
+        {
+            result.RootElement.GetProperty("mt").GetString().Should().Be("LoginResult");
+            var rawInfo = result.RootElement.GetProperty("info").GetRawText();
+            text.Should().Contain(rawInfo, "the info is embedded exactly as signed");
+            result.RootElement.GetProperty("digest").GetString().Should().Be(
+                Sha256Hex($"innovaphoneAppClient:loginresult:{domain}:{User}:{Password}:{Nonce}:{challenge}:{rawInfo}"));
+            var infoObject = result.RootElement.GetProperty("info");
+            infoObject.GetProperty("alt").GetString().Should().Be(standby.Address.ToString());
+            infoObject.GetProperty("standby").GetBoolean().Should().BeFalse();
+            var sessionId = Rc4Decrypt($"innovaphoneAppClient:usr:{Nonce}:{Password}", infoObject.GetProperty("session").GetProperty("usr").GetString()!);
+            sessionId.Should().MatchRegex("^[0-9A-F]{16}$", "the simulator's session ids are 8 random bytes in hex");
+        }
+
+        _emulator.System.LiveConnectionCount.Should().Be(1);
+        await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "done", TestContext.Current.CancellationToken);
+
+        // The emulator releases the login before it answers the close.
+        _emulator.System.LiveConnectionCount.Should().Be(0);
+    }
+
+    [Fact]
+    public async Task WrongDigest_GetsLoginResultError1()
+    {
+        var pbx = await _emulator.AddMasterAsync(cancellationToken: TestContext.Current.CancellationToken);
+        _emulator.System.AddUser(User, Password, pbx);
+        using var socket = await ConnectAsync(pbx);
+
+        await SendAsync(socket, """{"mt":"Login","type":"user"}""");
+        (await ReceiveAsync(socket)).Dispose();
+        await SendAsync(socket, """{"mt":"Login","type":"user","method":"digest","username":"bob","nonce":"0011223344556677","response":"00"}""");
+        using var result = await ReceiveAsync(socket);
+
+        result.RootElement.GetProperty("mt").GetString().Should().Be("LoginResult");
+        result.RootElement.GetProperty("error").GetInt32().Should().Be(SimulatedPbxSystem.LoginFailedError);
+    }
+
+    [Fact]
+    public async Task WrongPath_IsNotAWebSocketEndpoint()
+    {
+        var pbx = await _emulator.AddMasterAsync(cancellationToken: TestContext.Current.CancellationToken);
+        var uri = new Uri(_emulator.GetUri(pbx).ToString().Replace("/PBX0/", "/PBX1/", StringComparison.Ordinal));
+        using var socket = new ClientWebSocket();
+
+        var connect = () => socket.ConnectAsync(uri, TestContext.Current.CancellationToken);
+
+        await connect.Should().ThrowAsync<WebSocketException>();
+    }
+
+    [Fact]
+    public async Task FaultApi_RejectsForeignPbxesAndUndefinedFaults()
+    {
+        var pbx = await _emulator.AddMasterAsync(cancellationToken: TestContext.Current.CancellationToken);
+        var foreign = _emulator.System.AddMaster("elsewhere.example.com");
+
+        FluentActions.Invoking(() => _emulator.SetFault(foreign, EmulatedFault.ForgedDigest)).Should().Throw<ArgumentException>();
+        FluentActions.Invoking(() => _emulator.SetFault(pbx, (EmulatedFault)99)).Should().Throw<ArgumentException>();
+        FluentActions.Invoking(() => _emulator.ForceRedirect(pbx, foreign)).Should().Throw<ArgumentException>();
+        FluentActions.Invoking(() => new PbxEmulator(options: new PbxEmulatorOptions { Domain = " " })).Should().Throw<ArgumentException>();
+    }
+
+    private static string Sha256Hex(string text) => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(text))).ToLowerInvariant();
+
+    private static string Rc4Decrypt(string key, string hex)
+    {
+        var k = Encoding.UTF8.GetBytes(key);
+        var data = Convert.FromHexString(hex);
+        var s = Enumerable.Range(0, 256).Select(i => (byte)i).ToArray();
+        for (int i = 0, j = 0; i < 256; i++)
+        {
+            j = (j + s[i] + k[i % k.Length]) & 0xff;
+            (s[i], s[j]) = (s[j], s[i]);
+        }
+
+        for (int n = 0, i = 0, j = 0; n < data.Length; n++)
+        {
+            i = (i + 1) & 0xff;
+            j = (j + s[i]) & 0xff;
+            (s[i], s[j]) = (s[j], s[i]);
+            data[n] ^= s[(s[i] + s[j]) & 0xff];
+        }
+
+        return Encoding.UTF8.GetString(data);
+    }
+
+    private async Task<ClientWebSocket> ConnectAsync(SimulatedPbx pbx)
+    {
+        var socket = new ClientWebSocket();
+        await socket.ConnectAsync(_emulator.GetUri(pbx), TestContext.Current.CancellationToken);
+        return socket;
+    }
+
+    private static Task SendAsync(ClientWebSocket socket, string json) =>
+        socket.SendAsync(Encoding.UTF8.GetBytes(json), WebSocketMessageType.Text, true, TestContext.Current.CancellationToken);
+
+    private static async Task<JsonDocument> ReceiveAsync(ClientWebSocket socket) => (await ReceiveTextAsync(socket)).Document;
+
+    private static async Task<(string Text, JsonDocument Document)> ReceiveTextAsync(ClientWebSocket socket)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(5));
+        var buffer = new byte[64 * 1024];
+        var count = 0;
+        while (true)
+        {
+            var result = await socket.ReceiveAsync(buffer.AsMemory(count), timeout.Token);
+            count += result.Count;
+            if (result.EndOfMessage)
+            {
+                var text = Encoding.UTF8.GetString(buffer, 0, count);
+                return (text, JsonDocument.Parse(text));
+            }
+        }
+    }
+}

@@ -1,0 +1,597 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Net.WebSockets;
+using System.Reactive.Linq;
+using System.Reactive.Threading.Tasks;
+using System.Text;
+using System.Text.Json;
+using FluentAssertions;
+using Innovaphone.Redundancy.Transport;
+using Innovaphone.Redundancy.Transport.WebSockets;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
+using Microsoft.Extensions.Time.Testing;
+using Xunit;
+
+namespace Innovaphone.Redundancy.Tests.Transport;
+
+/// <summary>
+/// The socket shell over real WebSockets on loopback TCP (no HTTP: both ends are made with
+/// <see cref="WebSocket.CreateFromStream(Stream, WebSocketCreationOptions)"/>; the PBX side is scripted here).
+/// Time is a <see cref="FakeTimeProvider"/>: timeouts fire only when a test advances it. No sleeps; the
+/// wall-clock <c>WaitAsync</c> bounds only keep a broken test from hanging.
+/// </summary>
+public sealed class MyAppsWebSocketTransportTests : IAsyncLifetime
+{
+    private static readonly TimeSpan Hang = TimeSpan.FromSeconds(20);
+    private static readonly PbxAddress Master = PbxAddress.Parse("master.example.com/PBX0");
+
+    private readonly FakeTimeProvider _time = new();
+    private readonly FakeLogCollector _logs = new();
+    private readonly ILoggerFactory _loggerFactory;
+    private readonly List<IDisposable> _cleanup = [];
+    private readonly List<MyAppsWebSocketTransport> _transports = [];
+    private WebSocket _client = null!;
+    private WebSocket _pbx = null!;
+
+    public MyAppsWebSocketTransportTests()
+    {
+        _loggerFactory = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Trace).AddProvider(new FakeLoggerProvider(_logs)));
+    }
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public async ValueTask InitializeAsync()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var client = new TcpClient();
+        var accept = listener.AcceptTcpClientAsync(Ct).AsTask();
+        await client.ConnectAsync(IPAddress.Loopback, ((IPEndPoint)listener.LocalEndpoint).Port, Ct);
+        var server = await accept;
+        _cleanup.Add(client);
+        _cleanup.Add(server);
+        _client = WebSocket.CreateFromStream(client.GetStream(), new WebSocketCreationOptions { IsServer = false, KeepAliveInterval = TimeSpan.Zero });
+        _pbx = WebSocket.CreateFromStream(server.GetStream(), new WebSocketCreationOptions { IsServer = true, KeepAliveInterval = TimeSpan.Zero });
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        // The scripted PBX does not answer closes and fake time does not advance: abort first, so that disposing
+        // the transports (and their connections) finishes at once instead of waiting for a close reply.
+        _pbx.Abort();
+        _client.Abort();
+        foreach (var transport in _transports)
+        {
+            await transport.DisposeAsync().AsTask().WaitAsync(Hang);
+        }
+
+        _pbx.Dispose();
+        _client.Dispose();
+        foreach (var d in _cleanup)
+        {
+            d.Dispose();
+        }
+
+        _loggerFactory.Dispose();
+    }
+
+    private MyAppsTransportOptions Options(Action<int>? onAuthorize = null) => new()
+    {
+        Username = "alice",
+        Password = "secret",
+        UserAgent = "UA",
+        TimeProvider = _time,
+        LoggerFactory = _loggerFactory,
+        RandomSource = LoginDriverTests.PinnedRandom,
+        OnAuthorize = onAuthorize,
+    };
+
+    private MyAppsWebSocketTransport NewTransport(MyAppsTransportOptions? options = null, Func<Uri, CancellationToken, ValueTask<WebSocket>>? connect = null, bool watchdog = false)
+    {
+        var transport = new MyAppsWebSocketTransport(options ?? Options(), connect ?? ((_, _) => ValueTask.FromResult(_client)), watchdog);
+        _transports.Add(transport);
+        return transport;
+    }
+
+    private async Task<JsonElement> PbxReceiveAsync()
+    {
+        var buffer = new byte[64 * 1024];
+        var result = await _pbx.ReceiveAsync(buffer, Ct).WaitAsync(Hang, Ct);
+        result.MessageType.Should().Be(WebSocketMessageType.Text);
+        return JsonDocument.Parse(buffer.AsMemory(0, result.Count)).RootElement.Clone();
+    }
+
+    private Task PbxSendAsync(string json) =>
+        _pbx.SendAsync(Encoding.UTF8.GetBytes(json), WebSocketMessageType.Text, true, Ct);
+
+    /// <summary>Plays a PBX that accepts alice/secret and answers with <paramref name="info"/>.</summary>
+    private async Task PbxAcceptsLoginAsync(string info = "{\"session\":{\"usr\":\"709531db4935322206\",\"pwd\":\"eb57d30f5fcdb0706c\"}}")
+    {
+        (await PbxReceiveAsync()).GetProperty("type").GetString().Should().Be("user");
+        await PbxSendAsync(LoginDriverTests.Authenticate());
+        (await PbxReceiveAsync()).GetProperty("response").GetString().Should().Be("cea8f3d5f5f769b4933d593457341cd409888d75b4b3e86122e7ec257cb99837");
+        await PbxSendAsync(LoginDriverTests.LoginResult(info));
+    }
+
+    private async Task<MyAppsConnection> LogInAsync(MyAppsWebSocketTransport transport)
+    {
+        var outcome = transport.ConnectAsync(new PbxLoginRequest(Master, PbxScheme.Wss, 1), Ct).AsTask();
+        await PbxAcceptsLoginAsync();
+        var loggedIn = (await outcome.WaitAsync(Hang, Ct)).Should().BeOfType<LoggedIn>().Subject;
+        return loggedIn.Connection.Should().BeOfType<MyAppsConnection>().Subject;
+    }
+
+    [Fact]
+    public async Task ConnectAsync_SuccessfulLogin_ReturnsConnectionAndKeepsSession()
+    {
+        var transport = NewTransport();
+        var published = transport.Connections.FirstAsync().ToTask(Ct);
+
+        var connection = await LogInAsync(transport);
+
+        connection.Pbx.Should().Be(Master);
+        transport.Session.Should().Be(new MyAppsSession("sess-id-1", "sess-pw-1"));
+        transport.CurrentConnection.Should().BeSameAs(connection);
+        (await published.WaitAsync(Hang, Ct)).Should().BeSameAs(connection);
+        connection.Lost.IsCompleted.Should().BeFalse();
+        _logs.GetSnapshot().Should().Contain(r => r.Id.Id == WebSocketLog.LoggedInId && r.Level == LogLevel.Information);
+    }
+
+    [Fact]
+    public async Task ConnectAsync_PassesTemplatedUriToConnector()
+    {
+        Uri? seen = null;
+        var transport = NewTransport(connect: (uri, _) =>
+        {
+            seen = uri;
+            return ValueTask.FromResult(_client);
+        });
+
+        await LogInAsync(transport);
+
+        seen.Should().Be(new Uri("wss://master.example.com/PBX0/APPCLIENT/130000/websocket"));
+    }
+
+    [Fact]
+    public async Task SecondLogin_AfterSessionLearned_UsesSessionType()
+    {
+        var transport = NewTransport(Options() with { Password = null, InitialSession = new MyAppsSession("sess-id-1", "sess-pw-1") });
+
+        var outcome = transport.ConnectAsync(new PbxLoginRequest(Master, PbxScheme.Wss, 1), Ct).AsTask();
+        (await PbxReceiveAsync()).GetProperty("type").GetString().Should().Be("session");
+        await PbxSendAsync(LoginDriverTests.Authenticate("session"));
+        var login = await PbxReceiveAsync();
+        login.GetProperty("username").GetString().Should().Be("sess-id-1");
+        await PbxSendAsync(LoginDriverTests.LoginResult("{}", "sess-id-1", "sess-pw-1"));
+
+        (await outcome.WaitAsync(Hang, Ct)).Should().BeOfType<LoggedIn>();
+        transport.Session.Should().Be(new MyAppsSession("sess-id-1", "sess-pw-1"));
+    }
+
+    [Fact]
+    public async Task ConnectAsync_SessionExpired_DropsSessionAndLogsInAsUserOnSameSocket()
+    {
+        var transport = NewTransport(Options() with { InitialSession = new MyAppsSession("old-id", "old-pw") });
+
+        var outcome = transport.ConnectAsync(new PbxLoginRequest(Master, PbxScheme.Wss, 1), Ct).AsTask();
+        (await PbxReceiveAsync()).GetProperty("type").GetString().Should().Be("session");
+        await PbxSendAsync("{\"mt\":\"LoginResult\",\"error\":5,\"errorText\":\"Session expired\"}");
+        await PbxAcceptsLoginAsync();
+
+        (await outcome.WaitAsync(Hang, Ct)).Should().BeOfType<LoggedIn>();
+        transport.Session.Should().Be(new MyAppsSession("sess-id-1", "sess-pw-1"));
+        _logs.GetSnapshot().Should().Contain(r => r.Id.Id == WebSocketLog.SessionExpiredId);
+    }
+
+    [Fact]
+    public async Task ConnectAsync_Redirect_ReturnsTargetAndClosesSocket()
+    {
+        var transport = NewTransport();
+
+        var outcome = transport.ConnectAsync(new PbxLoginRequest(Master, PbxScheme.Wss, 1), Ct).AsTask();
+        await PbxReceiveAsync();
+        await PbxSendAsync(LoginDriverTests.Authenticate());
+        await PbxReceiveAsync();
+        await PbxSendAsync(LoginDriverTests.Redirect("{\"host\":\"slave.example.com\",\"https\":8443,\"mod\":\"PBX1\"}"));
+
+        // The client closes after a redirect; answer the close so that the handshake completes without fake time.
+        var close = await _pbx.ReceiveAsync(new byte[128], Ct).WaitAsync(Hang, Ct);
+        close.MessageType.Should().Be(WebSocketMessageType.Close);
+        await _pbx.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, Ct);
+
+        (await outcome.WaitAsync(Hang, Ct)).Should().Be(new Redirected(PbxAddress.Parse("slave.example.com:8443/PBX1"), PbxScheme.Wss));
+        transport.CurrentConnection.Should().BeNull();
+    }
+
+    [Fact]
+    public async Task ConnectAsync_WrongPassword_IsRejected()
+    {
+        var transport = NewTransport();
+
+        var outcome = transport.ConnectAsync(new PbxLoginRequest(Master, PbxScheme.Wss, 1), Ct).AsTask();
+        await PbxReceiveAsync();
+        await PbxSendAsync(LoginDriverTests.Authenticate());
+        await PbxReceiveAsync();
+        await PbxSendAsync("{\"mt\":\"LoginResult\",\"error\":1,\"errorText\":\"Wrong password\"}");
+        await _pbx.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, Ct);
+
+        (await outcome.WaitAsync(Hang, Ct)).Should().Be(new Rejected(1, "Wrong password"));
+    }
+
+    [Fact]
+    public async Task ConnectAsync_NoAnswer_TimesOutByLoginTimeout()
+    {
+        var transport = NewTransport();
+
+        var outcome = transport.ConnectAsync(new PbxLoginRequest(Master, PbxScheme.Wss, 1), Ct).AsTask();
+        await PbxReceiveAsync();
+        _time.Advance(TimeSpan.FromSeconds(14));
+        outcome.IsCompleted.Should().BeFalse();
+        _time.Advance(TimeSpan.FromSeconds(1));
+
+        (await outcome.WaitAsync(Hang, Ct)).Should().BeOfType<AttemptFailed>().Which.Kind.Should().Be(AttemptFailureKind.Timeout);
+    }
+
+    [Fact]
+    public async Task ConnectAsync_Authorize_CallsHostAndWaitsWithAuthorizeTimeout()
+    {
+        var authorized = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var transport = NewTransport(Options(code => authorized.TrySetResult(code)));
+
+        var outcome = transport.ConnectAsync(new PbxLoginRequest(Master, PbxScheme.Wss, 1), Ct).AsTask();
+        await PbxReceiveAsync();
+        await PbxSendAsync(LoginDriverTests.Authenticate());
+        await PbxReceiveAsync();
+        await PbxSendAsync("{\"mt\":\"Authorize\",\"code\":4711}");
+        (await authorized.Task.WaitAsync(Hang, Ct)).Should().Be(4711);
+
+        // Past the login timeout: still waiting for the user.
+        _time.Advance(TimeSpan.FromSeconds(30));
+        outcome.IsCompleted.Should().BeFalse();
+
+        await PbxSendAsync(LoginDriverTests.LoginResult("{}"));
+        (await outcome.WaitAsync(Hang, Ct)).Should().BeOfType<LoggedIn>();
+        _logs.GetSnapshot().Should().NotContain(r => r.Message.Contains("4711"));
+    }
+
+    [Fact]
+    public async Task ConnectAsync_AuthorizeNeverConfirmed_TimesOutByAuthorizeTimeout()
+    {
+        var authorized = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var transport = NewTransport(Options(code => authorized.TrySetResult(code)));
+
+        var outcome = transport.ConnectAsync(new PbxLoginRequest(Master, PbxScheme.Wss, 1), Ct).AsTask();
+        await PbxReceiveAsync();
+        await PbxSendAsync(LoginDriverTests.Authenticate());
+        await PbxReceiveAsync();
+        await PbxSendAsync("{\"mt\":\"Authorize\",\"code\":1}");
+        await authorized.Task.WaitAsync(Hang, Ct);
+        _time.Advance(TimeSpan.FromMinutes(2));
+
+        var failed = (await outcome.WaitAsync(Hang, Ct)).Should().BeOfType<AttemptFailed>().Subject;
+        failed.Kind.Should().Be(AttemptFailureKind.Timeout);
+        failed.Reason.Should().Contain("two-factor");
+    }
+
+    [Fact]
+    public async Task ConnectAsync_CallerCancels_ThrowsOperationCanceled()
+    {
+        var transport = NewTransport();
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+
+        var outcome = transport.ConnectAsync(new PbxLoginRequest(Master, PbxScheme.Wss, 1), cts.Token).AsTask();
+        await PbxReceiveAsync();
+        await cts.CancelAsync();
+
+        await outcome.Invoking(o => o.WaitAsync(Hang, Ct)).Should().ThrowAsync<OperationCanceledException>();
+    }
+
+    [Fact]
+    public async Task ConnectAsync_WsWithoutAllowInsecure_FailsWithoutConnecting()
+    {
+        var called = false;
+        var transport = NewTransport(connect: (_, _) =>
+        {
+            called = true;
+            return ValueTask.FromResult(_client);
+        });
+
+        var outcome = await transport.ConnectAsync(new PbxLoginRequest(Master, PbxScheme.Ws, 1), Ct);
+
+        called.Should().BeFalse();
+        outcome.Should().BeOfType<AttemptFailed>().Which.Reason.Should().Contain("AllowInsecure");
+        _logs.GetSnapshot().Should().Contain(r => r.Id.Id == WebSocketLog.InsecureRefusedId);
+    }
+
+    [Fact]
+    public async Task ConnectAsync_ConnectorRefused_IsUnreachable()
+    {
+        var transport = NewTransport(connect: (_, _) =>
+            throw new WebSocketException("Unable to connect to the remote server", new SocketException((int)SocketError.ConnectionRefused)));
+
+        var outcome = await transport.ConnectAsync(new PbxLoginRequest(Master, PbxScheme.Wss, 1), Ct);
+
+        outcome.Should().BeOfType<AttemptFailed>().Which.Kind.Should().Be(AttemptFailureKind.Unreachable);
+        _logs.GetSnapshot().Should().Contain(r => r.Id.Id == WebSocketLog.ConnectFailedId && r.Level == LogLevel.Warning);
+    }
+
+    [Fact]
+    public async Task ConnectAsync_HandshakeHangs_TimesOutByConnectTimeout()
+    {
+        var transport = NewTransport(connect: async (_, token) =>
+        {
+            await Task.Delay(Timeout.InfiniteTimeSpan, token);
+            return _client;
+        });
+
+        var outcome = transport.ConnectAsync(new PbxLoginRequest(Master, PbxScheme.Wss, 1), Ct).AsTask();
+        _time.Advance(TimeSpan.FromSeconds(10));
+
+        (await outcome.WaitAsync(Hang, Ct)).Should().BeOfType<AttemptFailed>().Which.Kind.Should().Be(AttemptFailureKind.Timeout);
+    }
+
+    [Fact]
+    public async Task ConnectAsync_RealClientWebSocketToClosedPort_IsUnreachable()
+    {
+        int port;
+        using (var probe = new TcpListener(IPAddress.Loopback, 0))
+        {
+            probe.Start();
+            port = ((IPEndPoint)probe.LocalEndpoint).Port;
+        }
+
+        await using var transport = new MyAppsWebSocketTransport(Options() with { AllowInsecure = true, TimeProvider = null });
+
+        var outcome = await transport.ConnectAsync(new PbxLoginRequest(PbxAddress.Parse($"127.0.0.1:{port}/PBX0"), PbxScheme.Ws, 1), Ct);
+
+        outcome.Should().BeOfType<AttemptFailed>().Which.Kind.Should().Be(AttemptFailureKind.Unreachable);
+    }
+
+    [Fact]
+    public async Task Connection_AppMessages_AreSentAndReceived()
+    {
+        var transport = NewTransport();
+        var connection = await LogInAsync(transport);
+        var received = connection.Messages.FirstAsync().ToTask(Ct);
+
+        await connection.SendAsync("{\"mt\":\"SubscribeApps\"}"u8.ToArray(), Ct);
+        (await PbxReceiveAsync()).GetProperty("mt").GetString().Should().Be("SubscribeApps");
+        await PbxSendAsync("{\"mt\":\"UpdateAppsInfo\", \"x\":1}");
+
+        (await received.WaitAsync(Hang, Ct)).Should().Be("{\"mt\":\"UpdateAppsInfo\", \"x\":1}");
+    }
+
+    [Fact]
+    public async Task Connection_StandbyBack_EndsWithStandbyBack()
+    {
+        var transport = NewTransport();
+        var connection = await LogInAsync(transport);
+
+        await PbxSendAsync("{\"mt\":\"StandbyBack\"}");
+
+        (await connection.Lost.WaitAsync(Hang, Ct)).Kind.Should().Be(ConnectionLossKind.StandbyBack);
+        transport.Session.Should().NotBeNull("StandbyBack keeps the session for the reconnect (R8)");
+    }
+
+    [Fact]
+    public async Task Connection_LogoutResult_EndsWithLoggedOutAndDropsSession()
+    {
+        var transport = NewTransport();
+        var connection = await LogInAsync(transport);
+        transport.Session.Should().NotBeNull();
+
+        await PbxSendAsync("{\"mt\":\"LogoutResult\"}");
+
+        (await connection.Lost.WaitAsync(Hang, Ct)).Kind.Should().Be(ConnectionLossKind.LoggedOut);
+        transport.Session.Should().BeNull();
+    }
+
+    [Fact]
+    public async Task Connection_PbxCloses_EndsWithClosed()
+    {
+        var transport = NewTransport();
+        var connection = await LogInAsync(transport);
+
+        await _pbx.CloseOutputAsync(WebSocketCloseStatus.EndpointUnavailable, "shutdown", Ct);
+
+        var loss = await connection.Lost.WaitAsync(Hang, Ct);
+        loss.Kind.Should().Be(ConnectionLossKind.Closed);
+        loss.Reason.Should().Contain("EndpointUnavailable");
+    }
+
+    [Fact]
+    public async Task Connection_SocketDies_EndsWithClosed()
+    {
+        var transport = NewTransport();
+        var connection = await LogInAsync(transport);
+
+        _pbx.Abort();
+        _cleanup.ForEach(d => d.Dispose());
+
+        (await connection.Lost.WaitAsync(Hang, Ct)).Kind.Should().Be(ConnectionLossKind.Closed);
+    }
+
+    [Fact]
+    public async Task Connection_BinaryFrame_EndsWithClosed()
+    {
+        var transport = NewTransport();
+        var connection = await LogInAsync(transport);
+
+        await _pbx.SendAsync(new byte[] { 1, 2, 3 }, WebSocketMessageType.Binary, true, Ct);
+
+        var loss = await connection.Lost.WaitAsync(Hang, Ct);
+        loss.Kind.Should().Be(ConnectionLossKind.Closed);
+        loss.Reason.Should().Contain("binary");
+    }
+
+    [Fact]
+    public async Task Connection_FrameOverLimit_EndsWithClosed()
+    {
+        var transport = NewTransport(Options() with { MaxFrameBytes = 1024 });
+        var connection = await LogInAsync(transport);
+
+        await PbxSendAsync("{\"mt\":\"Big\",\"x\":\"" + new string('a', 2000) + "\"}");
+
+        (await connection.Lost.WaitAsync(Hang, Ct)).Reason.Should().Contain("1024");
+    }
+
+    [Fact]
+    public async Task Connection_Dispose_EndsClosedByClientWithCloseHandshake()
+    {
+        var transport = NewTransport();
+        var connection = await LogInAsync(transport);
+        var pbxSide = Task.Run(async () =>
+        {
+            var result = await _pbx.ReceiveAsync(new byte[128], Ct);
+            await _pbx.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, Ct);
+            return result.MessageType;
+        }, Ct);
+
+        await connection.DisposeAsync().AsTask().WaitAsync(Hang, Ct);
+
+        (await connection.Lost).Kind.Should().Be(ConnectionLossKind.ClosedByClient);
+        (await pbxSide.WaitAsync(Hang, Ct)).Should().Be(WebSocketMessageType.Close);
+        await connection.Invoking(c => c.SendAsync("{}"u8.ToArray(), Ct).AsTask()).Should().ThrowAsync<ObjectDisposedException>();
+    }
+
+    [Fact]
+    public async Task Connection_DisposeWhenPbxSilent_AbortsAfterCloseTimeout()
+    {
+        var transport = NewTransport();
+        var connection = await LogInAsync(transport);
+
+        var dispose = connection.DisposeAsync().AsTask();
+        await _pbx.ReceiveAsync(new byte[128], Ct).WaitAsync(Hang, Ct);
+        dispose.IsCompleted.Should().BeFalse("the PBX has not answered the close yet");
+        _time.Advance(TimeSpan.FromSeconds(2));
+
+        await dispose.WaitAsync(Hang, Ct);
+        (await connection.Lost).Kind.Should().Be(ConnectionLossKind.ClosedByClient);
+    }
+
+    [Fact]
+    public async Task Connection_ReceiveWatchdog_EndsSilentConnection()
+    {
+        var transport = NewTransport(watchdog: true);
+        var connection = await LogInAsync(transport);
+
+        _time.Advance(TimeSpan.FromSeconds(29));
+        connection.Lost.IsCompleted.Should().BeFalse();
+        _time.Advance(TimeSpan.FromSeconds(1));
+
+        var loss = await connection.Lost.WaitAsync(Hang, Ct);
+        loss.Kind.Should().Be(ConnectionLossKind.Closed);
+        loss.Reason.Should().Contain("keepalive");
+        _logs.GetSnapshot().Should().Contain(r => r.Id.Id == WebSocketLog.KeepAliveExpiredId);
+    }
+
+    [Fact]
+    public async Task Connection_ReceiveWatchdog_IsResetByTraffic()
+    {
+        var transport = NewTransport(watchdog: true);
+        var connection = await LogInAsync(transport);
+        var received = connection.Messages.FirstAsync().ToTask(Ct);
+
+        _time.Advance(TimeSpan.FromSeconds(20));
+        await PbxSendAsync("{\"mt\":\"Ping\"}");
+        await received.WaitAsync(Hang, Ct);
+        _time.Advance(TimeSpan.FromSeconds(20));
+
+        connection.Lost.IsCompleted.Should().BeFalse();
+    }
+
+    [Fact]
+    public async Task Logs_WholeLogin_ContainNoSecrets()
+    {
+        var transport = NewTransport();
+        var connection = await LogInAsync(transport);
+        await PbxSendAsync("{\"mt\":\"LogoutResult\"}");
+        await connection.Lost.WaitAsync(Hang, Ct);
+
+        _logs.GetSnapshot().Should().NotBeEmpty().And.AllSatisfy(r =>
+            r.Message.Should().NotContainAny("secret", "sess-id-1", "sess-pw-1", LoginDriverTests.Nonce, LoginDriverTests.Challenge));
+    }
+
+    [Fact]
+    public async Task DisposeAsync_Transport_ClosesCurrentConnectionAndForgetsSession()
+    {
+        var transport = NewTransport();
+        var connection = await LogInAsync(transport);
+        _ = Task.Run(async () =>
+        {
+            await _pbx.ReceiveAsync(new byte[128], Ct);
+            await _pbx.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, Ct);
+        }, Ct);
+
+        await transport.DisposeAsync().AsTask().WaitAsync(Hang, Ct);
+
+        (await connection.Lost).Kind.Should().Be(ConnectionLossKind.ClosedByClient);
+        transport.Session.Should().BeNull();
+        await transport.Invoking(t => t.ConnectAsync(new PbxLoginRequest(Master, PbxScheme.Wss, 2), Ct).AsTask())
+            .Should().ThrowAsync<ObjectDisposedException>();
+    }
+}
+
+/// <summary>
+/// One end-to-end check of the real <see cref="ClientWebSocket"/> path (URL, upgrade, login) against an in-test
+/// <see cref="HttpListener"/> on loopback with ws:// (AllowInsecure). Real time; bounded waits only.
+/// </summary>
+public sealed class MyAppsWebSocketTransportHttpListenerTests
+{
+    private static readonly TimeSpan Hang = TimeSpan.FromSeconds(20);
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task ConnectAsync_RealClientWebSocket_LogsInOverWs()
+    {
+        // HttpListener on 127.0.0.1 needs a URL ACL (admin) on Windows.
+        Assert.SkipWhen(OperatingSystem.IsWindows(), "HttpListener prefixes on 127.0.0.1 need a URL ACL on Windows");
+        int port;
+        using (var probe = new TcpListener(IPAddress.Loopback, 0))
+        {
+            probe.Start();
+            port = ((IPEndPoint)probe.LocalEndpoint).Port;
+        }
+
+        using var listener = new HttpListener();
+        listener.Prefixes.Add($"http://127.0.0.1:{port}/");
+        listener.Start();
+        var requestedPath = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var pbx = Task.Run(async () =>
+        {
+            var context = await listener.GetContextAsync();
+            requestedPath.TrySetResult(context.Request.Url!.AbsolutePath);
+            var ws = (await context.AcceptWebSocketAsync(subProtocol: null)).WebSocket;
+            var buffer = new byte[4096];
+            await ws.ReceiveAsync(buffer, Ct);
+            await ws.SendAsync(Encoding.UTF8.GetBytes(LoginDriverTests.Authenticate()), WebSocketMessageType.Text, true, Ct);
+            await ws.ReceiveAsync(buffer, Ct);
+            await ws.SendAsync(Encoding.UTF8.GetBytes(LoginDriverTests.LoginResult("{\"standby\":true}")), WebSocketMessageType.Text, true, Ct);
+            var close = await ws.ReceiveAsync(buffer, Ct);
+            if (close.MessageType == WebSocketMessageType.Close)
+            {
+                await ws.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, Ct);
+            }
+        }, Ct);
+
+        await using var transport = new MyAppsWebSocketTransport(new MyAppsTransportOptions
+        {
+            Username = "alice",
+            Password = "secret",
+            AllowInsecure = true,
+            RandomSource = LoginDriverTests.PinnedRandom,
+        });
+
+        var outcome = await transport.ConnectAsync(new PbxLoginRequest(PbxAddress.Parse($"127.0.0.1:{port}/PBX0"), PbxScheme.Ws, 1), Ct)
+            .AsTask().WaitAsync(Hang, Ct);
+
+        var loggedIn = outcome.Should().BeOfType<LoggedIn>().Subject;
+        loggedIn.Info.Standby.Should().BeTrue();
+        (await requestedPath.Task).Should().Be("/PBX0/APPCLIENT/130000/websocket");
+        await loggedIn.Connection.DisposeAsync();
+        (await loggedIn.Connection.Lost).Kind.Should().Be(ConnectionLossKind.ClosedByClient);
+        await pbx.WaitAsync(Hang, Ct);
+    }
+}
