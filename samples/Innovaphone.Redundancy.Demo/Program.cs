@@ -1,17 +1,42 @@
 // The demo: a simulated innovaphone installation (a master, a slave, and an explicit standby PBX for the
 // master) and two users, told as a story of failures through connInfo lines (JSON) and state changes.
-// Runs in a few seconds with no network and no real PBX.
+//
+//   (no arguments)  the PBXes are served over real WebSockets on 127.0.0.1 (the loopback emulator) and the
+//                   manager uses the myApps WebSocket transport: logins with digests, Redirect, StandbyBack.
+//   --in-memory     the same story with the in-memory simulator (no sockets at all).
+//   --serve         only serve the emulated installation, killing and reviving the master every 5 s, for the
+//                   monitor to watch; prints the monitor command line. Ctrl-C stops.
 using Innovaphone.Redundancy;
 using Innovaphone.Redundancy.Testing;
+using Innovaphone.Redundancy.Transport;
+using Innovaphone.Redundancy.Transport.WebSockets;
 
-using var sim = new SimulatedPbxSystem();
-var master = sim.AddMaster("master.example.com");
-var slave = sim.AddSlave("slave.example.com", master);
-var standby = sim.AddStandby("standby.example.com", standsInFor: master);
+var mode = args.Length == 0 ? "--emulator" : args[0];
+if (mode is not ("--emulator" or "--in-memory" or "--serve") || args.Length > 1)
+{
+    Console.Error.WriteLine("usage: demo [--in-memory | --serve]");
+    return 2;
+}
+
+using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+var sim = new SimulatedPbxSystem();
+await using var emulator = mode == "--in-memory" ? null : new PbxEmulator(sim);
+var transports = new List<IAsyncDisposable>();
+var master = emulator is null ? sim.AddMaster("master.example.com") : await emulator.AddMasterAsync();
+var slave = emulator is null ? sim.AddSlave("slave.example.com", master) : await emulator.AddSlaveAsync(master);
+var standby = emulator is null ? sim.AddStandby("standby.example.com", master) : await emulator.AddStandbyAsync(master);
 sim.AddUser("bob", "demo-password-b", home: slave);
 sim.AddUser("alice", "demo-password-a", home: master);
-using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
 
+if (mode == "--serve")
+{
+    return await ServeAsync();
+}
+
+Console.WriteLine(emulator is null
+    ? "Mode: in-memory simulator."
+    : $"Mode: loopback emulator over WebSockets; master {master.Address}, slave {slave.Address}, standby {standby.Address}.");
+Console.WriteLine();
 Console.WriteLine("# Act 1: bob lives on the slave; his client is configured at the master.");
 await using (var bob = Start("bob", "demo-password-b", master))
 {
@@ -47,15 +72,29 @@ await using (var alice = Start("alice", "demo-password-a", master))
     await alice.StopAsync(timeout.Token);
 }
 
-Console.WriteLine($"live connections left in the simulator: {sim.LiveConnectionCount}");
+foreach (var transport in transports)
+{
+    await transport.DisposeAsync();
+}
+
+Console.WriteLine($"live logins left in the simulator: {sim.LiveConnectionCount}");
 return sim.LiveConnectionCount == 0 ? 0 : 1;
 
 RedundancyManager Start(string user, string password, SimulatedPbx primary)
 {
+    IPbxTransport transport = sim.CreateTransport(user, password);
+    if (emulator is not null)
+    {
+        var webSockets = new MyAppsWebSocketTransport(new MyAppsTransportOptions { Username = user, Password = password, AllowInsecure = true });
+        transports.Add(webSockets);
+        transport = webSockets;
+    }
+
     var manager = new RedundancyManager(new RedundancyOptions
     {
         Primary = primary.Address,
-        Transport = sim.CreateTransport(user, password),
+        Transport = transport,
+        Scheme = emulator?.Scheme ?? PbxScheme.Wss,
         User = user,
         Phys = "berlin",
         BackoffInitial = TimeSpan.FromMilliseconds(100),
@@ -95,4 +134,42 @@ async Task WaitFor<T>(RedundancyManager manager, Func<ConnInfo, bool> until, IOb
     using var watch = manager.ConnInfoChanges.Subscribe(_ => Check());
     using var watchTrigger = trigger?.Subscribe(_ => Check());
     await reached.Task.WaitAsync(timeout.Token);
+}
+
+async Task<int> ServeAsync()
+{
+    using var stop = new CancellationTokenSource();
+    Console.CancelKeyPress += (_, e) =>
+    {
+        e.Cancel = true;
+        stop.Cancel();
+    };
+    Console.WriteLine($"Serving master {master.Address}, slave {slave.Address}, standby {standby.Address}.");
+    Console.WriteLine("Users: alice (on the master, password demo-password-a), bob (on the slave, password demo-password-b).");
+    Console.WriteLine("Watch it with:");
+    Console.WriteLine($"  DEMO_PASSWORD=demo-password-a dotnet run --project samples/Innovaphone.Redundancy.Monitor -- --pbx {master.Address} --user alice --password-env DEMO_PASSWORD --insecure --json");
+    Console.WriteLine("The master is killed and revived every 5 s. Ctrl-C stops.");
+    try
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(5));
+        while (await timer.WaitForNextTickAsync(stop.Token))
+        {
+            if (master.IsAlive)
+            {
+                sim.Kill(master);
+                Console.WriteLine("master killed");
+            }
+            else
+            {
+                sim.Revive(master);
+                Console.WriteLine("master revived");
+            }
+        }
+    }
+    catch (OperationCanceledException) when (stop.IsCancellationRequested)
+    {
+        // Ctrl-C: the emulator is disposed on the way out.
+    }
+
+    return 0;
 }
