@@ -8,7 +8,7 @@ namespace Innovaphone.Redundancy.Testing;
 /// <summary>The frames an emulated PBX sends (compact UTF-8 JSON, one object per frame), PROTOCOL.md from the PBX's side.</summary>
 internal static class EmulatorMessages
 {
-    public static byte[] LoginInfoResult() => Write(w =>
+    public static byte[] LoginInfoResult() => MyAppsMessages.Write(w =>
     {
         w.WriteString("mt"u8, "LoginInfoResult"u8);
         w.WriteStartObject("user"u8);
@@ -21,7 +21,7 @@ internal static class EmulatorMessages
         w.WriteEndObject();
     });
 
-    public static byte[] Authenticate(string type, string domain, string challenge) => Write(w =>
+    public static byte[] Authenticate(string type, string domain, string challenge) => MyAppsMessages.Write(w =>
     {
         w.WriteString("mt"u8, "Authenticate"u8);
         w.WriteString("type"u8, type);
@@ -30,13 +30,13 @@ internal static class EmulatorMessages
         w.WriteString("challenge"u8, challenge);
     });
 
-    public static byte[] Authorize(int code) => Write(w =>
+    public static byte[] Authorize(int code) => MyAppsMessages.Write(w =>
     {
         w.WriteString("mt"u8, "Authorize"u8);
         w.WriteNumber("code"u8, code);
     });
 
-    public static byte[] LoginError(int error, string text) => Write(w =>
+    public static byte[] LoginError(int error, string text) => MyAppsMessages.Write(w =>
     {
         w.WriteString("mt"u8, "LoginResult"u8);
         w.WriteNumber("error"u8, error);
@@ -44,7 +44,7 @@ internal static class EmulatorMessages
     });
 
     /// <summary>LoginResult or Redirect: <c>{"mt":..,"info":&lt;raw info&gt;,"digest":..}</c> with the info bytes as signed.</summary>
-    public static byte[] Signed(string mt, byte[] rawInfo, string digest) => Write(w =>
+    public static byte[] Signed(string mt, byte[] rawInfo, string digest) => MyAppsMessages.Write(w =>
     {
         w.WriteString("mt"u8, mt);
         w.WritePropertyName("info"u8);
@@ -52,19 +52,19 @@ internal static class EmulatorMessages
         w.WriteString("digest"u8, digest);
     });
 
-    public static byte[] Mt(string mt) => Write(w => w.WriteString("mt"u8, mt));
+    public static byte[] Mt(string mt) => MyAppsMessages.Write(w => w.WriteString("mt"u8, mt));
 
     /// <summary>
     /// A LoginResult info: the encrypted session (user logins only), the topology hints and the standby flag.
     /// Session parts are RC4 under <c>innovaphoneAppClient:usr|pwd:&lt;nonce&gt;:&lt;password&gt;</c>, as hex.
     /// </summary>
-    public static byte[] LoginInfo(PbxLoginInfoParts parts, string nonce, string password) => Write(w =>
+    public static byte[] LoginInfo(PbxLoginInfoParts parts, string nonce, string password) => MyAppsMessages.Write(w =>
     {
         if (parts.SessionId is not null && parts.SessionPassword is not null)
         {
             w.WriteStartObject("session"u8);
-            w.WriteString("usr"u8, EncryptSessionPart("usr", nonce, password, parts.SessionId));
-            w.WriteString("pwd"u8, EncryptSessionPart("pwd", nonce, password, parts.SessionPassword));
+            w.WriteString("usr"u8, MyAppsCrypto.EncryptSessionPart("usr", nonce, password, parts.SessionId));
+            w.WriteString("pwd"u8, MyAppsCrypto.EncryptSessionPart("pwd", nonce, password, parts.SessionPassword));
             w.WriteEndObject();
         }
 
@@ -85,7 +85,7 @@ internal static class EmulatorMessages
     });
 
     /// <summary>A Redirect info naming <paramref name="target"/> the way innovaphone PBXes do: bare host, module, port by scheme.</summary>
-    public static byte[] RedirectInfo(PbxAddress target, string portField) => Write(w =>
+    public static byte[] RedirectInfo(PbxAddress target, string portField) => MyAppsMessages.Write(w =>
     {
         w.WriteString("host"u8, target.Host);
         w.WriteString("mod"u8, target.Module);
@@ -109,28 +109,6 @@ internal static class EmulatorMessages
         frame.AsSpan(head.Length, padding).Fill((byte)'x');
         tail.CopyTo(frame.AsSpan(head.Length + padding));
         return frame;
-    }
-
-    private static string EncryptSessionPart(string part, string nonce, string password, string plain)
-    {
-        // The inverse of MyAppsCrypto.DecryptSessionPart, which has the key layout; RC4 is its own inverse.
-        var key = Encoding.UTF8.GetBytes($"innovaphoneAppClient:{part}:{nonce}:{password}");
-        var data = Encoding.UTF8.GetBytes(plain);
-        MyAppsCrypto.Rc4(key, data);
-        return MyAppsCrypto.ToLowerHex(data);
-    }
-
-    private static byte[] Write(Action<Utf8JsonWriter> body)
-    {
-        var buffer = new ArrayBufferWriter<byte>(256);
-        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = false }))
-        {
-            writer.WriteStartObject();
-            body(writer);
-            writer.WriteEndObject();
-        }
-
-        return buffer.WrittenSpan.ToArray();
     }
 }
 

@@ -84,7 +84,7 @@ internal static class MyAppsCrypto
             return null;
         }
 
-        var key = Encoding.UTF8.GetBytes($"{Prefix}:{part}:{nonce}:{password}");
+        var key = SessionKey(part, nonce, password);
         Rc4(key, data);
         try
         {
@@ -100,6 +100,19 @@ internal static class MyAppsCrypto
             CryptographicOperations.ZeroMemory(data);
         }
     }
+
+    /// <summary>The server side of <see cref="DecryptSessionPart"/> (used by the PBX emulator): RC4 over UTF-8, as lowercase hex.</summary>
+    public static string EncryptSessionPart(string part, string nonce, string password, string plain)
+    {
+        var key = SessionKey(part, nonce, password);
+        var data = Encoding.UTF8.GetBytes(plain);
+        Rc4(key, data);
+        CryptographicOperations.ZeroMemory(key);
+        return ToLowerHex(data);
+    }
+
+    private static byte[] SessionKey(string part, string nonce, string password) =>
+        Encoding.UTF8.GetBytes($"{Prefix}:{part}:{nonce}:{password}");
 
     /// <summary>RC4 (ARC4) in place: encrypts and decrypts alike. Only for the myApps session fields; RC4 is otherwise broken.</summary>
     public static void Rc4(ReadOnlySpan<byte> key, Span<byte> data)

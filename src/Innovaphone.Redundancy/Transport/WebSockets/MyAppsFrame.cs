@@ -244,7 +244,8 @@ internal static class MyAppsMessages
         w.WriteString("userAgent"u8, userAgent);
     });
 
-    private static byte[] Write(Action<Utf8JsonWriter> body)
+    /// <summary>Writes one compact JSON object (also the emulator's server messages).</summary>
+    public static byte[] Write(Action<Utf8JsonWriter> body)
     {
         var buffer = new ArrayBufferWriter<byte>(256);
         using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = false }))
