@@ -99,6 +99,9 @@ RedundancyManager Start(string user, string password, SimulatedPbx primary)
         Phys = "berlin",
         BackoffInitial = TimeSpan.FromMilliseconds(100),
         BackoffMax = TimeSpan.FromMilliseconds(400),
+
+        // The story fails PBXes right after each login; that is no flapping PBX.
+        MinStableConnection = TimeSpan.Zero,
     });
     manager.ConnInfoChanges.Subscribe(info => Console.WriteLine($"   connInfo {info.ToJson()}"));
     manager.StateChanges.Subscribe(change => Console.WriteLine(

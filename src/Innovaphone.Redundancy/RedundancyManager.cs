@@ -257,7 +257,7 @@ public sealed class RedundancyManager : IAsyncDisposable
         if (_state.ConnectionId == attemptId)
         {
             Volatile.Write(ref _connection, connection);
-            Track(WatchConnectionAsync(attemptId, connection));
+            Track(WatchConnectionAsync(attemptId, connection, _time.GetTimestamp()));
         }
         else
         {
@@ -265,10 +265,11 @@ public sealed class RedundancyManager : IAsyncDisposable
         }
     }
 
-    private async Task WatchConnectionAsync(long connectionId, IPbxConnection connection)
+    private async Task WatchConnectionAsync(long connectionId, IPbxConnection connection, long loggedInAt)
     {
         var loss = await connection.Lost.ConfigureAwait(false);
-        if (!Post(new ConnectionLost(connectionId, loss)))
+        var unstable = _time.GetElapsedTime(loggedInAt) < _options.MinStableConnection;
+        if (!Post(new ConnectionLost(connectionId, loss, unstable)))
         {
             await connection.DisposeAsync().ConfigureAwait(false);
         }

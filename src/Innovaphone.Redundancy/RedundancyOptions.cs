@@ -52,6 +52,14 @@ public sealed record RedundancyOptions
     /// <summary>The source of randomness for the jitter: returns values in [0, 1). Default: <see langword="null"/> (a shared random source). Tests pin it.</summary>
     public Func<double>? Randomizer { get; init; }
 
+    /// <summary>
+    /// A connection lost sooner than this after its login counts as unstable: the reconnect (R7, current PBX first)
+    /// then waits a backoff, and the backoff keeps growing across such logins, so that a PBX that accepts logins and
+    /// drops them at once cannot cause a reconnect storm. <see cref="TimeSpan.Zero"/> turns this off.
+    /// Default: 2 s. Range: 0 to 10 min.
+    /// </summary>
+    public TimeSpan MinStableConnection { get; init; } = TimeSpan.FromSeconds(2);
+
     /// <summary>The most redirects one attempt follows (R3). Default: 5. Range: 0 to 32.</summary>
     public int MaxRedirectHops { get; init; } = 5;
 
@@ -81,6 +89,7 @@ public sealed record RedundancyOptions
         Check(AttemptTimeout, TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(10), nameof(AttemptTimeout));
         Check(BackoffInitial, TimeSpan.FromMilliseconds(1), TimeSpan.FromHours(1), nameof(BackoffInitial));
         Check(BackoffMax, BackoffInitial, TimeSpan.FromDays(1), nameof(BackoffMax));
+        Check(MinStableConnection, TimeSpan.Zero, TimeSpan.FromMinutes(10), nameof(MinStableConnection));
         if (MaxRedirectHops is < 0 or > 32)
         {
             throw new ArgumentOutOfRangeException(nameof(MaxRedirectHops), MaxRedirectHops, "RedundancyOptions.MaxRedirectHops must be between 0 and 32.");

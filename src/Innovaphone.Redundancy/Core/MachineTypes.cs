@@ -53,6 +53,9 @@ internal sealed record MachineState
     /// <summary>The backoff timer pending in <see cref="RedundancyState.Failover"/>, if any.</summary>
     public long? TimerId { get; init; }
 
+    /// <summary>Whether the round after the pending backoff starts at the current PBX (R7 after an unstable connection).</summary>
+    public bool CurrentFirst { get; init; }
+
     /// <summary>When the pending backoff ends, once the shell has scheduled it.</summary>
     public DateTimeOffset? NextAttemptAt { get; init; }
 
@@ -76,8 +79,11 @@ internal sealed record StopRequested : MachineEvent;
 /// <summary>The transport call <paramref name="AttemptId"/> ended with <paramref name="Outcome"/>.</summary>
 internal sealed record AttemptCompleted(long AttemptId, LoginOutcome Outcome) : MachineEvent;
 
-/// <summary>The live connection of attempt <paramref name="ConnectionId"/> ended.</summary>
-internal sealed record ConnectionLost(long ConnectionId, ConnectionLoss Loss) : MachineEvent;
+/// <summary>
+/// The live connection of attempt <paramref name="ConnectionId"/> ended; <paramref name="Unstable"/> when it ended
+/// sooner after its login than the host's <c>MinStableConnection</c>.
+/// </summary>
+internal sealed record ConnectionLost(long ConnectionId, ConnectionLoss Loss, bool Unstable = false) : MachineEvent;
 
 /// <summary>The shell scheduled backoff timer <paramref name="TimerId"/> to end at <paramref name="DueAt"/>, <paramref name="Delay"/> from now.</summary>
 internal sealed record BackoffScheduled(long TimerId, DateTimeOffset DueAt, TimeSpan Delay) : MachineEvent;

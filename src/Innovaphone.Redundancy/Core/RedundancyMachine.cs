@@ -115,8 +115,9 @@ internal static class RedundancyMachine
         // R4: the PBX says whether it acts as standby; when it does not, a login that landed,
         // without a redirect, elsewhere than the user's PBX is a standby login. An explicit false wins.
         var standby = info.Standby ?? (!redirected && state.Home is not null && state.Home != pbx);
+        // The backoff is not reset here but when the connection proves stable (see OnConnectionLost), so that a
+        // PBX that accepts logins and drops them at once meets a growing backoff instead of a reconnect storm.
         var up = Settle(state) with { Current = pbx, ConnectionId = attemptId, AttemptNumber = 0 };
-        commands.Add(new ResetBackoffCommand());
 
         if (standby)
         {
@@ -205,26 +206,31 @@ internal static class RedundancyMachine
         var pbx = state.Current!;
         var commands = ImmutableArray.CreateBuilder<MachineCommand>();
         var down = state with { ConnectionId = null };
-        switch (lost.Loss.Kind)
+        if (lost.Loss.Kind == ConnectionLossKind.LoggedOut)
         {
-            case ConnectionLossKind.LoggedOut:
-                // The session is gone; reconnecting with it would only be refused.
-                var reason = $"session logged out by {pbx}: {lost.Loss.Reason}";
-                commands.Add(new NoteCommand(MachineNote.LoggedOut, pbx, reason));
-                return new Decision(down with { Phase = RedundancyState.Faulted, Reason = reason }, commands.ToImmutable());
-
-            case ConnectionLossKind.StandbyBack:
-                // R8: the user's PBX is back; the normal procedure from the primary gets us there.
-                var back = $"{pbx} reports the user's PBX is back (StandbyBack)";
-                commands.Add(new NoteCommand(MachineNote.StandbyBack, pbx, back));
-                return StartRound(config, down, RoundCandidates(config, down), back, commands);
-
-            default:
-                // R7: the current PBX first, then the alternation from the primary.
-                var why = $"connection to {pbx} lost: {lost.Loss.Reason}";
-                commands.Add(new NoteCommand(MachineNote.ConnectionLost, pbx, why));
-                return StartRound(config, down, LossCandidates(config, down, pbx), why, commands);
+            // The session is gone; reconnecting with it would only be refused.
+            var reason = $"session logged out by {pbx}: {lost.Loss.Reason}";
+            commands.Add(new NoteCommand(MachineNote.LoggedOut, pbx, reason));
+            commands.Add(new ResetBackoffCommand());
+            return new Decision(down with { Phase = RedundancyState.Faulted, Reason = reason }, commands.ToImmutable());
         }
+
+        var standbyBack = lost.Loss.Kind == ConnectionLossKind.StandbyBack;
+        var why = standbyBack ? $"{pbx} reports the user's PBX is back (StandbyBack)" : $"connection to {pbx} lost: {lost.Loss.Reason}";
+        commands.Add(new NoteCommand(standbyBack ? MachineNote.StandbyBack : MachineNote.ConnectionLost, pbx, why));
+        if (lost.Unstable)
+        {
+            // Lost right after its login: back off before the reconnect (R7 resumes after it, current PBX first).
+            return Backoff(down with { CurrentFirst = !standbyBack }, $"{why}; the connection was unstable, backing off", commands);
+        }
+
+        commands.Add(new ResetBackoffCommand());
+
+        // R8: the user's PBX is back; the normal procedure from the primary gets us there.
+        // R7: otherwise the current PBX first, then the alternation from the primary.
+        return standbyBack
+            ? StartRound(config, down, RoundCandidates(config, down), why, commands)
+            : StartRound(config, down, LossCandidates(config, down, pbx), why, commands);
     }
 
     private static Decision OnBackoffScheduled(MachineState state, BackoffScheduled scheduled)
@@ -244,8 +250,10 @@ internal static class RedundancyMachine
             return Ignore(state, "end of a backoff that is no longer pending", stale: true);
         }
 
-        var waited = state with { TimerId = null, NextAttemptAt = null };
-        return StartRound(config, waited, RoundCandidates(config, waited), "backoff over: next round from the primary PBX", ImmutableArray.CreateBuilder<MachineCommand>());
+        var waited = state with { TimerId = null, NextAttemptAt = null, CurrentFirst = false };
+        return state.CurrentFirst && state.Current is { } current
+            ? StartRound(config, waited, LossCandidates(config, waited, current), $"backoff over: reconnecting to {current} first", ImmutableArray.CreateBuilder<MachineCommand>())
+            : StartRound(config, waited, RoundCandidates(config, waited), "backoff over: next round from the primary PBX", ImmutableArray.CreateBuilder<MachineCommand>());
     }
 
     // R6: primary, then secondary; with no secondary known, the primary alone.
@@ -291,17 +299,23 @@ internal static class RedundancyMachine
             return BeginAttempt(config, state with { Pending = state.Pending.RemoveAt(0) }, state.Pending[0], why, commands);
         }
 
-        var timer = state.NextId;
         commands.Add(new NoteCommand(MachineNote.RoundFailed, state.AttemptTarget, $"no PBX reachable in this round; last: {why}"));
+        return Backoff(state with { CurrentFirst = false }, $"no PBX reachable; last: {why}", commands);
+    }
+
+    private static Decision Backoff(MachineState state, string reason, ImmutableArray<MachineCommand>.Builder commands)
+    {
+        var timer = state.NextId;
         commands.Add(new StartBackoffCommand(timer, state.AttemptNumber));
         var next = state with
         {
             Phase = RedundancyState.Failover,
-            Reason = $"no PBX reachable; last: {why}",
+            Reason = reason,
             NextId = timer + 1,
             AttemptId = null,
             AttemptTarget = null,
             Hops = [],
+            Pending = [],
             TimerId = timer,
             NextAttemptAt = null,
         };
@@ -318,6 +332,7 @@ internal static class RedundancyMachine
         TimerId = null,
         NextAttemptAt = null,
         ConnectionId = null,
+        CurrentFirst = false,
     };
 
     private static Decision Ignore(MachineState state, string why, bool stale = false) =>

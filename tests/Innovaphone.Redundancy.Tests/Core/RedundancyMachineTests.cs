@@ -38,8 +38,8 @@ public sealed class RedundancyMachineTests
     private void Redirect(PbxAddress target, PbxScheme scheme = PbxScheme.Wss) =>
         Feed(new AttemptCompleted(_state.AttemptId!.Value, new Redirected(target, scheme)));
 
-    private void Lose(ConnectionLossKind kind = ConnectionLossKind.Closed) =>
-        Feed(new ConnectionLost(_state.ConnectionId!.Value, new ConnectionLoss(kind, "test")));
+    private void Lose(ConnectionLossKind kind = ConnectionLossKind.Closed, bool unstable = false) =>
+        Feed(new ConnectionLost(_state.ConnectionId!.Value, new ConnectionLoss(kind, "test"), unstable));
 
     [Fact]
     public void R2_Start_ConnectsToPrimary()
@@ -259,6 +259,38 @@ public sealed class RedundancyMachineTests
             _ => [Standby, Master, Slave2],
         };
         targets.Should().Equal(expected);
+    }
+
+    [Fact]
+    public void R7_StableLoss_ResetsTheBackoffAndReconnectsAtOnce()
+    {
+        Feed(new StartRequested(null));
+        Succeed();
+        _commands.OfType<ResetBackoffCommand>().Should().BeEmpty("the backoff is reset only once the connection proved stable");
+
+        Lose();
+
+        _commands.OfType<ResetBackoffCommand>().Should().ContainSingle();
+        LastConnect.Target.Should().Be(Master);
+    }
+
+    [Fact]
+    public void R7_UnstableLoss_BacksOffFirst_ThenReconnectsToCurrentFirst()
+    {
+        Feed(new StartRequested(new RedundancyRecord(Master, Slave2, Slave2)));
+        Redirect(Slave2);
+        Succeed();
+        Lose(unstable: true);
+
+        _state.Phase.Should().Be(RedundancyState.Failover);
+        _commands.OfType<ConnectCommand>().Should().BeEmpty();
+        _commands.OfType<ResetBackoffCommand>().Should().BeEmpty("the episode goes on, so the next backoff is longer");
+        var timer = _commands.OfType<StartBackoffCommand>().Should().ContainSingle().Subject.TimerId;
+
+        Feed(new BackoffElapsed(timer));
+        LastConnect.Target.Should().Be(Slave2, "R7: the current PBX first, after the backoff");
+        Fail();
+        LastConnect.Target.Should().Be(Master);
     }
 
     [Fact]

@@ -80,6 +80,9 @@ internal sealed class LoopbackHarness : IAsyncDisposable
             BackoffInitial = TimeSpan.FromMilliseconds(50),
             BackoffMax = TimeSpan.FromMilliseconds(200),
             BackoffJitter = false,
+
+            // The scenarios fail PBXes milliseconds after a login; that is no flapping PBX.
+            MinStableConnection = TimeSpan.Zero,
         };
         Manager = new RedundancyManager(manager is null ? options : manager(options));
         _subscriptions.Add(Manager.ConnInfoChanges.Subscribe(_ => _signal.Release(), () => _signal.Release()));

@@ -40,6 +40,7 @@ public sealed class MachinePropertyTests
         var state = MachineState.Initial;
         long? inFlight = null;
         var issued = new List<long>();
+        PbxAddress? expectCurrent = null;
 
         foreach (var choice in history)
         {
@@ -101,10 +102,30 @@ public sealed class MachinePropertyTests
                 state.Home.Should().Be(before.Home, "I5");
             }
 
-            // I6: after a loss, the first attempt targets the current PBX.
+            // I6: after a loss, the first attempt targets the current PBX (at once, or after the backoff of an unstable connection).
+            var firstConnect = decision.Commands.OfType<ConnectCommand>().FirstOrDefault(c => c.Hop == 0);
+            if (firstConnect is not null && expectCurrent is { } expected)
+            {
+                firstConnect.Target.Should().Be(expected, "I6");
+            }
+
+            if (firstConnect is not null || state.Phase is RedundancyState.Stopped or RedundancyState.Faulted or RedundancyState.Connected or RedundancyState.Standby)
+            {
+                expectCurrent = null;
+            }
+
             if (@event is ConnectionLost { Loss.Kind: ConnectionLossKind.Closed } lost && lost.ConnectionId == before.ConnectionId)
             {
-                decision.Commands.OfType<ConnectCommand>().Single().Target.Should().Be(before.Current, "I6");
+                if (lost.Unstable)
+                {
+                    decision.Commands.OfType<ConnectCommand>().Should().BeEmpty("I6: an unstable connection backs off first");
+                }
+                else
+                {
+                    decision.Commands.OfType<ConnectCommand>().Single().Target.Should().Be(before.Current, "I6");
+                }
+
+                expectCurrent = lost.Unstable ? before.Current : null;
             }
 
             // I8: redirect hops never exceed the limit.
@@ -164,7 +185,7 @@ public sealed class MachinePropertyTests
                 1 => ConnectionLossKind.LoggedOut,
                 _ => ConnectionLossKind.Closed,
             };
-            return new ConnectionLost(connection, new ConnectionLoss(loss, "random"));
+            return new ConnectionLost(connection, new ConnectionLoss(loss, "random"), Unstable: pick % 3 == 0);
         }
 
         return new StartRequested(null);

@@ -260,6 +260,36 @@ public sealed class RuleScenarioTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task R7_FlappingPbx_UnstableConnectionsBackOffWithGrowingDelay_StableOnesReconnectAtOnce()
+    {
+        var (pbx, standby) = SingleWithStandby();
+        _h.Sim.Kill(standby);
+        await _h.StartAsync(pbx, o => o with { MinStableConnection = TimeSpan.FromSeconds(5) });
+        await _h.WaitUpAsync(pbx);
+
+        // Accepted, then dropped at once, three times: no reconnect storm, a growing backoff instead.
+        var waits = new List<TimeSpan>();
+        for (var i = 1; i <= 3; i++)
+        {
+            _h.Sim.Kill(pbx);
+            _h.Sim.Revive(pbx);
+            waits.Add(await _h.SkipBackoffAsync());
+            await _h.WaitUntilAsync(() => _h.Changes.Count(c => c.Current == RedundancyState.Connected) == i + 1, $"login {i + 1}");
+        }
+
+        waits.Should().Equal(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(4));
+        _h.AttemptedPbxes().Should().OnlyContain(a => a == pbx.Address, "after each backoff the current PBX is tried first, and it answers");
+
+        // Up for longer than MinStableConnection: the next loss reconnects at once and the backoff starts over.
+        _h.Time.Advance(TimeSpan.FromSeconds(6));
+        var failovers = _h.Changes.Count(c => c.Current == RedundancyState.Failover);
+        _h.Sim.Kill(pbx);
+        _h.Sim.Revive(pbx);
+        await _h.WaitUntilAsync(() => _h.Changes.Count(c => c.Current == RedundancyState.Connected) == 5, "reconnected at once");
+        _h.Changes.Count(c => c.Current == RedundancyState.Failover).Should().Be(failovers);
+    }
+
+    [Fact]
     public async Task R8_StandbyBack_ReturnsToTheUsersPbxAtOnce()
     {
         var (pbx, standby) = SingleWithStandby();

@@ -69,6 +69,9 @@ internal sealed class ScenarioHarness : IAsyncDisposable
             BackoffInitial = TimeSpan.FromSeconds(1),
             BackoffMax = TimeSpan.FromSeconds(30),
             BackoffJitter = false,
+
+            // Virtual time does not pass while a scenario runs, so every connection would look unstable.
+            MinStableConnection = TimeSpan.Zero,
         };
         Manager = new RedundancyManager(configure is null ? options : configure(options));
         _subscriptions.Add(Manager.ConnInfoChanges.Subscribe(
