@@ -17,6 +17,7 @@ internal static partial class Log
     public const int StoreLoadFailedId = 105;
     public const int StoreSaveFailedId = 106;
     public const int EventIgnoredId = 107;
+    public const int ProcessingFailedId = 108;
     public const int AttemptStartedId = 250;
     public const int AttemptFailedId = 251;
     public const int LoggedInId = 252;
@@ -56,6 +57,9 @@ internal static partial class Log
 
     [LoggerMessage(EventIgnoredId, LogLevel.Debug, "Ignored: {Detail}")]
     public static partial void EventIgnored(ILogger logger, string detail);
+
+    [LoggerMessage(ProcessingFailedId, LogLevel.Error, "Processing {Event} failed; the manager goes on with the next event")]
+    public static partial void ProcessingFailed(ILogger logger, string @event, Exception exception);
 
     [LoggerMessage(AttemptStartedId, LogLevel.Information, "Attempt {Attempt} (hop {Hop}): connecting to {Pbx} over {Scheme}")]
     public static partial void AttemptStarted(ILogger logger, int attempt, int hop, PbxAddress pbx, PbxScheme scheme);

@@ -214,7 +214,7 @@ public sealed class RedundancyManager : IAsyncDisposable
             catch (Exception ex)
 #pragma warning restore CA1031
             {
-                Log.SubscriberFailed(_logger, ex);
+                Log.ProcessingFailed(_logger, envelope.Event.GetType().Name, ex);
             }
             finally
             {
