@@ -18,6 +18,7 @@ internal static partial class Log
     public const int StoreSaveFailedId = 106;
     public const int EventIgnoredId = 107;
     public const int ProcessingFailedId = 108;
+    public const int BackgroundAbandonedId = 109;
     public const int AttemptStartedId = 250;
     public const int AttemptFailedId = 251;
     public const int LoggedInId = 252;
@@ -60,6 +61,9 @@ internal static partial class Log
 
     [LoggerMessage(ProcessingFailedId, LogLevel.Error, "Processing {Event} failed; the manager goes on with the next event")]
     public static partial void ProcessingFailed(ILogger logger, string @event, Exception exception);
+
+    [LoggerMessage(BackgroundAbandonedId, LogLevel.Warning, "{Count} transport call(s) or close(s) did not end within {Bound} of stop; abandoned")]
+    public static partial void BackgroundAbandoned(ILogger logger, int count, TimeSpan bound);
 
     [LoggerMessage(AttemptStartedId, LogLevel.Information, "Attempt {Attempt} (hop {Hop}): connecting to {Pbx} over {Scheme}")]
     public static partial void AttemptStarted(ILogger logger, int attempt, int hop, PbxAddress pbx, PbxScheme scheme);

@@ -185,10 +185,21 @@ public sealed class RedundancyManager : IAsyncDisposable
 
     private async Task DrainBackgroundAsync(CancellationToken cancellationToken)
     {
-        // Attempts end promptly once cancelled; a transport that ignores cancellation is cut off by the timeout.
+        // Attempts end promptly once cancelled. A transport that ignores cancellation would hold stop forever,
+        // so the wait is bounded; what is still running then is abandoned (and logged), not waited for.
+        var bound = _time.GetTimestamp();
         while (!_background.IsEmpty)
         {
-            await Task.WhenAll(_background.Keys).WaitAsync(cancellationToken).ConfigureAwait(false);
+            var left = (_options.AttemptTimeout * 2) - _time.GetElapsedTime(bound);
+            try
+            {
+                await Task.WhenAll(_background.Keys).WaitAsync(left > TimeSpan.Zero ? left : TimeSpan.Zero, _time, cancellationToken).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                Log.BackgroundAbandoned(_logger, _background.Count, _options.AttemptTimeout * 2);
+                return;
+            }
         }
     }
 

@@ -545,4 +545,36 @@ public sealed class RuleScenarioTests : IAsyncLifetime
         manager.State.Should().Be(RedundancyState.Stopped);
         _h.Sim.LiveConnectionCount.Should().Be(0);
     }
+
+    [Fact]
+    public async Task R11_TransportIgnoringCancellation_CannotWedgeStop()
+    {
+        var (pbx, _) = SingleWithStandby();
+        var deaf = new DeafTransport();
+        _h.Create(pbx);
+        await using var manager = new RedundancyManager(new RedundancyOptions
+        {
+            Primary = pbx.Address, Transport = deaf, TimeProvider = _h.Time, LoggerFactory = _h.LoggerFactory, AttemptTimeout = TimeSpan.FromSeconds(5),
+        });
+        await manager.StartAsync(TestContext.Current.CancellationToken);
+        await deaf.Called.Task.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+
+        var stop = manager.StopAsync(TestContext.Current.CancellationToken);
+        await _h.AdvanceUntilAsync(() => stop.IsCompleted, TimeSpan.FromSeconds(1), 30, "stop to return");
+
+        await stop;
+        manager.State.Should().Be(RedundancyState.Stopped);
+        _h.LogEventIds().Should().Contain(Log.BackgroundAbandonedId);
+    }
+
+    private sealed class DeafTransport : IPbxTransport
+    {
+        public TaskCompletionSource Called { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public ValueTask<LoginOutcome> ConnectAsync(PbxLoginRequest request, CancellationToken cancellationToken)
+        {
+            Called.TrySetResult();
+            return new ValueTask<LoginOutcome>(new TaskCompletionSource<LoginOutcome>().Task);
+        }
+    }
 }
