@@ -159,10 +159,10 @@ public sealed class RedundancyManager : IAsyncDisposable
             await _loop.ConfigureAwait(false);
             await _lifetime.CancelAsync().ConfigureAwait(false);
             await DrainBackgroundAsync(CancellationToken.None).ConfigureAwait(false);
+            // Completed, not disposed: ConnInfo stays readable and a late subscriber gets OnCompleted, not an
+            // ObjectDisposedException (the subjects hold nothing but their subscriber lists).
             _connInfo.OnCompleted();
             _stateChanges.OnCompleted();
-            _connInfo.Dispose();
-            _stateChanges.Dispose();
             _lifetime.Dispose();
         }
         finally
@@ -198,6 +198,7 @@ public sealed class RedundancyManager : IAsyncDisposable
             catch (TimeoutException)
             {
                 Log.BackgroundAbandoned(_logger, _background.Count, _options.AttemptTimeout * 2);
+                _background.Clear();
                 return;
             }
         }
