@@ -46,6 +46,9 @@ internal sealed class LoginDriver
     /// <summary>The PBX's LoginResult error for "session expired".</summary>
     internal const int SessionExpiredError = 5;
 
+    /// <summary>The longest PBX errorText kept in a <see cref="Rejected"/>; longer ones are cut.</summary>
+    internal const int MaxErrorTextLength = 200;
+
     private readonly PbxAddress _pbx;
     private readonly PbxScheme _scheme;
     private readonly string _username;
@@ -265,7 +268,8 @@ internal sealed class LoginDriver
 
     private LoginStep OnLoginError(int error, string? errorText)
     {
-        var text = errorText ?? string.Empty;
+        // The errorText is the PBX's (unauthenticated) text and ends up in a log line: bound it like frame text in reasons.
+        var text = errorText is null ? string.Empty : Truncate(errorText, MaxErrorTextLength);
         if (error == SessionExpiredError && _type == LoginTypes.Session)
         {
             _session = null;
@@ -317,7 +321,8 @@ internal sealed class LoginDriver
 
         if (!MyAppsLoginInfo.TryResolveRedirectTarget(_pbx, _scheme, rawInfo, out var target, out var problem))
         {
-            return Fail(AttemptFailureKind.ProtocolError, "unusable Redirect: " + problem);
+            // The problem may quote info.host, which is the PBX's text (unverified before the credentials): bound it.
+            return Fail(AttemptFailureKind.ProtocolError, "unusable Redirect: " + Truncate(problem, MaxErrorTextLength));
         }
 
         _phase = Phase.Done;
@@ -339,7 +344,7 @@ internal sealed class LoginDriver
     }
 
     /// <summary>Frame text in reasons is bounded: a hostile PBX must not fill the log.</summary>
-    private static string Truncate(string text) => text.Length <= 40 ? text : text[..40] + "...";
+    private static string Truncate(string text, int maxLength = 40) => text.Length <= maxLength ? text : text[..maxLength] + "...";
 
     private static class LoginTypes
     {
@@ -398,8 +403,8 @@ internal static class MyAppsLoginInfo
 
             if (root.TryGetProperty("session", out var session) && session.ValueKind == JsonValueKind.Object)
             {
-                sessionUsr = session.TryGetProperty("usr", out var usr) && usr.ValueKind == JsonValueKind.String ? usr.GetString() : null;
-                sessionPwd = session.TryGetProperty("pwd", out var pwd) && pwd.ValueKind == JsonValueKind.String ? pwd.GetString() : null;
+                sessionUsr = session.TryGetProperty("usr", out var usr) ? TextOrNull(usr) : null;
+                sessionPwd = session.TryGetProperty("pwd", out var pwd) ? TextOrNull(pwd) : null;
             }
 
             info = new PbxLoginInfo(standby, alternative, master);
@@ -429,16 +434,13 @@ internal static class MyAppsLoginInfo
         using (document)
         {
             var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object
-                || !root.TryGetProperty("host", out var hostElement)
-                || hostElement.ValueKind != JsonValueKind.String
-                || string.IsNullOrWhiteSpace(hostElement.GetString()))
+            var hostText = root.ValueKind == JsonValueKind.Object && root.TryGetProperty("host", out var hostElement) ? TextOrNull(hostElement) : null;
+            if (string.IsNullOrWhiteSpace(hostText))
             {
                 problem = "info.host is missing";
                 return false;
             }
 
-            var hostText = hostElement.GetString()!;
             if (!PbxAddress.TrySplitAuthority(hostText, out var host, out var port, out var error))
             {
                 problem = "info.host is not a host name: " + error;
@@ -467,9 +469,9 @@ internal static class MyAppsLoginInfo
             }
 
             var module = current.Module;
-            if (root.TryGetProperty("mod", out var modElement) && modElement.ValueKind == JsonValueKind.String && !string.IsNullOrEmpty(modElement.GetString()))
+            if (root.TryGetProperty("mod", out var modElement) && TextOrNull(modElement) is { Length: > 0 } mod)
             {
-                module = modElement.GetString()!;
+                module = mod;
             }
 
             // ASSUMPTION: the scheme's default port (443 for wss, 80 for ws) is left implicit, so that "host/PBX0" and a
@@ -501,10 +503,32 @@ internal static class MyAppsLoginInfo
         var ok = element.ValueKind switch
         {
             JsonValueKind.Number => element.TryGetInt32(out port),
-            JsonValueKind.String => int.TryParse(element.GetString(), NumberStyles.None, CultureInfo.InvariantCulture, out port),
+            JsonValueKind.String => int.TryParse(TextOrNull(element), NumberStyles.None, CultureInfo.InvariantCulture, out port),
             _ => false,
         };
         return ok && port is >= 1 and <= 65535;
+    }
+
+    /// <summary>
+    /// The string value, or <see langword="null"/> when the element is not a string or its text cannot be decoded (invalid
+    /// UTF-8, an escaped lone surrogate): GetString throws InvalidOperationException for those, and a hostile frame must
+    /// not turn into an exception out of the login.
+    /// </summary>
+    private static string? TextOrNull(JsonElement element)
+    {
+        if (element.ValueKind != JsonValueKind.String)
+        {
+            return null;
+        }
+
+        try
+        {
+            return element.GetString();
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
     }
 
     private static PbxAddress? ReadAddress(JsonElement root, string name, List<string> notes)
@@ -514,7 +538,7 @@ internal static class MyAppsLoginInfo
             return null;
         }
 
-        var text = element.ValueKind == JsonValueKind.String ? element.GetString() : null;
+        var text = TextOrNull(element);
         if (string.IsNullOrEmpty(text))
         {
             return null;

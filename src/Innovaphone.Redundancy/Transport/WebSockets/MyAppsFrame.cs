@@ -61,7 +61,9 @@ internal sealed class MyAppsFrame
         }
         catch (JsonException e)
         {
-            error = "malformed JSON (" + e.Message + ")";
+            // The reader's message quotes the offending frame text (an invalid literal can run to the frame's end): bound it.
+            var detail = e.Message.Length <= 200 ? e.Message : e.Message[..200] + "...";
+            error = "malformed JSON (" + detail + ")";
             return false;
         }
         catch (InvalidOperationException)
@@ -201,8 +203,10 @@ internal sealed class MyAppsFrame
 
             return null;
         }
-        catch (JsonException)
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
+            // InvalidOperationException: GetString on invalid UTF-8 or an escaped lone surrogate. Not a myApps message
+            // either way; it must not end the connection as if the socket had failed.
             return null;
         }
     }
