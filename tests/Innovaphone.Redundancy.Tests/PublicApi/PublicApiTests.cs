@@ -1,0 +1,40 @@
+using System.Runtime.CompilerServices;
+using FluentAssertions;
+using Innovaphone.Redundancy.Testing;
+using PublicApiGenerator;
+using Xunit;
+
+namespace Innovaphone.Redundancy.Tests.PublicApi;
+
+/// <summary>
+/// The public API of both packages is checked in; any change is a visible diff. On a difference the test writes
+/// <c>*.received.txt</c> next to the approved file: review it and copy it over the approved one.
+/// </summary>
+public sealed class PublicApiTests
+{
+    [Theory]
+    [InlineData("Innovaphone.Redundancy")]
+    [InlineData("Innovaphone.Redundancy.Testing")]
+    public void PublicApi_MatchesTheApprovedFile(string assemblyName)
+    {
+        var assembly = assemblyName == "Innovaphone.Redundancy" ? typeof(RedundancyManager).Assembly : typeof(SimulatedPbxSystem).Assembly;
+        var api = assembly.GeneratePublicApi(new ApiGeneratorOptions { ExcludeAttributes = ["System.Runtime.Versioning.TargetFrameworkAttribute"] })
+            .ReplaceLineEndings("\n");
+        var approved = Path.Combine(Folder(), $"{assemblyName}.approved.txt");
+        var received = Path.Combine(Folder(), $"{assemblyName}.received.txt");
+
+        var expected = File.Exists(approved) ? File.ReadAllText(approved).ReplaceLineEndings("\n") : string.Empty;
+        if (api != expected)
+        {
+            File.WriteAllText(received, api);
+        }
+        else if (File.Exists(received))
+        {
+            File.Delete(received);
+        }
+
+        api.Should().Be(expected, $"the public API of {assemblyName} changed: review {received} and copy it over {approved}");
+    }
+
+    private static string Folder([CallerFilePath] string path = "") => Path.GetDirectoryName(path)!;
+}
