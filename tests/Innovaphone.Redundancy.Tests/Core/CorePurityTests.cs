@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using System.Text.RegularExpressions;
 using FluentAssertions;
 using Xunit;
@@ -11,7 +10,7 @@ public sealed partial class CorePurityTests
     [Fact]
     public void CoreSources_UseNoIoClockRandomnessTasksRxOrLogging()
     {
-        var core = Path.Combine(RepoRoot(), "src", "Innovaphone.Redundancy", "Core");
+        var core = Path.Combine(RepoPaths.Root, "src", "Innovaphone.Redundancy", "Core");
         var files = Directory.GetFiles(core, "*.cs");
         files.Should().NotBeEmpty();
 
@@ -24,7 +23,4 @@ public sealed partial class CorePurityTests
 
     [GeneratedRegex(@"\b(TimeProvider|DateTime\.|DateTimeOffset\.(Utc)?Now|Task|ValueTask|Random|ILogger|Polly|System\.IO|System\.Net|System\.Reactive|Thread|Timer|Console|async|await|lock)\b")]
     private static partial Regex Forbidden();
-
-    private static string RepoRoot([CallerFilePath] string path = "") =>
-        Path.GetFullPath(Path.Combine(Path.GetDirectoryName(path)!, "..", "..", ".."));
 }

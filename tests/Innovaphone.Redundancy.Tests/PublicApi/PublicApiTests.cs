@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using FluentAssertions;
 using Innovaphone.Redundancy.Testing;
 using PublicApiGenerator;
@@ -36,5 +35,5 @@ public sealed class PublicApiTests
         api.Should().Be(expected, $"the public API of {assemblyName} changed: review {received} and copy it over {approved}");
     }
 
-    private static string Folder([CallerFilePath] string path = "") => Path.GetDirectoryName(path)!;
+    private static string Folder() => Path.Combine(RepoPaths.Root, "tests", "Innovaphone.Redundancy.Tests", "PublicApi");
 }
