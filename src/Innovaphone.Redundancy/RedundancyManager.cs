@@ -45,7 +45,7 @@ public sealed class RedundancyManager : IAsyncDisposable
 
     private MachineState _state = MachineState.Initial;
     private RedundancyState _publishedPhase = RedundancyState.Idle;
-    private IPbxConnection? _connection;
+    private LiveConnection? _connection;
     private int _disposed;
 
     /// <summary>Creates a manager. It does nothing until <see cref="StartAsync"/>.</summary>
@@ -87,7 +87,7 @@ public sealed class RedundancyManager : IAsyncDisposable
     public IObservable<RedundancyStateChange> StateChanges { get; }
 
     /// <summary>The live connection while <see cref="State"/> is Connected or Standby; otherwise null.</summary>
-    public IPbxConnection? Connection => Volatile.Read(ref _connection);
+    public IPbxConnection? Connection => Volatile.Read(ref _connection)?.Connection;
 
     /// <summary>
     /// Starts connecting (R2): loads what the store kept and connects to the primary PBX. Returns once the first
@@ -258,7 +258,7 @@ public sealed class RedundancyManager : IAsyncDisposable
         // A lost connection is released as soon as the machine lets go of it.
         if (decision.State.ConnectionId is null && Interlocked.Exchange(ref _connection, null) is { } released)
         {
-            Track(released.DisposeAsync().AsTask());
+            Track(released.CloseAsync());
         }
 
         Publish(decision.State);
@@ -268,22 +268,29 @@ public sealed class RedundancyManager : IAsyncDisposable
     {
         if (_state.ConnectionId == attemptId)
         {
-            Volatile.Write(ref _connection, connection);
-            Track(WatchConnectionAsync(attemptId, connection, _time.GetTimestamp()));
+            var live = new LiveConnection(connection);
+            Volatile.Write(ref _connection, live);
+            Track(WatchConnectionAsync(attemptId, live, _time.GetTimestamp()));
         }
         else
         {
-            Track(connection.DisposeAsync().AsTask());
+            Track(new LiveConnection(connection).CloseAsync());
         }
     }
 
-    private async Task WatchConnectionAsync(long connectionId, IPbxConnection connection, long loggedInAt)
+    private async Task WatchConnectionAsync(long connectionId, LiveConnection live, long loggedInAt)
     {
-        var loss = await connection.Lost.ConfigureAwait(false);
-        var unstable = _time.GetElapsedTime(loggedInAt) < _options.MinStableConnection;
-        if (!Post(new ConnectionLost(connectionId, loss, unstable)))
+        // Watching ends when the connection is lost or when the manager closed it itself, whichever comes first.
+        var ended = await Task.WhenAny(live.Connection.Lost, live.Closed).ConfigureAwait(false);
+        if (ended != live.Connection.Lost)
         {
-            await connection.DisposeAsync().ConfigureAwait(false);
+            return;
+        }
+
+        var unstable = _time.GetElapsedTime(loggedInAt) < _options.MinStableConnection;
+        if (!Post(new ConnectionLost(connectionId, live.Connection.Lost.Result, unstable)))
+        {
+            await live.CloseAsync().ConfigureAwait(false);
         }
     }
 
@@ -307,7 +314,7 @@ public sealed class RedundancyManager : IAsyncDisposable
             case CloseConnectionCommand:
                 if (Interlocked.Exchange(ref _connection, null) is { } open)
                 {
-                    Track(open.DisposeAsync().AsTask());
+                    Track(open.CloseAsync());
                 }
 
                 break;
@@ -430,8 +437,21 @@ public sealed class RedundancyManager : IAsyncDisposable
 
     private void Track(Task task)
     {
-        _background.TryAdd(task, 0);
-        _ = task.ContinueWith(
+        // What is tracked never faults, so that stop and dispose cannot throw because a transport's close did.
+        var tracked = task.ContinueWith(
+            static (t, self) =>
+            {
+                if (t.Exception is { } ex)
+                {
+                    Log.ProcessingFailed(((RedundancyManager)self!)._logger, "background work", ex.InnerException ?? ex);
+                }
+            },
+            this,
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
+        _background.TryAdd(tracked, 0);
+        _ = tracked.ContinueWith(
             static (t, self) => ((RedundancyManager)self!)._background.TryRemove(t, out _),
             this,
             CancellationToken.None,
@@ -442,4 +462,23 @@ public sealed class RedundancyManager : IAsyncDisposable
     private void OnSubscriberError(Exception exception) => Log.SubscriberFailed(_logger, exception);
 
     private readonly record struct Envelope(MachineEvent Event, TaskCompletionSource? Done);
+
+    /// <summary>A connection the manager holds, and whether the manager has closed it itself.</summary>
+    private sealed class LiveConnection(IPbxConnection connection)
+    {
+        private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public IPbxConnection Connection { get; } = connection;
+
+        public Task Closed => _closed.Task;
+
+        /// <summary>Closes once; a transport whose close throws (even synchronously) yields a faulted task, never a throw here.</summary>
+        public async Task CloseAsync()
+        {
+            if (_closed.TrySetResult())
+            {
+                await Connection.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
 }

@@ -577,4 +577,37 @@ public sealed class RuleScenarioTests : IAsyncLifetime
             return new ValueTask<LoginOutcome>(new TaskCompletionSource<LoginOutcome>().Task);
         }
     }
+
+    [Fact]
+    public async Task R11_ConnectionWhoseCloseThrows_DoesNotBreakStopOrDispose()
+    {
+        var (pbx, _) = SingleWithStandby();
+        _h.Create(pbx);
+        await using var manager = new RedundancyManager(new RedundancyOptions
+        {
+            Primary = pbx.Address, Transport = new ThrowingCloseTransport(), TimeProvider = _h.Time, LoggerFactory = _h.LoggerFactory,
+        });
+        await manager.StartAsync(TestContext.Current.CancellationToken);
+        await _h.WaitUntilAsync(() => manager.ConnInfo.Up, "up");
+
+        await manager.StopAsync(TestContext.Current.CancellationToken);
+
+        manager.State.Should().Be(RedundancyState.Stopped);
+        _h.LogEventIds().Should().Contain(Log.ProcessingFailedId);
+    }
+
+    private sealed class ThrowingCloseTransport : IPbxTransport
+    {
+        public ValueTask<LoginOutcome> ConnectAsync(PbxLoginRequest request, CancellationToken cancellationToken) =>
+            ValueTask.FromResult<LoginOutcome>(new LoggedIn(new ThrowingConnection(request.Pbx), new PbxLoginInfo(Standby: false)));
+
+        private sealed class ThrowingConnection(PbxAddress pbx) : IPbxConnection
+        {
+            public PbxAddress Pbx { get; } = pbx;
+
+            public Task<ConnectionLoss> Lost { get; } = new TaskCompletionSource<ConnectionLoss>().Task;
+
+            public ValueTask DisposeAsync() => throw new InvalidOperationException("close failed");
+        }
+    }
 }
