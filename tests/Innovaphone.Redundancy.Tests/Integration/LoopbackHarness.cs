@@ -162,6 +162,14 @@ internal sealed class LoopbackHarness : IAsyncDisposable
             await Manager.DisposeAsync();
         }
 
+        // Every scenario, whatever it tests, also checks that the user's password reached no log record.
+        var leaks = Logs.Where(l => l.Message.Contains(Password, StringComparison.Ordinal)
+                                    || (l.Exception?.ToString().Contains(Password, StringComparison.Ordinal) ?? false)).ToList();
+        if (leaks.Count > 0)
+        {
+            throw new InvalidOperationException($"The password appeared in {leaks.Count} log record(s), e.g. event {leaks[0].Id.Id}.");
+        }
+
         if (Transport is not null)
         {
             await Transport.DisposeAsync();

@@ -182,6 +182,14 @@ internal sealed class ScenarioHarness : IAsyncDisposable
             await Manager.DisposeAsync();
         }
 
+        // Every scenario, whatever it tests, also checks that the user's password reached no log record.
+        var leaks = Logs.Where(l => l.Message.Contains(Password, StringComparison.Ordinal)
+                                    || (l.Exception?.ToString().Contains(Password, StringComparison.Ordinal) ?? false)).ToList();
+        if (leaks.Count > 0)
+        {
+            throw new InvalidOperationException($"The password appeared in {leaks.Count} log record(s), e.g. event {leaks[0].Id.Id}.");
+        }
+
         foreach (var subscription in _subscriptions)
         {
             subscription.Dispose();
