@@ -163,12 +163,7 @@ internal sealed class LoopbackHarness : IAsyncDisposable
         }
 
         // Every scenario, whatever it tests, also checks that the user's password reached no log record.
-        var leaks = Logs.Where(l => l.Message.Contains(Password, StringComparison.Ordinal)
-                                    || (l.Exception?.ToString().Contains(Password, StringComparison.Ordinal) ?? false)).ToList();
-        if (leaks.Count > 0)
-        {
-            throw new InvalidOperationException($"The password appeared in {leaks.Count} log record(s), e.g. event {leaks[0].Id.Id}.");
-        }
+        LogSecrets.AssertAbsent(Logs, Password);
 
         if (Transport is not null)
         {
