@@ -35,6 +35,7 @@ public sealed class SimulatedPbxSystem : IDisposable
     private readonly Dictionary<string, SimulatedSession> _sessions = new(StringComparer.Ordinal);
     private readonly HashSet<SimulatedConnection> _live = [];
     private readonly List<SimulatedLoginAttempt> _attempts = [];
+    private readonly List<string> _issuedSecrets = [];
     private bool _disposed;
 
     /// <summary>Creates an empty installation.</summary>
@@ -52,6 +53,21 @@ public sealed class SimulatedPbxSystem : IDisposable
             lock (Gate)
             {
                 return [.. _attempts];
+            }
+        }
+    }
+
+    /// <summary>
+    /// A snapshot of every session id and session password this system has issued so far. Tests use it to check that
+    /// their logs, exception messages and files hold none of them (sessions are credentials).
+    /// </summary>
+    public IReadOnlyList<string> IssuedSecrets
+    {
+        get
+        {
+            lock (Gate)
+            {
+                return [.. _issuedSecrets];
             }
         }
     }
@@ -528,6 +544,8 @@ public sealed class SimulatedPbxSystem : IDisposable
         var session = new SimulatedSession(
             Convert.ToHexString(RandomNumberGenerator.GetBytes(8)), Convert.ToHexString(RandomNumberGenerator.GetBytes(16)), user);
         _sessions.Add(session.Id, session);
+        _issuedSecrets.Add(session.Id);
+        _issuedSecrets.Add(session.Password);
         return session;
     }
 

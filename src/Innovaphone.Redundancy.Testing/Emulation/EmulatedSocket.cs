@@ -279,6 +279,7 @@ internal sealed class EmulatedSocket
         }
 
         var domain = Options.Domain;
+        _host.Emulator.RecordDigest(response);
         string? secret = null;
         var decision = _host.System.DecideLogin(
             _pbx.Address,
@@ -356,6 +357,7 @@ internal sealed class EmulatedSocket
         var portField = downgrade || _host.Scheme == PbxScheme.Ws ? "http" : "https";
         var info = EmulatorMessages.RedirectInfo(target, portField);
         var digest = MyAppsCrypto.RedirectDigest(proof.Username, SignatureSecret(proof), proof.Nonce, proof.Challenge, info);
+        _host.Emulator.RecordDigest(digest);
         await SendAsync(EmulatorMessages.Signed("Redirect", info, digest));
 
         // The client closes and follows the redirect; the socket ends with its close.
@@ -372,6 +374,7 @@ internal sealed class EmulatedSocket
         var parts = new PbxLoginInfoParts(session?.Id, session?.Password, info.Alternative, info.Master, info.Standby);
         var raw = EmulatorMessages.LoginInfo(parts, proof.Nonce, proof.Secret);
         var digest = MyAppsCrypto.LoginResultDigest(Options.Domain, proof.Username, SignatureSecret(proof), proof.Nonce, proof.Challenge, raw);
+        _host.Emulator.RecordDigest(digest);
         await SendAsync(EmulatorMessages.Signed("LoginResult", raw, digest));
         return true;
     }

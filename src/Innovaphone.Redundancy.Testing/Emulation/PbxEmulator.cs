@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using System.Security.Cryptography.X509Certificates;
 using Innovaphone.Redundancy.Transport;
@@ -32,6 +33,7 @@ public sealed class PbxEmulator : IAsyncDisposable
     private readonly bool _ownsSystem;
     private readonly object _gate = new();
     private readonly Dictionary<SimulatedPbx, EmulatedPbxHost> _hosts = [];
+    private readonly ConcurrentQueue<string> _digests = new();
     private bool _disposed;
 
     /// <summary>Creates an emulator with no PBX yet.</summary>
@@ -65,6 +67,22 @@ public sealed class PbxEmulator : IAsyncDisposable
     /// example by comparing <see cref="X509Certificate.GetCertHashString()"/>.
     /// </summary>
     public X509Certificate2? Certificate { get; }
+
+    /// <summary>
+    /// A snapshot of every secret this emulator has seen or made: the session ids and passwords its system issued
+    /// (<see cref="SimulatedPbxSystem.IssuedSecrets"/>), every login response digest a client sent and every digest it
+    /// signed a LoginResult or Redirect with. Tests use it to check that logs, exception messages and files hold none of them.
+    /// </summary>
+    public IReadOnlyList<string> SecretsSeen => [.. System.IssuedSecrets, .. _digests];
+
+    /// <summary>Remembers a digest seen on the wire, for <see cref="SecretsSeen"/>.</summary>
+    internal void RecordDigest(string digest)
+    {
+        if (!string.IsNullOrEmpty(digest))
+        {
+            _digests.Enqueue(digest);
+        }
+    }
 
     /// <summary>How many WebSockets are open on all PBXes; 0 once clients have closed and after disposal.</summary>
     public int OpenSocketCount

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using FluentAssertions;
 using Innovaphone.Redundancy.Testing;
+using Innovaphone.Redundancy.Tests.RunWide;
 using Xunit;
 
 namespace Innovaphone.Redundancy.Tests.Integration;
@@ -21,7 +22,11 @@ public sealed class PbxEmulatorTests : IAsyncLifetime
 
     public ValueTask InitializeAsync() => ValueTask.CompletedTask;
 
-    public ValueTask DisposeAsync() => _emulator.DisposeAsync();
+    public ValueTask DisposeAsync()
+    {
+        RunSecrets.AddSecrets([Password, .. _emulator.SecretsSeen]);
+        return _emulator.DisposeAsync();
+    }
 
     [Fact]
     public void DigestFormula_MatchesAPinnedVector()

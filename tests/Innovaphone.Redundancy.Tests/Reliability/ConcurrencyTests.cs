@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using FluentAssertions;
 using Innovaphone.Redundancy.Testing;
+using Innovaphone.Redundancy.Tests.RunWide;
 using Xunit;
 
 namespace Innovaphone.Redundancy.Tests.Reliability;
@@ -125,6 +126,8 @@ public sealed class ConcurrencyTests
         {
             subscription.Dispose();
         }
+
+        RunSecrets.AddSecrets(["s3cret-Pa55", .. sim.IssuedSecrets]);
     }
 
     private static async Task RunOperationAsync(

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Innovaphone.Redundancy.Testing;
+using Innovaphone.Redundancy.Tests.RunWide;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Innovaphone.Redundancy.Tests.Reliability;
@@ -127,6 +128,7 @@ internal sealed class VirtualTimeRig : IAsyncDisposable
             subscription.Dispose();
         }
 
+        RunSecrets.AddSecrets([Password, .. Sim.IssuedSecrets]);
         Sim.Dispose();
         _signal.Dispose();
     }

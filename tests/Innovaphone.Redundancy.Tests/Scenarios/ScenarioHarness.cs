@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using FluentAssertions;
 using Innovaphone.Redundancy.Persistence;
 using Innovaphone.Redundancy.Testing;
+using Innovaphone.Redundancy.Tests.RunWide;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Time.Testing;
@@ -31,7 +32,7 @@ internal sealed class ScenarioHarness : IAsyncDisposable
     {
         Time = time ?? new FakeTimeProvider(new DateTimeOffset(2026, 11, 25, 12, 0, 0, TimeSpan.Zero));
         Sim = new SimulatedPbxSystem(Time);
-        LoggerFactory = Microsoft.Extensions.Logging.LoggerFactory.Create(b => b.AddProvider(LogProvider).SetMinimumLevel(LogLevel.Trace));
+        LoggerFactory = Microsoft.Extensions.Logging.LoggerFactory.Create(b => b.AddProvider(LogProvider).AddProvider(RunSecrets.LoggerProvider).SetMinimumLevel(LogLevel.Trace));
     }
 
     public FakeTimeProvider Time { get; }
@@ -182,8 +183,9 @@ internal sealed class ScenarioHarness : IAsyncDisposable
             await Manager.DisposeAsync();
         }
 
-        // Every scenario, whatever it tests, also checks that the user's password reached no log record.
-        LogSecrets.AssertAbsent(Logs, Password);
+        // Every scenario, whatever it tests, also checks that neither the user's password nor a session the simulator
+        // issued reached a log record.
+        LogSecrets.AssertAbsent(Logs, [Password, .. Sim.IssuedSecrets]);
 
         foreach (var subscription in _subscriptions)
         {
@@ -196,5 +198,5 @@ internal sealed class ScenarioHarness : IAsyncDisposable
     }
 
     /// <summary>Asserts that no log line or exception message carried the password.</summary>
-    public void ShouldNotHaveLoggedSecrets() => LogSecrets.AssertAbsent(Logs, Password);
+    public void ShouldNotHaveLoggedSecrets() => LogSecrets.AssertAbsent(Logs, [Password, .. Sim.IssuedSecrets]);
 }

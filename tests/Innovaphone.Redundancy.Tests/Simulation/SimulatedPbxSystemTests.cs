@@ -1,6 +1,7 @@
 using FluentAssertions;
 using Innovaphone.Redundancy.Testing;
 using Innovaphone.Redundancy.Transport;
+using Innovaphone.Redundancy.Tests.RunWide;
 using Microsoft.Extensions.Time.Testing;
 using Xunit;
 
@@ -32,7 +33,11 @@ public sealed class SimulatedPbxSystemTests : IDisposable
         _bob = _sim.CreateTransport("bob", "hunter2");
     }
 
-    public void Dispose() => _sim.Dispose();
+    public void Dispose()
+    {
+        RunSecrets.AddSecrets(_sim.IssuedSecrets);
+        _sim.Dispose();
+    }
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 

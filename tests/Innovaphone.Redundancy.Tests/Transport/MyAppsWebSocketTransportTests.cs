@@ -8,6 +8,7 @@ using System.Text.Json;
 using FluentAssertions;
 using Innovaphone.Redundancy.Transport;
 using Innovaphone.Redundancy.Transport.WebSockets;
+using Innovaphone.Redundancy.Tests.RunWide;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Time.Testing;
@@ -36,7 +37,7 @@ public sealed class MyAppsWebSocketTransportTests : IAsyncLifetime
 
     public MyAppsWebSocketTransportTests()
     {
-        _loggerFactory = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Trace).AddProvider(new FakeLoggerProvider(_logs)));
+        _loggerFactory = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Trace).AddProvider(new FakeLoggerProvider(_logs)).AddProvider(RunSecrets.LoggerProvider));
     }
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
@@ -74,6 +75,7 @@ public sealed class MyAppsWebSocketTransportTests : IAsyncLifetime
         }
 
         _loggerFactory.Dispose();
+        LogSecrets.AssertAbsent(_logs.GetSnapshot(), "secret", "sess-id-1", "sess-pw-1");
     }
 
     private MyAppsTransportOptions Options(Action<int>? onAuthorize = null) => new()
