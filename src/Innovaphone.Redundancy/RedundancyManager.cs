@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Collections.Concurrent;
 using System.Reactive.Linq;
 using System.Reactive.Subjects;
@@ -41,6 +42,7 @@ public sealed class RedundancyManager : IAsyncDisposable
     private readonly BehaviorSubject<ConnInfo> _connInfo;
     private readonly Subject<RedundancyStateChange> _stateChanges = new();
     private readonly SemaphoreSlim _lifecycle = new(1, 1);
+    private readonly ManagerMetrics _metrics;
     private readonly Task _loop;
 
     private MachineState _state = MachineState.Initial;
@@ -58,6 +60,7 @@ public sealed class RedundancyManager : IAsyncDisposable
         _options = options;
         _config = new MachineConfig(options.Primary, options.Scheme, options.MaxRedirectHops, options.Phys);
         _time = options.TimeProvider ?? TimeProvider.System;
+        _metrics = new ManagerMetrics(RedundancyTelemetry.CreateMeter(options.MeterFactory), _time);
         _logger = options.LoggerFactory?.CreateLogger<RedundancyManager>() ?? (ILogger)NullLogger.Instance;
         _store = options.Store ?? new InMemoryRedundancyStore();
         _storeKey = options.User is null ? options.Primary.ToString() : $"{options.Primary}|{options.User}";
@@ -339,6 +342,10 @@ public sealed class RedundancyManager : IAsyncDisposable
 
     private async Task RunAttemptAsync(PbxLoginRequest request, CancellationTokenSource cts)
     {
+        // Each attempt is a trace of its own, whatever activity the loop was started under.
+        Activity.Current = null;
+        using var activity = RedundancyTelemetry.Source.StartActivity(RedundancyTelemetry.AttemptActivity, ActivityKind.Client);
+        activity?.SetTag(RedundancyTelemetry.PbxTag, request.Pbx.ToString());
         LoginOutcome outcome;
         try
         {
@@ -370,6 +377,9 @@ public sealed class RedundancyManager : IAsyncDisposable
                 own.Dispose();
             }
         }
+
+        _metrics.AttemptEnded(outcome);
+        RedundancyTelemetry.EndActivity(activity, outcome);
 
         if (!Post(new AttemptCompleted(request.AttemptId, outcome)) && outcome is LoggedIn late)
         {
@@ -409,6 +419,16 @@ public sealed class RedundancyManager : IAsyncDisposable
         }
 
         var info = state.ToConnInfo(_config);
+        if (info.Up != _connInfo.Value.Up)
+        {
+            _metrics.UpChanged(info.Up, state.Phase);
+        }
+
+        if (state.Phase is RedundancyState.Stopped or RedundancyState.Faulted)
+        {
+            _metrics.EpisodeAbandoned();
+        }
+
         if (info != _connInfo.Value)
         {
             _connInfo.OnNext(info);
@@ -420,10 +440,10 @@ public sealed class RedundancyManager : IAsyncDisposable
         switch (note.Note)
         {
             case MachineNote.AttemptFailed: Log.AttemptFailed(_logger, note.Detail); break;
-            case MachineNote.RedirectFollowed: Log.RedirectFollowed(_logger, note.Detail); break;
+            case MachineNote.RedirectFollowed: Log.RedirectFollowed(_logger, note.Detail); _metrics.RedirectFollowed(); break;
             case MachineNote.RedirectRefused: Log.RedirectRefused(_logger, note.Detail); break;
             case MachineNote.LoggedIn: Log.LoggedIn(_logger, note.Detail); break;
-            case MachineNote.StandbyLogin: Log.StandbyLogin(_logger, note.Detail); break;
+            case MachineNote.StandbyLogin: Log.StandbyLogin(_logger, note.Detail); _metrics.StandbyLogin(); break;
             case MachineNote.Determined: Log.Determined(_logger, note.Detail); break;
             case MachineNote.LoginRejected: Log.LoginRejected(_logger, note.Detail); break;
             case MachineNote.ConnectionLost: Log.ConnectionLost(_logger, note.Detail); break;

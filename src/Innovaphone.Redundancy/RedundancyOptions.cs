@@ -69,6 +69,12 @@ public sealed record RedundancyOptions
     /// <summary>Where the connection flow is logged (R12). Default: <see langword="null"/> (no logging).</summary>
     public ILoggerFactory? LoggerFactory { get; init; }
 
+    /// <summary>
+    /// Where the manager's <see cref="System.Diagnostics.Metrics.Meter"/> comes from (see <see cref="RedundancyTelemetry"/>); a DI host passes
+    /// its <c>IMeterFactory</c>. Default: <see langword="null"/> (the library's shared meter named <see cref="RedundancyTelemetry.Name"/>).
+    /// </summary>
+    public System.Diagnostics.Metrics.IMeterFactory? MeterFactory { get; init; }
+
     /// <summary>Where primary, secondary and the user's PBX are kept (R5). Default: <see langword="null"/> (a new <see cref="InMemoryRedundancyStore"/>).</summary>
     public IRedundancyStore? Store { get; init; }
 

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http;
 using System.Net.Sockets;
@@ -147,7 +148,11 @@ public sealed class MyAppsWebSocketTransport : IPbxTransport, IAsyncDisposable
         }
 
         WebSocketLog.Connected(_logger, request.AttemptId, request.Pbx);
-        return await LoginAsync(socket, request, cancellationToken).ConfigureAwait(false);
+        using var activity = RedundancyTelemetry.Source.StartActivity(RedundancyTelemetry.LoginActivity, ActivityKind.Client);
+        activity?.SetTag(RedundancyTelemetry.PbxTag, request.Pbx.ToString());
+        var outcome = await LoginAsync(socket, request, cancellationToken).ConfigureAwait(false);
+        RedundancyTelemetry.EndActivity(activity, outcome);
+        return outcome;
     }
 
     /// <summary>
