@@ -1,0 +1,36 @@
+using System.Reflection;
+using System.Text.RegularExpressions;
+using FluentAssertions;
+using Microsoft.Extensions.Logging;
+using Xunit;
+
+namespace Innovaphone.Redundancy.Tests;
+
+/// <summary>docs/logging.md is the public contract of the log event ids: every event the library logs is listed there with its level.</summary>
+public sealed partial class LoggingDocsTests
+{
+    [Fact]
+    public void EveryLogEvent_IsDocumentedWithItsLevel()
+    {
+        var documented = Row().Matches(File.ReadAllText(Path.Combine(RepoPaths.Root, "docs", "logging.md")))
+            .ToDictionary(m => int.Parse(m.Groups["id"].Value, System.Globalization.CultureInfo.InvariantCulture), m => m.Groups["level"].Value);
+        var events = typeof(RedundancyManager).Assembly.GetTypes()
+            .SelectMany(t => t.GetMethods(BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic))
+            .Select(m => m.GetCustomAttribute<LoggerMessageAttribute>())
+            .OfType<LoggerMessageAttribute>()
+            .ToList();
+
+        events.Should().HaveCountGreaterThan(40, "the library logs its connection flow");
+        events.Select(e => e.EventId).Should().OnlyHaveUniqueItems();
+        foreach (var e in events)
+        {
+            documented.Should().ContainKey(e.EventId, $"event {e.EventId} ({e.Message}) must be listed in docs/logging.md");
+            documented[e.EventId].Should().Be(e.Level.ToString(), $"the level of event {e.EventId} in docs/logging.md");
+        }
+
+        documented.Keys.Should().BeSubsetOf(events.Select(e => e.EventId), "docs/logging.md lists no event the library does not log");
+    }
+
+    [GeneratedRegex(@"^\| (?<id>\d{3}) \| (?<level>[A-Za-z]+) \|", RegexOptions.Multiline)]
+    private static partial Regex Row();
+}
