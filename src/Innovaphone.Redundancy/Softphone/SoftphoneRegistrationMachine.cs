@@ -63,12 +63,14 @@ internal static class SoftphoneRegistrationMachine
         }
 
         // A launcher-style softphone keeps a registration it has when pri/sec change (the manager learns sec only
-        // after its first login); only the alternation starts over from the new plan.
-        if (options.HostKind == SoftphoneHostKind.Launcher && IsRegistered(old.Status) && state.Flow.Count > 0)
+        // after its first login); only the alternation starts over from the new plan. A browser-style one keeps
+        // its registration when the client came back to the PBX it is registered at.
+        var keep = options.HostKind == SoftphoneHostKind.Launcher || plan.Targets[0] == old.Target;
+        if (keep && IsRegistered(old.Status) && state.Flow.Count > 0)
         {
             var index = Math.Max(0, IndexOf(plan.Targets, state.Flow[0]));
             var kept = new SoftphoneRegistration(plan, old.Status, old.Target, old.RedirectHops, 0,
-                $"primary/secondary now [{string.Join(", ", plan.Targets)}]; the registration at {old.Target} is kept");
+                $"now [{string.Join(", ", plan.Targets)}]; the registration at {old.Target} is kept");
             return Changed(new SoftphoneRegistrarState(kept, index, state.Flow));
         }
 

@@ -201,6 +201,20 @@ public sealed class SoftphoneRegistrarTests : IDisposable
     }
 
     [Fact]
+    public void Browser_ConnInfoChangeBackToTheRegisteredPbx_KeepsTheRegistration()
+    {
+        _connInfo.OnNext(new ConnInfo(true, true, Sec, Pri, Sec, null));
+        using var registrar = Create(SoftphoneHostKind.Browser);
+        registrar.ReportRedirect(Sec, Pri);
+        registrar.ReportRegistered(Pri);
+
+        _connInfo.OnNext(new ConnInfo(true, false, Pri, Pri, Sec, null));
+
+        registrar.Current.Should().Match<SoftphoneRegistration>(d => d.Target == Pri && d.Status == SoftphoneRegistrationStatus.Registered);
+        registrar.Current.Plan.Targets.Should().Equal(Pri);
+    }
+
+    [Fact]
     public void Browser_PhysWithoutExplicitValue_IsNone()
     {
         using var registrar = Create(SoftphoneHostKind.Browser);
