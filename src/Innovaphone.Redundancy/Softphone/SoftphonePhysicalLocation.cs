@@ -56,11 +56,11 @@ public sealed record SoftphonePhysicalLocation
         return new(SoftphonePhysicalLocationSource.PrimaryPbx, null, primary);
     }
 
-    /// <summary>Describes the location: <c>none</c>, <c>explicit 'phys'</c> or <c>location of PBX host/module</c>.</summary>
+    /// <summary>Describes the location: <c>none</c>, <c>'phys'</c> or <c>the primary's (host/module)</c>.</summary>
     public override string ToString() => Source switch
     {
-        SoftphonePhysicalLocationSource.Explicit => $"explicit '{Phys}'",
-        SoftphonePhysicalLocationSource.PrimaryPbx => $"location of {Pbx}",
+        SoftphonePhysicalLocationSource.Explicit => $"'{Phys}'",
+        SoftphonePhysicalLocationSource.PrimaryPbx => $"the primary's ({Pbx})",
         _ => "none",
     };
 }

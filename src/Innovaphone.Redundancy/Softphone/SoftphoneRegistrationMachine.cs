@@ -41,12 +41,14 @@ internal static class SoftphoneRegistrationMachine
     {
         var plan = SoftphoneRegistrationPolicy.Plan(info, options);
         var old = state.Decision;
-        if (plan.Equals(old.Plan))
+        // The first connInfo always yields a full decision, so that the reason no longer says none has arrived.
+        var first = ReferenceEquals(state, SoftphoneRegistrarState.Initial);
+        if (!first && plan.Equals(old.Plan))
         {
             return new(state, SoftphoneStepKind.Unchanged, "connInfo changed nothing for the softphone");
         }
 
-        if (plan.Targets.SequenceEqual(old.Plan.Targets))
+        if (!first && plan.Targets.SequenceEqual(old.Plan.Targets))
         {
             var located = new SoftphoneRegistration(plan, old.Status, old.Target, old.RedirectHops, old.Failures,
                 $"physical location now {plan.PhysicalLocation}");
@@ -74,12 +76,12 @@ internal static class SoftphoneRegistrationMachine
             return Changed(new SoftphoneRegistrarState(kept, index, state.Flow));
         }
 
-        var first = plan.Targets[0];
+        var start = plan.Targets[0];
         var reason = options.HostKind == SoftphoneHostKind.Browser
-            ? $"current PBX now {first}: register there"
+            ? $"current PBX now {start}: register there"
             : $"primary/secondary now [{string.Join(", ", plan.Targets)}]: register to the primary first";
         return Changed(new SoftphoneRegistrarState(
-            new SoftphoneRegistration(plan, SoftphoneRegistrationStatus.Registering, first, 0, 0, reason), 0, [first]));
+            new SoftphoneRegistration(plan, SoftphoneRegistrationStatus.Registering, start, 0, 0, reason), 0, [start]));
     }
 
     public static SoftphoneStep OnFailed(SoftphoneRegistrarState state, PbxAddress pbx)

@@ -215,6 +215,17 @@ public sealed class SoftphoneRegistrarTests : IDisposable
     }
 
     [Fact]
+    public void FirstConnInfo_WithNothingToRegisterTo_IsPublishedAsADecision()
+    {
+        _connInfo.OnNext(new ConnInfo(false, false, null, Pri, Sec, null));
+        using var registrar = Create(SoftphoneHostKind.Browser);
+
+        registrar.Current.Status.Should().Be(SoftphoneRegistrationStatus.Idle);
+        registrar.Current.Should().NotBeSameAs(SoftphoneRegistrarState.Initial.Decision, "the reason must say why, not that no connInfo arrived");
+        registrar.Current.Reason.Should().Contain("down");
+    }
+
+    [Fact]
     public void Browser_PhysWithoutExplicitValue_IsNone()
     {
         using var registrar = Create(SoftphoneHostKind.Browser);
