@@ -2,11 +2,11 @@ using Microsoft.Extensions.Logging;
 
 namespace Innovaphone.Redundancy.Hosting;
 
-/// <summary>The hosting package's log events (lifecycle range 1xx, from 150 on to stay clear of the manager's).</summary>
+/// <summary>The hosting package's log events (lifecycle range 1xx: 170 on, clear of the manager (100-109) and the file store (150-152)).</summary>
 internal static partial class HostingLog
 {
-    public const int ConfiguredId = 150;
-    public const int StopCutShortId = 151;
+    public const int ConfiguredId = 170;
+    public const int StopCutShortId = 171;
 
     [LoggerMessage(EventId = ConfiguredId, Level = LogLevel.Debug, Message = "Starting the redundancy manager with {Options}")]
     public static partial void Configured(ILogger logger, string options);
