@@ -14,7 +14,8 @@ public sealed partial class LoggingDocsTests
     {
         var documented = Row().Matches(File.ReadAllText(Path.Combine(RepoPaths.Root, "docs", "logging.md")))
             .ToDictionary(m => int.Parse(m.Groups["id"].Value, System.Globalization.CultureInfo.InvariantCulture), m => m.Groups["level"].Value);
-        var events = typeof(RedundancyManager).Assembly.GetTypes()
+        var events = new[] { typeof(RedundancyManager).Assembly, typeof(Innovaphone.Redundancy.Hosting.RedundancyServiceOptions).Assembly }
+            .SelectMany(a => a.GetTypes())
             .SelectMany(t => t.GetMethods(BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic))
             .Select(m => m.GetCustomAttribute<LoggerMessageAttribute>())
             .OfType<LoggerMessageAttribute>()

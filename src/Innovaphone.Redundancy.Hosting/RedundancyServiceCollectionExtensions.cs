@@ -1,0 +1,78 @@
+using Innovaphone.Redundancy;
+using Innovaphone.Redundancy.Hosting;
+using Innovaphone.Redundancy.Transport;
+using Innovaphone.Redundancy.Transport.WebSockets;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers the innovaphone PBX redundancy manager and runs it as a hosted service.</summary>
+public static class RedundancyServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers a <see cref="RedundancyManager"/> singleton configured from <paramref name="configuration"/> (usually
+    /// <c>builder.Configuration.GetSection(RedundancyServiceOptions.DefaultSectionName)</c>) and a hosted service that
+    /// starts it with the host and stops it on shutdown; the container disposes it.
+    /// </summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configuration">The section whose keys are the properties of <see cref="RedundancyServiceOptions"/>.</param>
+    /// <param name="configure">Adjusts the options after binding, for example to set <see cref="RedundancyServiceOptions.ConfigureTransport"/>. Optional.</param>
+    /// <returns><paramref name="services"/>, for chaining.</returns>
+    /// <remarks>
+    /// <para>The settings are validated when the host starts; a bad value fails the start with an
+    /// <see cref="OptionsValidationException"/> naming its configuration key.</para>
+    /// <para>The manager uses the container's <see cref="Logging.ILoggerFactory"/> and <see cref="TimeProvider"/>
+    /// (<see cref="TimeProvider.System"/> when none is registered). It connects with the <see cref="IPbxTransport"/>
+    /// registered in the container, or else with a <see cref="MyAppsWebSocketTransport"/> singleton made from the options;
+    /// it keeps its state in the registered <see cref="Innovaphone.Redundancy.Persistence.IRedundancyStore"/>, or else in
+    /// <see cref="RedundancyServiceOptions.StateFile"/>, or else in memory. Call this once per container.</para>
+    /// </remarks>
+    /// <exception cref="ArgumentNullException"><paramref name="services"/> or <paramref name="configuration"/> is null.</exception>
+    public static IServiceCollection AddInnovaphoneRedundancy(
+        this IServiceCollection services,
+        IConfiguration configuration,
+        Action<RedundancyServiceOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+        var builder = services.AddOptions<RedundancyServiceOptions>().Bind(configuration);
+        if (configure is not null)
+        {
+            builder.Configure(configure);
+        }
+
+        return AddCore(services, builder, configuration is IConfigurationSection section ? section.Path : string.Empty);
+    }
+
+    /// <summary>
+    /// Registers a <see cref="RedundancyManager"/> singleton configured in code and a hosted service that starts it
+    /// with the host and stops it on shutdown; the container disposes it. See
+    /// <see cref="AddInnovaphoneRedundancy(IServiceCollection, IConfiguration, Action{RedundancyServiceOptions})"/>.
+    /// </summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configure">Sets the options.</param>
+    /// <returns><paramref name="services"/>, for chaining.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="services"/> or <paramref name="configure"/> is null.</exception>
+    public static IServiceCollection AddInnovaphoneRedundancy(this IServiceCollection services, Action<RedundancyServiceOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configure);
+        return AddCore(services, services.AddOptions<RedundancyServiceOptions>().Configure(configure), sectionPath: null);
+    }
+
+    private static IServiceCollection AddCore(IServiceCollection services, OptionsBuilder<RedundancyServiceOptions> builder, string? sectionPath)
+    {
+        builder.ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RedundancyServiceOptions>, RedundancyServiceOptionsValidator>(provider =>
+        {
+            var isService = provider.GetService<IServiceProviderIsService>();
+            return new RedundancyServiceOptionsValidator(sectionPath, () => isService?.IsService(typeof(IPbxTransport)) ?? false);
+        }));
+        services.TryAddSingleton(RedundancyServiceFactory.CreateTransport);
+        services.TryAddSingleton(RedundancyServiceFactory.CreateManager);
+        services.AddHostedService<RedundancyHostedService>();
+        return services;
+    }
+}

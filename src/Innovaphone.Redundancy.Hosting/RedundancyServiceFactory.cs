@@ -1,0 +1,89 @@
+using System.Diagnostics.Metrics;
+using Innovaphone.Redundancy.Persistence;
+using Innovaphone.Redundancy.Transport;
+using Innovaphone.Redundancy.Transport.WebSockets;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Innovaphone.Redundancy.Hosting;
+
+/// <summary>Builds the manager and the built-in transport from <see cref="RedundancyServiceOptions"/> and the container's services.</summary>
+internal static class RedundancyServiceFactory
+{
+    public static RedundancyManager CreateManager(IServiceProvider services)
+    {
+        var options = services.GetRequiredService<IOptions<RedundancyServiceOptions>>().Value;
+        var loggerFactory = services.GetService<ILoggerFactory>();
+        var time = services.GetService<TimeProvider>() ?? TimeProvider.System;
+
+        // A registered transport or store wins: that is how tests plug in the simulator and integrators their own.
+        var transport = services.GetService<IPbxTransport>() ?? services.GetRequiredService<MyAppsWebSocketTransport>();
+        var store = services.GetService<IRedundancyStore>()
+                    ?? (options.StateFile is { } path ? new JsonFileRedundancyStore(path, loggerFactory?.CreateLogger<JsonFileRedundancyStore>()) : null);
+
+        // Validated at start; PbxAddress.Parse names the problem should the manager be resolved before the host starts.
+        var primary = PbxAddress.Parse(options.Primary ?? string.Empty);
+        // The host's meter factory (registered by AddMetrics, which the generic host does) scopes the manager's metrics.
+        var managerOptions = ToManagerOptions(options, primary, transport, store, loggerFactory, time) with { MeterFactory = services.GetService<IMeterFactory>() };
+        return new RedundancyManager(managerOptions);
+    }
+
+    public static MyAppsWebSocketTransport CreateTransport(IServiceProvider services)
+    {
+        var options = services.GetRequiredService<IOptions<RedundancyServiceOptions>>().Value;
+        var transportOptions = ToTransportOptions(options, services.GetService<ILoggerFactory>(), services.GetService<TimeProvider>() ?? TimeProvider.System);
+        return new MyAppsWebSocketTransport(transportOptions);
+    }
+
+    public static RedundancyOptions ToManagerOptions(
+        RedundancyServiceOptions options,
+        PbxAddress primary,
+        IPbxTransport transport,
+        IRedundancyStore? store,
+        ILoggerFactory? loggerFactory,
+        TimeProvider time) => new()
+        {
+            Primary = primary,
+            Transport = transport,
+            User = string.IsNullOrWhiteSpace(options.User) ? null : options.User,
+            Scheme = options.Scheme,
+            Phys = options.Phys,
+            AttemptTimeout = options.AttemptTimeout,
+            BackoffInitial = options.BackoffInitial,
+            BackoffMax = options.BackoffMax,
+            BackoffJitter = options.BackoffJitter,
+            MinStableConnection = options.MinStableConnection,
+            MaxRedirectHops = options.MaxRedirectHops,
+            TimeProvider = time,
+            LoggerFactory = loggerFactory,
+            Store = store,
+        };
+
+    public static MyAppsTransportOptions ToTransportOptions(RedundancyServiceOptions options, ILoggerFactory? loggerFactory, TimeProvider time)
+    {
+        var transport = new MyAppsTransportOptions
+        {
+            Username = options.User ?? string.Empty,
+            Password = options.Password,
+            InitialSession = string.IsNullOrEmpty(options.SessionId) || options.SessionPassword is null
+                ? null
+                : new MyAppsSession(options.SessionId, options.SessionPassword),
+            UserAgent = options.UserAgent,
+            PathTemplate = options.PathTemplate,
+            Build = options.Build,
+            AllowInsecure = options.AllowInsecure,
+            RemoteCertificateValidationCallback = CertificateThumbprints.CreateValidator(options.TrustedCertificateThumbprints),
+            MaxFrameBytes = options.MaxFrameBytes,
+            KeepAliveInterval = options.KeepAliveInterval,
+            KeepAliveTimeout = options.KeepAliveTimeout,
+            ConnectTimeout = options.ConnectTimeout,
+            LoginTimeout = options.LoginTimeout,
+            AuthorizeTimeout = options.AuthorizeTimeout,
+            CloseTimeout = options.CloseTimeout,
+            TimeProvider = time,
+            LoggerFactory = loggerFactory,
+        };
+        return options.ConfigureTransport is { } configure ? configure(transport) : transport;
+    }
+}

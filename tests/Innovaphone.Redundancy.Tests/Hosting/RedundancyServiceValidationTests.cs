@@ -1,0 +1,136 @@
+using FluentAssertions;
+using Innovaphone.Redundancy.Hosting;
+using Innovaphone.Redundancy.Testing;
+using Innovaphone.Redundancy.Transport;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using Xunit;
+
+namespace Innovaphone.Redundancy.Tests.Hosting;
+
+public sealed class RedundancyServiceValidationTests
+{
+    private const string Secret = "Va1idation-Secret";
+
+    private static readonly (string Key, string? Value)[] Valid =
+    [
+        // Refused at once on loopback, for the test that does start.
+        ("Primary", "127.0.0.1:9/PBX0"),
+        ("User", "alice"),
+        ("Password", Secret),
+    ];
+
+    [Theory]
+    [InlineData("Primary", null, "Innovaphone:Redundancy:Primary is required")]
+    [InlineData("Primary", "pbx.example.com", "Innovaphone:Redundancy:Primary: 'pbx.example.com' is not a PBX address")]
+    [InlineData("User", null, "Innovaphone:Redundancy:User is required")]
+    [InlineData("Password", null, "Innovaphone:Redundancy:Password is required")]
+    [InlineData("SessionId", "only-the-id", "Innovaphone:Redundancy:SessionId and Innovaphone:Redundancy:SessionPassword go together")]
+    [InlineData("Scheme", "Ws", "Innovaphone:Redundancy:Scheme is Ws (plain text): set Innovaphone:Redundancy:AllowInsecure to true")]
+    [InlineData("AttemptTimeout", "00:00:00", "Innovaphone:Redundancy:AttemptTimeout must be between")]
+    [InlineData("BackoffInitial", "02:00:00", "Innovaphone:Redundancy:BackoffInitial must be between")]
+    [InlineData("BackoffMax", "00:00:00.5", "Innovaphone:Redundancy:BackoffMax must be between")]
+    [InlineData("MinStableConnection", "-00:00:01", "Innovaphone:Redundancy:MinStableConnection must be between")]
+    [InlineData("MaxRedirectHops", "33", "Innovaphone:Redundancy:MaxRedirectHops must be between 0 and 32")]
+    [InlineData("UserAgent", " ", "Innovaphone:Redundancy:UserAgent must not be empty")]
+    [InlineData("PathTemplate", "APPCLIENT/websocket", "Innovaphone:Redundancy:PathTemplate must start with '/'")]
+    [InlineData("Build", "-1", "Innovaphone:Redundancy:Build must not be negative")]
+    [InlineData("MaxFrameBytes", "100", "Innovaphone:Redundancy:MaxFrameBytes must be at least 1024")]
+    [InlineData("KeepAliveInterval", "-00:00:01", "Innovaphone:Redundancy:KeepAliveInterval must not be negative")]
+    [InlineData("KeepAliveTimeout", "00:00:00", "Innovaphone:Redundancy:KeepAliveTimeout must be positive")]
+    [InlineData("ConnectTimeout", "00:00:00", "Innovaphone:Redundancy:ConnectTimeout must be positive")]
+    [InlineData("LoginTimeout", "00:00:00", "Innovaphone:Redundancy:LoginTimeout must be positive")]
+    [InlineData("AuthorizeTimeout", "00:00:00", "Innovaphone:Redundancy:AuthorizeTimeout must be positive")]
+    [InlineData("CloseTimeout", "00:00:00", "Innovaphone:Redundancy:CloseTimeout must be positive")]
+    [InlineData("TrustedCertificateThumbprints:0", "AB:CD", "Innovaphone:Redundancy:TrustedCertificateThumbprints:0 is not a SHA-256 thumbprint")]
+    public async Task StartAsync_InvalidSetting_FailsNamingTheKey(string key, string? value, string expected)
+    {
+        var settings = HostingRig.Settings([.. Valid.Where(v => v.Key != key), (key, value)]);
+        using var host = HostingRig.Build(settings);
+
+        var failure = await FluentActions.Awaiting(() => host.StartAsync(TestContext.Current.CancellationToken))
+            .Should().ThrowAsync<OptionsValidationException>();
+
+        failure.Which.Message.Should().Contain(expected);
+        failure.Which.Failures.Should().ContainSingle("only {0} is wrong", key);
+        failure.Which.Message.Should().NotContain(Secret);
+    }
+
+    [Fact]
+    public async Task StartAsync_ValidSettings_DoesNotFailValidation()
+    {
+        using var host = HostingRig.Build(HostingRig.Settings([.. Valid, ("ConnectTimeout", "00:00:01")]));
+
+        // Starts; the manager's attempts to the closed port fail, which is not what this test is about.
+        await host.StartAsync(TestContext.Current.CancellationToken);
+        await host.StopAsync(TestContext.Current.CancellationToken);
+    }
+
+    [Fact]
+    public async Task StartAsync_SeveralInvalidSettings_ListsEveryKey()
+    {
+        using var host = HostingRig.Build(HostingRig.Settings(("Password", Secret), ("MaxFrameBytes", "1")));
+
+        var failure = await FluentActions.Awaiting(() => host.StartAsync(TestContext.Current.CancellationToken))
+            .Should().ThrowAsync<OptionsValidationException>();
+
+        failure.Which.Failures.Should().HaveCount(3);
+        failure.Which.Message.Should().Contain("Innovaphone:Redundancy:Primary").And.Contain("Innovaphone:Redundancy:User")
+            .And.Contain("Innovaphone:Redundancy:MaxFrameBytes").And.NotContain(Secret);
+    }
+
+    [Fact]
+    public async Task StartAsync_ConfiguredInCode_NamesTheProperty()
+    {
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Services.AddInnovaphoneRedundancy(o => o.User = "alice");
+        using var host = builder.Build();
+
+        var failure = await FluentActions.Awaiting(() => host.StartAsync(TestContext.Current.CancellationToken))
+            .Should().ThrowAsync<OptionsValidationException>();
+
+        failure.Which.Message.Should().Contain("RedundancyServiceOptions.Primary is required").And.Contain("RedundancyServiceOptions.Password is required");
+    }
+
+    [Fact]
+    public async Task StartAsync_BoundFromTheRoot_NamesTheBareKey()
+    {
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Services.AddInnovaphoneRedundancy(builder.Configuration);
+        using var host = builder.Build();
+
+        var failure = await FluentActions.Awaiting(() => host.StartAsync(TestContext.Current.CancellationToken))
+            .Should().ThrowAsync<OptionsValidationException>();
+
+        failure.Which.Failures.Should().Contain(f => f.StartsWith("Primary is required", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task StartAsync_CustomTransport_NeedsNeitherUserNorPasswordNorTransportSettings()
+    {
+        using var sim = new SimulatedPbxSystem();
+        var master = sim.AddMaster("master.example.com");
+        sim.AddUser("bob", "pw-bob", master);
+        using var host = HostingRig.Build(
+            HostingRig.Settings(("Primary", master.Address.ToString()), ("Scheme", "Ws"), ("MaxFrameBytes", "1")),
+            services => services.AddSingleton(sim.CreateTransport("bob", "pw-bob")));
+
+        await host.StartAsync(TestContext.Current.CancellationToken);
+        await host.StopAsync(TestContext.Current.CancellationToken);
+    }
+
+    [Fact]
+    public async Task StartAsync_CustomTransport_StillChecksTheManagerSettings()
+    {
+        using var sim = new SimulatedPbxSystem();
+        using var host = HostingRig.Build(
+            HostingRig.Settings(("Primary", "master.example.com/PBX0"), ("BackoffInitial", "00:00:00")),
+            services => services.AddSingleton<IPbxTransport>(sim.CreateTransport("bob", "pw-bob")));
+
+        var failure = await FluentActions.Awaiting(() => host.StartAsync(TestContext.Current.CancellationToken))
+            .Should().ThrowAsync<OptionsValidationException>();
+
+        failure.Which.Failures.Should().ContainSingle().Which.Should().StartWith("Innovaphone:Redundancy:BackoffInitial must be between");
+    }
+}
