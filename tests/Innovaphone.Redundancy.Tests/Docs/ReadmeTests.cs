@@ -15,15 +15,29 @@ public sealed class ReadmeTests
     [Fact]
     public void QuickStart_IsTheMarkedRegionOfTheSample()
     {
+        var region = SampleRegion();
+        region.Should().NotBeEmpty().And.HaveCountLessThanOrEqualTo(10, "the quick start is at most 10 lines");
+
+        QuickStartBlock().Should().Equal(region, "the README's quick start is the sample's marked region, line for line");
+    }
+
+    [Fact]
+    public void GettingStarted_ShowsTheSamplesQuickStart()
+    {
+        var region = string.Join("\n", SampleRegion());
+        var page = string.Join("\n", Lines(Path.Combine("docs", "getting-started.md")));
+
+        page.Contains(region, StringComparison.Ordinal).Should().BeTrue("docs/getting-started.md's first program contains the sample's quick-start region, line for line");
+    }
+
+    private static List<string> SampleRegion()
+    {
         var sample = Lines(Path.Combine("samples", "Innovaphone.Redundancy.QuickStart", "Program.cs"));
         var start = sample.FindIndex(l => l.Trim() == StartMarker);
         var end = sample.FindIndex(l => l.Trim() == EndMarker);
         start.Should().BeGreaterThan(-1, "the sample marks its quick start");
         end.Should().BeGreaterThan(start, "the quick-start region ends after it starts");
-        var region = sample[(start + 1)..end];
-        region.Should().NotBeEmpty().And.HaveCountLessThanOrEqualTo(10, "the quick start is at most 10 lines");
-
-        QuickStartBlock().Should().Equal(region, "the README's quick start is the sample's marked region, line for line");
+        return sample[(start + 1)..end];
     }
 
     /// <summary>The lines of the first <c>```csharp</c> block after the README's "## Quick start" heading.</summary>
