@@ -29,9 +29,9 @@ public sealed class PackageTests(PackagesFixture packages)
     // The CustomDebugInformation kind of the SourceLink JSON in a portable pdb.
     private static readonly Guid SourceLinkKind = new("CC110556-A091-4D38-9FEC-25AB9A351A6A");
 
-    public static TheoryData<string> Ids => new(PackagesFixture.PackageIds);
+    public static TheoryData<string> Ids => [.. PackagesFixture.PackageIds];
 
-    public static TheoryData<string> TargetFrameworks => new(PackagesFixture.TargetFrameworks);
+    public static TheoryData<string> TargetFrameworks => [.. PackagesFixture.TargetFrameworks];
 
     [Fact]
     public void Pack_Succeeds_WithOnePackageAndOneSymbolPackagePerLibrary()
