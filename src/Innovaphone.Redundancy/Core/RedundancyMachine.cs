@@ -1,6 +1,3 @@
-using System.Collections.Immutable;
-using System.Globalization;
-using Innovaphone.Redundancy.Persistence;
 using Innovaphone.Redundancy.Transport;
 
 namespace Innovaphone.Redundancy.Core;
@@ -10,25 +7,34 @@ namespace Innovaphone.Redundancy.Core;
 /// Pure: no I/O, clock, randomness, tasks or logging; everything it needs arrives in the event,
 /// everything it wants done leaves as a command. Rules R1–R11 of docs/concepts.md live here.
 /// </summary>
+/// <remarks>
+/// A transition allocates nothing, except one array when a redirect is followed: the state and the commands are
+/// values, and reasons and notes are codes with arguments that the shell formats only when it publishes or logs.
+/// </remarks>
 internal static class RedundancyMachine
 {
-    public static Decision Decide(MachineConfig config, MachineState state, MachineEvent @event) => @event switch
+    public static Decision Decide(MachineConfig config, in MachineState state, MachineEvent @event)
     {
-        StartRequested start => OnStart(config, state, start),
-        StopRequested => OnStop(state),
-        AttemptCompleted completed => OnAttemptCompleted(config, state, completed),
-        ConnectionLost lost => OnConnectionLost(config, state, lost),
-        BackoffScheduled scheduled => OnBackoffScheduled(state, scheduled),
-        BackoffElapsed elapsed => OnBackoffElapsed(config, state, elapsed),
-        _ => throw new ArgumentOutOfRangeException(nameof(@event), @event.GetType().Name, "Unknown machine event."),
-    };
+        var commands = default(MachineCommands);
+        var next = @event switch
+        {
+            AttemptCompleted completed => OnAttemptCompleted(config, state, completed, ref commands),
+            ConnectionLost lost => OnConnectionLost(config, state, lost, ref commands),
+            BackoffScheduled scheduled => OnBackoffScheduled(state, scheduled, ref commands),
+            BackoffElapsed elapsed => OnBackoffElapsed(config, state, elapsed, ref commands),
+            StartRequested start => OnStart(config, state, start, ref commands),
+            StopRequested => OnStop(state, ref commands),
+            _ => throw new ArgumentOutOfRangeException(nameof(@event), @event.GetType().Name, "Unknown machine event."),
+        };
+        return new Decision(next, commands);
+    }
 
     // R2: start connects to the primary; also the way out of Faulted and Stopped.
-    private static Decision OnStart(MachineConfig config, MachineState state, StartRequested start)
+    private static MachineState OnStart(MachineConfig config, in MachineState state, StartRequested start, ref MachineCommands commands)
     {
         if (state.Phase is not (RedundancyState.Idle or RedundancyState.Faulted or RedundancyState.Stopped))
         {
-            return Ignore(state, "start while already running");
+            return Ignore(state, MachineTextCode.StartWhileRunning, ref commands);
         }
 
         var stored = start.Stored;
@@ -43,106 +49,110 @@ internal static class RedundancyMachine
             TimerId = null,
             NextAttemptAt = null,
         };
-        var commands = ImmutableArray.CreateBuilder<MachineCommand>();
-        return StartRound(config, fresh, RoundCandidates(config, fresh), "started: connecting to the primary PBX", commands);
+        return StartRound(config, fresh, RoundCandidates(config, fresh), new MachineText(MachineTextCode.Started), ref commands);
     }
 
     // R11: stop closes the connection and cancels attempts and timers.
-    private static Decision OnStop(MachineState state)
+    private static MachineState OnStop(in MachineState state, ref MachineCommands commands)
     {
         if (state.Phase == RedundancyState.Stopped)
         {
-            return Ignore(state, "stop while already stopped");
+            return Ignore(state, MachineTextCode.StopWhileStopped, ref commands);
         }
 
-        var commands = ImmutableArray.CreateBuilder<MachineCommand>();
         if (state.AttemptId is long attempt)
         {
-            commands.Add(new CancelAttemptCommand(attempt));
+            commands.Add(MachineCommand.CancelAttempt(attempt));
         }
 
         if (state.ConnectionId is long connection)
         {
-            commands.Add(new CloseConnectionCommand(connection));
+            commands.Add(MachineCommand.CloseConnection(connection));
         }
 
-        commands.Add(new ResetBackoffCommand());
-        var next = Settle(state) with { Phase = RedundancyState.Stopped, Reason = "stopped by the host" };
-        return new Decision(next, commands.ToImmutable());
+        commands.Add(MachineCommand.ResetBackoff());
+        return Settle(state) with { Phase = RedundancyState.Stopped, Reason = new(MachineTextCode.StoppedByHost) };
     }
 
-    private static Decision OnAttemptCompleted(MachineConfig config, MachineState state, AttemptCompleted completed)
+    private static MachineState OnAttemptCompleted(MachineConfig config, in MachineState state, AttemptCompleted completed, ref MachineCommands commands)
     {
         if (completed.AttemptId != state.AttemptId)
         {
             // A late answer of an attempt that was cancelled or superseded. The shell disposes
             // a connection it carries because ConnectionId will not name it.
-            return Ignore(state, $"late result of attempt {completed.AttemptId.ToString(CultureInfo.InvariantCulture)} dropped", stale: true);
+            return Ignore(state, new MachineText(MachineTextCode.LateAttemptResult) { Number = completed.AttemptId }, stale: true, ref commands);
         }
 
         var target = state.AttemptTarget!;
-        var commands = ImmutableArray.CreateBuilder<MachineCommand>();
         switch (completed.Outcome)
         {
             case LoggedIn loggedIn:
-                return OnLoggedIn(config, state, completed.AttemptId, target, loggedIn.Info, commands);
+                return OnLoggedIn(config, state, completed.AttemptId, target, loggedIn.Info, ref commands);
 
             case Redirected redirected:
-                return OnRedirected(config, state, target, redirected, commands);
+                return OnRedirected(config, state, target, redirected, ref commands);
 
             case Rejected rejected:
                 // R9: a rejected login is not a failover case.
-                var reason = string.Create(CultureInfo.InvariantCulture, $"login rejected by {target}: {rejected.Text} (error {rejected.Code})");
-                commands.Add(new NoteCommand(MachineNote.LoginRejected, target, reason));
-                commands.Add(new ResetBackoffCommand());
-                return new Decision(Settle(state) with { Phase = RedundancyState.Faulted, Reason = reason }, commands.ToImmutable());
+                var reason = new MachineText(MachineTextCode.LoginRejected) { Pbx = target, Detail = rejected.Text, Number = rejected.Code };
+                commands.Add(MachineCommand.NoteOf(MachineNote.LoginRejected, reason));
+                commands.Add(MachineCommand.ResetBackoff());
+                return Settle(state) with { Phase = RedundancyState.Faulted, Reason = reason };
 
             case AttemptFailed failed:
-                var why = $"attempt to {target} failed ({failed.Kind}): {failed.Reason}";
-                commands.Add(new NoteCommand(MachineNote.AttemptFailed, target, why));
-                return NextCandidate(config, state, why, commands);
+                var why = new MachineText(MachineTextCode.AttemptFailed) { Pbx = target, FailureKind = failed.Kind, Detail = failed.Reason };
+                commands.Add(MachineCommand.NoteOf(MachineNote.AttemptFailed, why));
+                return NextCandidate(config, state, why, ref commands);
 
             default:
                 throw new ArgumentOutOfRangeException(nameof(completed), completed.Outcome.GetType().Name, "Unknown login outcome.");
         }
     }
 
-    private static Decision OnLoggedIn(
-        MachineConfig config, MachineState state, long attemptId, PbxAddress pbx, PbxLoginInfo info, ImmutableArray<MachineCommand>.Builder commands)
+    private static MachineState OnLoggedIn(
+        MachineConfig config, in MachineState state, long attemptId, PbxAddress pbx, PbxLoginInfo info, ref MachineCommands commands)
     {
-        var redirected = state.Hops.Length > 1;
+        var redirects = state.Hops.RedirectCount;
 
         // R4: the PBX says whether it acts as standby; when it does not, a login that landed,
         // without a redirect, elsewhere than the user's PBX is a standby login. An explicit false wins.
-        var standby = info.Standby ?? (!redirected && state.Home is not null && state.Home != pbx);
+        var standby = info.Standby ?? (redirects == 0 && state.Home is not null && state.Home != pbx);
+
         // The backoff is not reset here but when the connection proves stable (see OnConnectionLost), so that a
         // PBX that accepts logins and drops them at once meets a growing backoff instead of a reconnect storm.
-        var up = Settle(state) with { Current = pbx, ConnectionId = attemptId, AttemptNumber = 0 };
-
         if (standby)
         {
             // R5: a standby login never changes pri/sec.
-            commands.Add(new NoteCommand(MachineNote.StandbyLogin, pbx, $"logged in to {pbx}, which acts as standby for the user's PBX"));
-            return new Decision(up with { Phase = RedundancyState.Standby, Reason = $"standby login at {pbx}" }, commands.ToImmutable());
+            commands.Add(MachineCommand.NoteOf(MachineNote.StandbyLogin, new MachineText(MachineTextCode.StandbyLoggedIn) { Pbx = pbx }));
+            return Settle(state) with
+            {
+                Current = pbx,
+                ConnectionId = attemptId,
+                AttemptNumber = 0,
+                Phase = RedundancyState.Standby,
+                Reason = new MachineText(MachineTextCode.StandbyLogin) { Pbx = pbx },
+            };
         }
 
         var secondary = DetermineSecondary(config, pbx, info);
-        commands.Add(new NoteCommand(MachineNote.LoggedIn, pbx, redirected ? $"logged in to {pbx} after {state.Hops.Length - 1} redirect(s)" : $"logged in to {pbx}"));
-        commands.Add(new NoteCommand(
-            MachineNote.Determined, pbx, $"primary {config.Primary}, secondary {secondary?.ToString() ?? "none"}, user's PBX {pbx}"));
+        commands.Add(MachineCommand.NoteOf(MachineNote.LoggedIn, new MachineText(MachineTextCode.LoggedIn) { Pbx = pbx, Number = redirects }));
+        commands.Add(MachineCommand.NoteOf(
+            MachineNote.Determined, new MachineText(MachineTextCode.Determined) { Pbx = pbx, Other = secondary, Primary = config.Primary }));
         if (secondary != state.Secondary || pbx != state.Home)
         {
-            commands.Add(new PersistCommand(new RedundancyRecord(config.Primary, secondary, pbx)));
+            commands.Add(MachineCommand.Persist(secondary, pbx));
         }
 
-        var connected = up with
+        return Settle(state) with
         {
+            Current = pbx,
+            ConnectionId = attemptId,
+            AttemptNumber = 0,
             Phase = RedundancyState.Connected,
-            Reason = redirected ? $"connected to the user's PBX {pbx} (redirected)" : $"connected to the user's PBX {pbx}",
+            Reason = new MachineText(redirects > 0 ? MachineTextCode.ConnectedRedirected : MachineTextCode.Connected) { Pbx = pbx },
             Secondary = secondary,
             Home = pbx,
         };
-        return new Decision(connected, commands.ToImmutable());
     }
 
     /// <summary>
@@ -157,127 +167,133 @@ internal static class RedundancyMachine
     }
 
     // R3: follow within the hop limit, never in a loop, never to another scheme.
-    private static Decision OnRedirected(
-        MachineConfig config, MachineState state, PbxAddress from, Redirected redirected, ImmutableArray<MachineCommand>.Builder commands)
+    private static MachineState OnRedirected(
+        MachineConfig config, in MachineState state, PbxAddress from, Redirected redirected, ref MachineCommands commands)
     {
-        string? refusal = null;
+        var refusal = MachineTextCode.NotStarted;
         if (redirected.Scheme != state.AttemptScheme)
         {
-            refusal = $"redirect from {from} to {redirected.Target} refused: it changes the scheme from {Scheme(state.AttemptScheme)} to {Scheme(redirected.Scheme)}";
+            refusal = MachineTextCode.RedirectSchemeRefused;
         }
         else if (state.Hops.Contains(redirected.Target))
         {
-            refusal = $"redirect from {from} to {redirected.Target} refused: redirect loop ({string.Join(" -> ", state.Hops)} -> {redirected.Target})";
+            refusal = MachineTextCode.RedirectLoopRefused;
         }
-        else if (state.Hops.Length - 1 >= config.MaxRedirectHops)
+        else if (state.Hops.RedirectCount >= config.MaxRedirectHops)
         {
-            refusal = string.Create(CultureInfo.InvariantCulture, $"redirect from {from} to {redirected.Target} refused: hop limit of {config.MaxRedirectHops} reached");
+            refusal = MachineTextCode.RedirectHopLimitRefused;
         }
 
-        if (refusal is not null)
+        if (refusal != MachineTextCode.NotStarted)
         {
-            commands.Add(new NoteCommand(MachineNote.RedirectRefused, from, refusal));
-            return NextCandidate(config, state, refusal, commands);
+            var why = new MachineText(refusal)
+            {
+                Pbx = from,
+                Other = redirected.Target,
+                SchemeFrom = state.AttemptScheme,
+                SchemeTo = redirected.Scheme,
+                Hops = refusal == MachineTextCode.RedirectLoopRefused ? state.Hops : default,
+                Number = refusal == MachineTextCode.RedirectHopLimitRefused ? config.MaxRedirectHops : 0,
+            };
+            commands.Add(MachineCommand.NoteOf(MachineNote.RedirectRefused, why));
+            return NextCandidate(config, state, why, ref commands);
         }
 
         var id = state.NextId;
-        var hop = state.Hops.Length;
-        commands.Add(new NoteCommand(MachineNote.RedirectFollowed, redirected.Target, $"{from} redirects to {redirected.Target}"));
-        commands.Add(new ConnectCommand(id, redirected.Target, redirected.Scheme, state.AttemptNumber, hop));
-        var next = state with
+        commands.Add(MachineCommand.NoteOf(MachineNote.RedirectFollowed, new MachineText(MachineTextCode.RedirectFollowed) { Pbx = from, Other = redirected.Target }));
+        commands.Add(MachineCommand.Connect(id, redirected.Target, redirected.Scheme, state.AttemptNumber, state.Hops.Length));
+        return state with
         {
             Phase = RedundancyState.Redirected,
-            Reason = $"redirected from {from} to {redirected.Target}",
+            Reason = new MachineText(MachineTextCode.Redirected) { Pbx = from, Other = redirected.Target },
             NextId = id + 1,
             AttemptId = id,
             AttemptTarget = redirected.Target,
             Hops = state.Hops.Add(redirected.Target),
         };
-        return new Decision(next, commands.ToImmutable());
     }
 
-    private static Decision OnConnectionLost(MachineConfig config, MachineState state, ConnectionLost lost)
+    private static MachineState OnConnectionLost(MachineConfig config, in MachineState state, ConnectionLost lost, ref MachineCommands commands)
     {
         if (lost.ConnectionId != state.ConnectionId)
         {
-            return Ignore(state, "loss of a connection that is no longer current", stale: true);
+            return Ignore(state, new MachineText(MachineTextCode.StaleConnectionLoss), stale: true, ref commands);
         }
 
         var pbx = state.Current!;
-        var commands = ImmutableArray.CreateBuilder<MachineCommand>();
-        var down = state with { ConnectionId = null };
         if (lost.Loss.Kind == ConnectionLossKind.LoggedOut)
         {
             // The session is gone; reconnecting with it would only be refused.
-            var reason = $"session logged out by {pbx}: {lost.Loss.Reason}";
-            commands.Add(new NoteCommand(MachineNote.LoggedOut, pbx, reason));
-            commands.Add(new ResetBackoffCommand());
-            return new Decision(down with { Phase = RedundancyState.Faulted, Reason = reason }, commands.ToImmutable());
+            var reason = new MachineText(MachineTextCode.LoggedOut) { Pbx = pbx, Detail = lost.Loss.Reason };
+            commands.Add(MachineCommand.NoteOf(MachineNote.LoggedOut, reason));
+            commands.Add(MachineCommand.ResetBackoff());
+            return state with { ConnectionId = null, Phase = RedundancyState.Faulted, Reason = reason };
         }
 
         var standbyBack = lost.Loss.Kind == ConnectionLossKind.StandbyBack;
-        var why = standbyBack ? $"{pbx} reports the user's PBX is back (StandbyBack)" : $"connection to {pbx} lost: {lost.Loss.Reason}";
-        commands.Add(new NoteCommand(standbyBack ? MachineNote.StandbyBack : MachineNote.ConnectionLost, pbx, why));
+        var why = standbyBack
+            ? new MachineText(MachineTextCode.StandbyBack) { Pbx = pbx }
+            : new MachineText(MachineTextCode.ConnectionLost) { Pbx = pbx, Detail = lost.Loss.Reason };
+        commands.Add(MachineCommand.NoteOf(standbyBack ? MachineNote.StandbyBack : MachineNote.ConnectionLost, why));
         if (lost.Unstable)
         {
             // Lost right after its login: back off before the reconnect (R7 resumes after it, current PBX first).
-            return Backoff(down with { CurrentFirst = !standbyBack }, $"{why}; the connection was unstable, backing off", commands);
+            return Backoff(state with { ConnectionId = null, CurrentFirst = !standbyBack }, why with { Wrap = MachineTextWrap.Unstable }, ref commands);
         }
 
-        commands.Add(new ResetBackoffCommand());
+        commands.Add(MachineCommand.ResetBackoff());
 
         // R8: the user's PBX is back; the normal procedure from the primary gets us there.
         // R7: otherwise the current PBX first, then the alternation from the primary.
-        return standbyBack
-            ? StartRound(config, down, RoundCandidates(config, down), why, commands)
-            : StartRound(config, down, LossCandidates(config, down, pbx), why, commands);
+        var down = state with { ConnectionId = null };
+        return StartRound(config, down, standbyBack ? RoundCandidates(config, down) : LossCandidates(config, down, pbx), why, ref commands);
     }
 
-    private static Decision OnBackoffScheduled(MachineState state, BackoffScheduled scheduled)
+    private static MachineState OnBackoffScheduled(in MachineState state, BackoffScheduled scheduled, ref MachineCommands commands)
     {
         if (state.Phase != RedundancyState.Failover || scheduled.TimerId != state.TimerId)
         {
-            return Ignore(state, "schedule of a backoff that is no longer pending", stale: true);
+            return Ignore(state, new MachineText(MachineTextCode.StaleBackoffSchedule), stale: true, ref commands);
         }
 
-        return new Decision(state with { NextAttemptAt = scheduled.DueAt }, []);
+        return state with { NextAttemptAt = scheduled.DueAt };
     }
 
-    private static Decision OnBackoffElapsed(MachineConfig config, MachineState state, BackoffElapsed elapsed)
+    private static MachineState OnBackoffElapsed(MachineConfig config, in MachineState state, BackoffElapsed elapsed, ref MachineCommands commands)
     {
         if (state.Phase != RedundancyState.Failover || elapsed.TimerId != state.TimerId)
         {
-            return Ignore(state, "end of a backoff that is no longer pending", stale: true);
+            return Ignore(state, new MachineText(MachineTextCode.StaleBackoffEnd), stale: true, ref commands);
         }
 
         var waited = state with { TimerId = null, NextAttemptAt = null, CurrentFirst = false };
         return state.CurrentFirst && state.Current is { } current
-            ? StartRound(config, waited, LossCandidates(config, waited, current), $"backoff over: reconnecting to {current} first", ImmutableArray.CreateBuilder<MachineCommand>())
-            : StartRound(config, waited, RoundCandidates(config, waited), "backoff over: next round from the primary PBX", ImmutableArray.CreateBuilder<MachineCommand>());
+            ? StartRound(config, waited, LossCandidates(config, waited, current), new MachineText(MachineTextCode.BackoffOverCurrentFirst) { Pbx = current }, ref commands)
+            : StartRound(config, waited, RoundCandidates(config, waited), new MachineText(MachineTextCode.BackoffOverFromPrimary), ref commands);
     }
 
     // R6: primary, then secondary; with no secondary known, the primary alone.
-    internal static ImmutableArray<PbxAddress> RoundCandidates(MachineConfig config, MachineState state) =>
-        state.Secondary is { } secondary && secondary != config.Primary ? [config.Primary, secondary] : [config.Primary];
+    internal static PbxRound RoundCandidates(MachineConfig config, in MachineState state) =>
+        state.Secondary is { } secondary && secondary != config.Primary ? new(config.Primary, secondary) : new(config.Primary);
 
     // R7: the current PBX, then primary and secondary, without trying one PBX twice in a row.
-    internal static ImmutableArray<PbxAddress> LossCandidates(MachineConfig config, MachineState state, PbxAddress current)
+    internal static PbxRound LossCandidates(MachineConfig config, in MachineState state, PbxAddress current)
     {
         var round = RoundCandidates(config, state);
-        return round[0] == current ? round : round.Insert(0, current);
+        return round.First == current ? round : round.Prepend(current);
     }
 
-    private static Decision StartRound(
-        MachineConfig config, MachineState state, ImmutableArray<PbxAddress> candidates, string reason, ImmutableArray<MachineCommand>.Builder commands) =>
-        BeginAttempt(config, state with { Pending = candidates.RemoveAt(0) }, candidates[0], reason, commands);
+    private static MachineState StartRound(
+        MachineConfig config, in MachineState state, PbxRound candidates, in MachineText reason, ref MachineCommands commands) =>
+        BeginAttempt(config, state, candidates.First!, candidates.Rest, reason, ref commands);
 
-    private static Decision BeginAttempt(
-        MachineConfig config, MachineState state, PbxAddress target, string reason, ImmutableArray<MachineCommand>.Builder commands)
+    private static MachineState BeginAttempt(
+        MachineConfig config, in MachineState state, PbxAddress target, PbxRound pending, in MachineText reason, ref MachineCommands commands)
     {
         var id = state.NextId;
         var number = state.AttemptNumber + 1;
-        commands.Add(new ConnectCommand(id, target, config.Scheme, number, 0));
-        var next = state with
+        commands.Add(MachineCommand.Connect(id, target, config.Scheme, number, 0));
+        return state with
         {
             Phase = RedundancyState.Connecting,
             Reason = reason,
@@ -285,60 +301,71 @@ internal static class RedundancyMachine
             AttemptId = id,
             AttemptTarget = target,
             AttemptScheme = config.Scheme,
-            Hops = [target],
+            Hops = HopPath.Start(target),
+            Pending = pending,
             AttemptNumber = number,
         };
-        return new Decision(next, commands.ToImmutable());
     }
 
     // Within a round there is no delay; when the round is exhausted, back off (R6).
-    private static Decision NextCandidate(MachineConfig config, MachineState state, string why, ImmutableArray<MachineCommand>.Builder commands)
+    private static MachineState NextCandidate(MachineConfig config, in MachineState state, in MachineText why, ref MachineCommands commands)
     {
         if (!state.Pending.IsEmpty)
         {
-            return BeginAttempt(config, state with { Pending = state.Pending.RemoveAt(0) }, state.Pending[0], why, commands);
+            return BeginAttempt(config, state, state.Pending.First!, state.Pending.Rest, why, ref commands);
         }
 
-        commands.Add(new NoteCommand(MachineNote.RoundFailed, state.AttemptTarget, $"no PBX reachable in this round; last: {why}"));
-        return Backoff(state with { CurrentFirst = false }, $"no PBX reachable; last: {why}", commands);
+        commands.Add(MachineCommand.NoteOf(MachineNote.RoundFailed, why with { Wrap = MachineTextWrap.RoundFailed }));
+        return Backoff(state with { CurrentFirst = false }, why with { Wrap = MachineTextWrap.NoPbxReachable }, ref commands);
     }
 
-    private static Decision Backoff(MachineState state, string reason, ImmutableArray<MachineCommand>.Builder commands)
+    private static MachineState Backoff(in MachineState state, in MachineText reason, ref MachineCommands commands)
     {
         var timer = state.NextId;
-        commands.Add(new StartBackoffCommand(timer, state.AttemptNumber));
-        var next = state with
+        commands.Add(MachineCommand.StartBackoff(timer, state.AttemptNumber));
+        return state with
         {
             Phase = RedundancyState.Failover,
             Reason = reason,
             NextId = timer + 1,
             AttemptId = null,
             AttemptTarget = null,
-            Hops = [],
-            Pending = [],
+            Hops = default,
+            Pending = default,
             TimerId = timer,
             NextAttemptAt = null,
         };
-        return new Decision(next, commands.ToImmutable());
     }
 
     // No attempt, timer or round left pending.
-    private static MachineState Settle(MachineState state) => state with
+    private static MachineState Settle(in MachineState state) => state with
     {
         AttemptId = null,
         AttemptTarget = null,
-        Hops = [],
-        Pending = [],
+        Hops = default,
+        Pending = default,
         TimerId = null,
         NextAttemptAt = null,
         ConnectionId = null,
         CurrentFirst = false,
     };
 
-    private static Decision Ignore(MachineState state, string why, bool stale = false) =>
-        new(state, [new NoteCommand(stale ? MachineNote.StaleEventIgnored : MachineNote.EventIgnored, null, why)]);
+    private static MachineState Ignore(in MachineState state, MachineTextCode code, ref MachineCommands commands) =>
+        Ignore(state, new MachineText(code), stale: false, ref commands);
+
+    private static MachineState Ignore(in MachineState state, in MachineText why, bool stale, ref MachineCommands commands)
+    {
+        commands.Add(MachineCommand.NoteOf(stale ? MachineNote.StaleEventIgnored : MachineNote.EventIgnored, why));
+        return state;
+    }
 
     private static PbxAddress? Different(PbxAddress? candidate, PbxAddress primary) => candidate == primary ? null : candidate;
+}
 
-    private static string Scheme(PbxScheme scheme) => scheme == PbxScheme.Wss ? "wss" : "ws";
+/// <summary>The machine's answer to one event: the next state and what the shell is to do.</summary>
+internal readonly struct Decision(MachineState state, MachineCommands commands)
+{
+    public MachineState State { get; } = state;
+
+    public MachineCommands Commands { get; } = commands;
 }
