@@ -44,14 +44,13 @@ public class MachineBenchmarks
         foreach (var @event in _events)
         {
             var decision = RedundancyMachine.Decide(_config, state, @event);
-            state = decision.State;
-            var commands = decision.Commands;
-            for (var i = 0; i < commands.Length; i++)
+            for (var i = 0; i < decision.Commands.Length; i++)
             {
-                var command = commands[i];
+                ref readonly var command = ref decision.Commands[i];
                 sum += (int)command.Kind + command.Id;
             }
 
+            state = decision.State;
             sum += (int)state.Phase + (int)state.Reason.Code;
         }
 

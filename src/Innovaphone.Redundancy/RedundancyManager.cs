@@ -239,32 +239,38 @@ public sealed class RedundancyManager : IAsyncDisposable
 
     private async Task ProcessAsync(MachineEvent @event)
     {
-        var decision = RedundancyMachine.Decide(_config, _state, @event);
-        _state = decision.State;
-        Volatile.Write(ref _phase, (int)decision.State.Phase);
+        var commands = Decide(@event);
 
         if (@event is AttemptCompleted { Outcome: LoggedIn loggedIn } completed)
         {
             AdoptOrDiscard(completed.AttemptId, loggedIn.Connection);
         }
-        else if (@event is BackoffScheduled scheduled && decision.State.NextAttemptAt == scheduled.DueAt)
+        else if (@event is BackoffScheduled scheduled && _state.NextAttemptAt == scheduled.DueAt)
         {
             Log.BackoffScheduled(_logger, scheduled.Delay, scheduled.DueAt);
         }
 
-        var commands = decision.Commands;
         for (var i = 0; i < commands.Length; i++)
         {
             await ExecuteAsync(commands[i]).ConfigureAwait(false);
         }
 
         // A lost connection is released as soon as the machine lets go of it.
-        if (decision.State.ConnectionId is null && Interlocked.Exchange(ref _connection, null) is { } released)
+        if (_state.ConnectionId is null && Interlocked.Exchange(ref _connection, null) is { } released)
         {
             Track(released.CloseAsync());
         }
 
-        Publish(decision.State);
+        Publish(_state);
+    }
+
+    /// <summary>Feeds the machine; adopts its next state and returns its commands (the decision is a ref struct and stays here).</summary>
+    private MachineCommands Decide(MachineEvent @event)
+    {
+        var decision = RedundancyMachine.Decide(_config, _state, @event);
+        _state = decision.State;
+        Volatile.Write(ref _phase, (int)_state.Phase);
+        return decision.Commands;
     }
 
     private void AdoptOrDiscard(long attemptId, IPbxConnection connection)

@@ -1,5 +1,6 @@
 using System.Collections;
 using System.Collections.Immutable;
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using Innovaphone.Redundancy.Persistence;
 using Innovaphone.Redundancy.Transport;
@@ -10,12 +11,15 @@ namespace Innovaphone.Redundancy.Core;
 internal sealed record MachineConfig(PbxAddress Primary, PbxScheme Scheme, int MaxRedirectHops, string? Phys);
 
 /// <summary>
-/// The whole state of the redundancy machine. An immutable value; <see cref="RedundancyMachine.Decide"/> returns a new one.
-/// A value type, so that a transition costs no allocation (the machine runs on every event of every manager).
+/// The whole state of the redundancy machine. A value: <see cref="RedundancyMachine.Decide"/> returns a new one and
+/// never changes the one it was given; whoever holds a copy owns it. A value type, so that a transition costs no
+/// allocation (the machine runs on every event of every manager); its members are settable so that the machine can
+/// write the next state in place instead of copying it from call to call (copies of a struct holding references
+/// cost a write barrier each).
 /// Ids for attempts and timers come from one sequence (<see cref="NextId"/>), so that a late event of an
 /// abandoned attempt or timer can never be mistaken for the current one.
 /// </summary>
-internal readonly record struct MachineState
+internal record struct MachineState
 {
     public MachineState()
     {
@@ -23,55 +27,55 @@ internal readonly record struct MachineState
 
     public static MachineState Initial { get; } = new();
 
-    public RedundancyState Phase { get; init; } = RedundancyState.Idle;
+    public RedundancyState Phase { get; set; } = RedundancyState.Idle;
 
     /// <summary>Why the machine is in <see cref="Phase"/>; the shell turns it into text when it publishes or logs.</summary>
-    public MachineText Reason { get; init; } = new(MachineTextCode.NotStarted);
+    public MachineText Reason { get; set; } = new(MachineTextCode.NotStarted);
 
-    public PbxAddress? Secondary { get; init; }
+    public PbxAddress? Secondary { get; set; }
 
     /// <summary>The user's PBX as found at the last non-standby login (for standby inference, R4).</summary>
-    public PbxAddress? Home { get; init; }
+    public PbxAddress? Home { get; set; }
 
     /// <summary>The PBX of the live connection; while down, the PBX last connected to (connInfo <c>cur</c>).</summary>
-    public PbxAddress? Current { get; init; }
+    public PbxAddress? Current { get; set; }
 
-    public long NextId { get; init; } = 1;
+    public long NextId { get; set; } = 1;
 
     /// <summary>The id of the transport call in flight, if any (I2: at most one).</summary>
-    public long? AttemptId { get; init; }
+    public long? AttemptId { get; set; }
 
-    public PbxAddress? AttemptTarget { get; init; }
+    public PbxAddress? AttemptTarget { get; set; }
 
-    public PbxScheme AttemptScheme { get; init; }
+    public PbxScheme AttemptScheme { get; set; }
 
     /// <summary>The PBXes visited in the attempt in flight: its first target, then each redirect target.</summary>
-    public HopPath Hops { get; init; }
+    public HopPath Hops { get; set; }
 
     /// <summary>The PBXes still to try in this round, in order.</summary>
-    public PbxRound Pending { get; init; }
+    public PbxRound Pending { get; set; }
 
     /// <summary>Attempts started since the last successful login.</summary>
-    public int AttemptNumber { get; init; }
+    public int AttemptNumber { get; set; }
 
     /// <summary>The attempt id whose connection is live, if any.</summary>
-    public long? ConnectionId { get; init; }
+    public long? ConnectionId { get; set; }
 
     /// <summary>The backoff timer pending in <see cref="RedundancyState.Failover"/>, if any.</summary>
-    public long? TimerId { get; init; }
+    public long? TimerId { get; set; }
 
     /// <summary>Whether the round after the pending backoff starts at the current PBX (R7 after an unstable connection).</summary>
-    public bool CurrentFirst { get; init; }
+    public bool CurrentFirst { get; set; }
 
     /// <summary>When the pending backoff ends, once the shell has scheduled it.</summary>
-    public DateTimeOffset? NextAttemptAt { get; init; }
+    public DateTimeOffset? NextAttemptAt { get; set; }
 
-    public bool IsUp => Phase is RedundancyState.Connected or RedundancyState.Standby;
+    public readonly bool IsUp => Phase is RedundancyState.Connected or RedundancyState.Standby;
 
     /// <summary>The PBX a state change is about.</summary>
-    public PbxAddress? Target => AttemptTarget ?? Current;
+    public readonly PbxAddress? Target => AttemptTarget ?? Current;
 
-    public ConnInfo ToConnInfo(MachineConfig config) =>
+    public readonly ConnInfo ToConnInfo(MachineConfig config) =>
         new(IsUp, Phase == RedundancyState.Standby, Current, config.Primary, Secondary, config.Phys);
 }
 
@@ -295,45 +299,50 @@ internal readonly record struct MachineCommand
 }
 
 /// <summary>
-/// The commands of one decision, held inline: no event yields more than <see cref="Capacity"/> (a login yields two notes
-/// and a persist; a stop yields cancel, close and reset).
+/// The commands of one decision, held inline in three slots: no event yields more than <see cref="Capacity"/> (a login
+/// yields two notes and a persist; a stop yields cancel, close and reset). The machine fills it through
+/// <see cref="Decision.Add"/>.
 /// </summary>
 internal struct MachineCommands : IEnumerable<MachineCommand>
 {
     public const int Capacity = 3;
 
-    private Buffer _items;
-    private int _count;
+    // Three plain fields: the indexer hands out a reference to one, so reading a command copies nothing.
+    internal MachineCommand First;
+    internal MachineCommand Second;
+    internal MachineCommand Third;
+    internal int Count;
 
-    public readonly int Length => _count;
+    public readonly int Length => Count;
 
-    public readonly MachineCommand this[int index] =>
-        (uint)index < (uint)_count ? _items[index] : throw new ArgumentOutOfRangeException(nameof(index));
-
-    public static MachineCommands Of(in MachineCommand command)
+    /// <summary>The command at <paramref name="index"/>, by reference: a command is a large struct, and copies cost.</summary>
+    [UnscopedRef]
+    public readonly ref readonly MachineCommand this[int index]
     {
-        var commands = default(MachineCommands);
-        commands.Add(command);
-        return commands;
-    }
-
-    public void Add(in MachineCommand command)
-    {
-        if (_count == Capacity)
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get
         {
-            throw new InvalidOperationException($"A decision holds at most {Capacity} commands.");
-        }
+            if ((uint)index >= (uint)Count)
+            {
+                throw new ArgumentOutOfRangeException(nameof(index));
+            }
 
-        _items[_count++] = command;
+            if (index == 0)
+            {
+                return ref First;
+            }
+
+            return ref index == 1 ? ref Second : ref Third;
+        }
     }
 
     /// <summary>A copy as an array (allocates; for tests and diagnostics, not the hot path).</summary>
     public readonly MachineCommand[] ToArray()
     {
-        var array = new MachineCommand[_count];
-        for (var i = 0; i < _count; i++)
+        var array = new MachineCommand[Count];
+        for (var i = 0; i < Count; i++)
         {
-            array[i] = _items[i];
+            array[i] = this[i];
         }
 
         return array;
@@ -342,14 +351,6 @@ internal struct MachineCommands : IEnumerable<MachineCommand>
     public readonly IEnumerator<MachineCommand> GetEnumerator() => ((IEnumerable<MachineCommand>)ToArray()).GetEnumerator();
 
     readonly IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
-
-    [InlineArray(Capacity)]
-    private struct Buffer
-    {
-#pragma warning disable IDE0044, IDE0051 // The one element an inline array declares; the runtime repeats it.
-        private MachineCommand _element;
-#pragma warning restore IDE0044, IDE0051
-    }
 }
 
 internal enum MachineNote

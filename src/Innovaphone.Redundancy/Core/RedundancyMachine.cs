@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Innovaphone.Redundancy.Transport;
 
 namespace Innovaphone.Redundancy.Core;
@@ -10,149 +11,182 @@ namespace Innovaphone.Redundancy.Core;
 /// <remarks>
 /// A transition allocates nothing, except one array when a redirect is followed: the state and the commands are
 /// values, and reasons and notes are codes with arguments that the shell formats only when it publishes or logs.
+/// The handlers write the next state and the commands in place into the decision being returned (which starts as a
+/// copy of the given state): the runtime copies a struct that holds references with a write-barrier helper, which is
+/// most of what a transition costs, so the state is copied once and then changed field by field.
 /// </remarks>
 internal static class RedundancyMachine
 {
+    // Not inlined: inlined, the temporaries of all handlers would swell the caller's frame, which is zeroed on each call.
+    [MethodImpl(MethodImplOptions.NoInlining)]
     public static Decision Decide(MachineConfig config, in MachineState state, MachineEvent @event)
     {
-        var commands = default(MachineCommands);
-        var next = @event switch
+        Decision decision = default;
+        Apply(config, state, @event, ref decision);
+        return decision;
+    }
+
+    private static void Apply(MachineConfig config, in MachineState state, MachineEvent @event, ref Decision decision)
+    {
+        decision.State = state;
+        switch (@event)
         {
-            AttemptCompleted completed => OnAttemptCompleted(config, state, completed, ref commands),
-            ConnectionLost lost => OnConnectionLost(config, state, lost, ref commands),
-            BackoffScheduled scheduled => OnBackoffScheduled(state, scheduled, ref commands),
-            BackoffElapsed elapsed => OnBackoffElapsed(config, state, elapsed, ref commands),
-            StartRequested start => OnStart(config, state, start, ref commands),
-            StopRequested => OnStop(state, ref commands),
-            _ => throw new ArgumentOutOfRangeException(nameof(@event), @event.GetType().Name, "Unknown machine event."),
-        };
-        return new Decision(next, commands);
+            case AttemptCompleted completed:
+                OnAttemptCompleted(config, completed, ref decision);
+                break;
+            case ConnectionLost lost:
+                OnConnectionLost(config, lost, ref decision);
+                break;
+            case BackoffScheduled scheduled:
+                OnBackoffScheduled(scheduled, ref decision);
+                break;
+            case BackoffElapsed elapsed:
+                OnBackoffElapsed(config, elapsed, ref decision);
+                break;
+            case StartRequested start:
+                OnStart(config, start, ref decision);
+                break;
+            case StopRequested:
+                OnStop(ref decision);
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(@event), @event.GetType().Name, "Unknown machine event.");
+        }
     }
 
     // R2: start connects to the primary; also the way out of Faulted and Stopped.
-    private static MachineState OnStart(MachineConfig config, in MachineState state, StartRequested start, ref MachineCommands commands)
+    private static void OnStart(MachineConfig config, StartRequested start, ref Decision decision)
     {
-        if (state.Phase is not (RedundancyState.Idle or RedundancyState.Faulted or RedundancyState.Stopped))
+        ref var next = ref decision.State;
+        if (next.Phase is not (RedundancyState.Idle or RedundancyState.Faulted or RedundancyState.Stopped))
         {
-            return Ignore(state, MachineTextCode.StartWhileRunning, ref commands);
+            Ignore(ref decision, new MachineText(MachineTextCode.StartWhileRunning), stale: false);
+            return;
         }
 
+        // R1: the primary is the configured one; a record kept for another primary is not ours.
         var stored = start.Stored;
-        var usable = stored is not null && stored.Primary == config.Primary;
-        var fresh = state with
+        if (stored is not null && stored.Primary == config.Primary)
         {
-            // R1: the primary is the configured one; a record kept for another primary is not ours.
-            Secondary = usable ? Different(stored!.Secondary, config.Primary) : state.Secondary,
-            Home = usable ? stored!.Home : state.Home,
-            AttemptNumber = 0,
-            ConnectionId = null,
-            TimerId = null,
-            NextAttemptAt = null,
-        };
-        return StartRound(config, fresh, RoundCandidates(config, fresh), new MachineText(MachineTextCode.Started), ref commands);
+            next.Secondary = Different(stored.Secondary, config.Primary);
+            next.Home = stored.Home;
+        }
+
+        next.AttemptNumber = 0;
+        next.ConnectionId = null;
+        next.TimerId = null;
+        next.NextAttemptAt = null;
+        StartRound(config, ref decision, RoundCandidates(config, next), new MachineText(MachineTextCode.Started));
     }
 
     // R11: stop closes the connection and cancels attempts and timers.
-    private static MachineState OnStop(in MachineState state, ref MachineCommands commands)
+    private static void OnStop(ref Decision decision)
     {
-        if (state.Phase == RedundancyState.Stopped)
+        ref var next = ref decision.State;
+        if (next.Phase == RedundancyState.Stopped)
         {
-            return Ignore(state, MachineTextCode.StopWhileStopped, ref commands);
+            Ignore(ref decision, new MachineText(MachineTextCode.StopWhileStopped), stale: false);
+            return;
         }
 
-        if (state.AttemptId is long attempt)
+        if (next.AttemptId is long attempt)
         {
-            commands.Add(MachineCommand.CancelAttempt(attempt));
+            decision.Add(MachineCommand.CancelAttempt(attempt));
         }
 
-        if (state.ConnectionId is long connection)
+        if (next.ConnectionId is long connection)
         {
-            commands.Add(MachineCommand.CloseConnection(connection));
+            decision.Add(MachineCommand.CloseConnection(connection));
         }
 
-        commands.Add(MachineCommand.ResetBackoff());
-        return Settle(state) with { Phase = RedundancyState.Stopped, Reason = new(MachineTextCode.StoppedByHost) };
+        decision.Add(MachineCommand.ResetBackoff());
+        Settle(ref next);
+        next.Phase = RedundancyState.Stopped;
+        next.Reason = new MachineText(MachineTextCode.StoppedByHost);
     }
 
-    private static MachineState OnAttemptCompleted(MachineConfig config, in MachineState state, AttemptCompleted completed, ref MachineCommands commands)
+    private static void OnAttemptCompleted(MachineConfig config, AttemptCompleted completed, ref Decision decision)
     {
-        if (completed.AttemptId != state.AttemptId)
+        ref var next = ref decision.State;
+        if (completed.AttemptId != next.AttemptId)
         {
             // A late answer of an attempt that was cancelled or superseded. The shell disposes
             // a connection it carries because ConnectionId will not name it.
-            return Ignore(state, new MachineText(MachineTextCode.LateAttemptResult) { Number = completed.AttemptId }, stale: true, ref commands);
+            Ignore(ref decision, new MachineText(MachineTextCode.LateAttemptResult) { Number = completed.AttemptId }, stale: true);
+            return;
         }
 
-        var target = state.AttemptTarget!;
+        var target = next.AttemptTarget!;
         switch (completed.Outcome)
         {
             case LoggedIn loggedIn:
-                return OnLoggedIn(config, state, completed.AttemptId, target, loggedIn.Info, ref commands);
+                OnLoggedIn(config, completed.AttemptId, target, loggedIn.Info, ref decision);
+                break;
 
             case Redirected redirected:
-                return OnRedirected(config, state, target, redirected, ref commands);
+                OnRedirected(config, target, redirected, ref decision);
+                break;
 
             case Rejected rejected:
                 // R9: a rejected login is not a failover case.
                 var reason = new MachineText(MachineTextCode.LoginRejected) { Pbx = target, Detail = rejected.Text, Number = rejected.Code };
-                commands.Add(MachineCommand.NoteOf(MachineNote.LoginRejected, reason));
-                commands.Add(MachineCommand.ResetBackoff());
-                return Settle(state) with { Phase = RedundancyState.Faulted, Reason = reason };
+                decision.Add(MachineCommand.NoteOf(MachineNote.LoginRejected, reason));
+                decision.Add(MachineCommand.ResetBackoff());
+                Settle(ref next);
+                next.Phase = RedundancyState.Faulted;
+                next.Reason = reason;
+                break;
 
             case AttemptFailed failed:
                 var why = new MachineText(MachineTextCode.AttemptFailed) { Pbx = target, FailureKind = failed.Kind, Detail = failed.Reason };
-                commands.Add(MachineCommand.NoteOf(MachineNote.AttemptFailed, why));
-                return NextCandidate(config, state, why, ref commands);
+                decision.Add(MachineCommand.NoteOf(MachineNote.AttemptFailed, why));
+                NextCandidate(config, ref decision, why);
+                break;
 
             default:
                 throw new ArgumentOutOfRangeException(nameof(completed), completed.Outcome.GetType().Name, "Unknown login outcome.");
         }
     }
 
-    private static MachineState OnLoggedIn(
-        MachineConfig config, in MachineState state, long attemptId, PbxAddress pbx, PbxLoginInfo info, ref MachineCommands commands)
+    private static void OnLoggedIn(MachineConfig config, long attemptId, PbxAddress pbx, PbxLoginInfo info, ref Decision decision)
     {
-        var redirects = state.Hops.RedirectCount;
+        ref var next = ref decision.State;
+        var redirects = next.Hops.RedirectCount;
+        var home = next.Home;
+        var oldSecondary = next.Secondary;
 
         // R4: the PBX says whether it acts as standby; when it does not, a login that landed,
         // without a redirect, elsewhere than the user's PBX is a standby login. An explicit false wins.
-        var standby = info.Standby ?? (redirects == 0 && state.Home is not null && state.Home != pbx);
+        var standby = info.Standby ?? (redirects == 0 && home is not null && home != pbx);
 
         // The backoff is not reset here but when the connection proves stable (see OnConnectionLost), so that a
         // PBX that accepts logins and drops them at once meets a growing backoff instead of a reconnect storm.
+        Settle(ref next);
+        next.Current = pbx;
+        next.ConnectionId = attemptId;
+        next.AttemptNumber = 0;
         if (standby)
         {
             // R5: a standby login never changes pri/sec.
-            commands.Add(MachineCommand.NoteOf(MachineNote.StandbyLogin, new MachineText(MachineTextCode.StandbyLoggedIn) { Pbx = pbx }));
-            return Settle(state) with
-            {
-                Current = pbx,
-                ConnectionId = attemptId,
-                AttemptNumber = 0,
-                Phase = RedundancyState.Standby,
-                Reason = new MachineText(MachineTextCode.StandbyLogin) { Pbx = pbx },
-            };
+            decision.Add(MachineCommand.NoteOf(MachineNote.StandbyLogin, new MachineText(MachineTextCode.StandbyLoggedIn) { Pbx = pbx }));
+            next.Phase = RedundancyState.Standby;
+            next.Reason = new MachineText(MachineTextCode.StandbyLogin) { Pbx = pbx };
+            return;
         }
 
         var secondary = DetermineSecondary(config, pbx, info);
-        commands.Add(MachineCommand.NoteOf(MachineNote.LoggedIn, new MachineText(MachineTextCode.LoggedIn) { Pbx = pbx, Number = redirects }));
-        commands.Add(MachineCommand.NoteOf(
+        decision.Add(MachineCommand.NoteOf(MachineNote.LoggedIn, new MachineText(MachineTextCode.LoggedIn) { Pbx = pbx, Number = redirects }));
+        decision.Add(MachineCommand.NoteOf(
             MachineNote.Determined, new MachineText(MachineTextCode.Determined) { Pbx = pbx, Other = secondary, Primary = config.Primary }));
-        if (secondary != state.Secondary || pbx != state.Home)
+        if (secondary != oldSecondary || pbx != home)
         {
-            commands.Add(MachineCommand.Persist(secondary, pbx));
+            decision.Add(MachineCommand.Persist(secondary, pbx));
         }
 
-        return Settle(state) with
-        {
-            Current = pbx,
-            ConnectionId = attemptId,
-            AttemptNumber = 0,
-            Phase = RedundancyState.Connected,
-            Reason = new MachineText(redirects > 0 ? MachineTextCode.ConnectedRedirected : MachineTextCode.Connected) { Pbx = pbx },
-            Secondary = secondary,
-            Home = pbx,
-        };
+        next.Phase = RedundancyState.Connected;
+        next.Reason = new MachineText(redirects > 0 ? MachineTextCode.ConnectedRedirected : MachineTextCode.Connected) { Pbx = pbx };
+        next.Secondary = secondary;
+        next.Home = pbx;
     }
 
     /// <summary>
@@ -167,19 +201,19 @@ internal static class RedundancyMachine
     }
 
     // R3: follow within the hop limit, never in a loop, never to another scheme.
-    private static MachineState OnRedirected(
-        MachineConfig config, in MachineState state, PbxAddress from, Redirected redirected, ref MachineCommands commands)
+    private static void OnRedirected(MachineConfig config, PbxAddress from, Redirected redirected, ref Decision decision)
     {
+        ref var next = ref decision.State;
         var refusal = MachineTextCode.NotStarted;
-        if (redirected.Scheme != state.AttemptScheme)
+        if (redirected.Scheme != next.AttemptScheme)
         {
             refusal = MachineTextCode.RedirectSchemeRefused;
         }
-        else if (state.Hops.Contains(redirected.Target))
+        else if (next.Hops.Contains(redirected.Target))
         {
             refusal = MachineTextCode.RedirectLoopRefused;
         }
-        else if (state.Hops.RedirectCount >= config.MaxRedirectHops)
+        else if (next.Hops.RedirectCount >= config.MaxRedirectHops)
         {
             refusal = MachineTextCode.RedirectHopLimitRefused;
         }
@@ -190,86 +224,102 @@ internal static class RedundancyMachine
             {
                 Pbx = from,
                 Other = redirected.Target,
-                SchemeFrom = state.AttemptScheme,
+                SchemeFrom = next.AttemptScheme,
                 SchemeTo = redirected.Scheme,
-                Hops = refusal == MachineTextCode.RedirectLoopRefused ? state.Hops : default,
+                Hops = refusal == MachineTextCode.RedirectLoopRefused ? next.Hops : default,
                 Number = refusal == MachineTextCode.RedirectHopLimitRefused ? config.MaxRedirectHops : 0,
             };
-            commands.Add(MachineCommand.NoteOf(MachineNote.RedirectRefused, why));
-            return NextCandidate(config, state, why, ref commands);
+            decision.Add(MachineCommand.NoteOf(MachineNote.RedirectRefused, why));
+            NextCandidate(config, ref decision, why);
+            return;
         }
 
-        var id = state.NextId;
-        commands.Add(MachineCommand.NoteOf(MachineNote.RedirectFollowed, new MachineText(MachineTextCode.RedirectFollowed) { Pbx = from, Other = redirected.Target }));
-        commands.Add(MachineCommand.Connect(id, redirected.Target, redirected.Scheme, state.AttemptNumber, state.Hops.Length));
-        return state with
-        {
-            Phase = RedundancyState.Redirected,
-            Reason = new MachineText(MachineTextCode.Redirected) { Pbx = from, Other = redirected.Target },
-            NextId = id + 1,
-            AttemptId = id,
-            AttemptTarget = redirected.Target,
-            Hops = state.Hops.Add(redirected.Target),
-        };
+        var id = next.NextId;
+        decision.Add(MachineCommand.NoteOf(MachineNote.RedirectFollowed, new MachineText(MachineTextCode.RedirectFollowed) { Pbx = from, Other = redirected.Target }));
+        decision.Add(MachineCommand.Connect(id, redirected.Target, redirected.Scheme, next.AttemptNumber, next.Hops.Length));
+        next.Phase = RedundancyState.Redirected;
+        next.Reason = new MachineText(MachineTextCode.Redirected) { Pbx = from, Other = redirected.Target };
+        next.NextId = id + 1;
+        next.AttemptId = id;
+        next.AttemptTarget = redirected.Target;
+        next.Hops = next.Hops.Add(redirected.Target);
     }
 
-    private static MachineState OnConnectionLost(MachineConfig config, in MachineState state, ConnectionLost lost, ref MachineCommands commands)
+    private static void OnConnectionLost(MachineConfig config, ConnectionLost lost, ref Decision decision)
     {
-        if (lost.ConnectionId != state.ConnectionId)
+        ref var next = ref decision.State;
+        if (lost.ConnectionId != next.ConnectionId)
         {
-            return Ignore(state, new MachineText(MachineTextCode.StaleConnectionLoss), stale: true, ref commands);
+            Ignore(ref decision, new MachineText(MachineTextCode.StaleConnectionLoss), stale: true);
+            return;
         }
 
-        var pbx = state.Current!;
+        var pbx = next.Current!;
+        next.ConnectionId = null;
         if (lost.Loss.Kind == ConnectionLossKind.LoggedOut)
         {
             // The session is gone; reconnecting with it would only be refused.
             var reason = new MachineText(MachineTextCode.LoggedOut) { Pbx = pbx, Detail = lost.Loss.Reason };
-            commands.Add(MachineCommand.NoteOf(MachineNote.LoggedOut, reason));
-            commands.Add(MachineCommand.ResetBackoff());
-            return state with { ConnectionId = null, Phase = RedundancyState.Faulted, Reason = reason };
+            decision.Add(MachineCommand.NoteOf(MachineNote.LoggedOut, reason));
+            decision.Add(MachineCommand.ResetBackoff());
+            next.Phase = RedundancyState.Faulted;
+            next.Reason = reason;
+            return;
         }
 
         var standbyBack = lost.Loss.Kind == ConnectionLossKind.StandbyBack;
         var why = standbyBack
             ? new MachineText(MachineTextCode.StandbyBack) { Pbx = pbx }
             : new MachineText(MachineTextCode.ConnectionLost) { Pbx = pbx, Detail = lost.Loss.Reason };
-        commands.Add(MachineCommand.NoteOf(standbyBack ? MachineNote.StandbyBack : MachineNote.ConnectionLost, why));
+        decision.Add(MachineCommand.NoteOf(standbyBack ? MachineNote.StandbyBack : MachineNote.ConnectionLost, why));
         if (lost.Unstable)
         {
             // Lost right after its login: back off before the reconnect (R7 resumes after it, current PBX first).
-            return Backoff(state with { ConnectionId = null, CurrentFirst = !standbyBack }, why with { Wrap = MachineTextWrap.Unstable }, ref commands);
+            next.CurrentFirst = !standbyBack;
+            Backoff(ref decision, why with { Wrap = MachineTextWrap.Unstable });
+            return;
         }
 
-        commands.Add(MachineCommand.ResetBackoff());
+        decision.Add(MachineCommand.ResetBackoff());
 
         // R8: the user's PBX is back; the normal procedure from the primary gets us there.
         // R7: otherwise the current PBX first, then the alternation from the primary.
-        var down = state with { ConnectionId = null };
-        return StartRound(config, down, standbyBack ? RoundCandidates(config, down) : LossCandidates(config, down, pbx), why, ref commands);
+        StartRound(config, ref decision, standbyBack ? RoundCandidates(config, next) : LossCandidates(config, next, pbx), why);
     }
 
-    private static MachineState OnBackoffScheduled(in MachineState state, BackoffScheduled scheduled, ref MachineCommands commands)
+    private static void OnBackoffScheduled(BackoffScheduled scheduled, ref Decision decision)
     {
-        if (state.Phase != RedundancyState.Failover || scheduled.TimerId != state.TimerId)
+        ref var next = ref decision.State;
+        if (next.Phase != RedundancyState.Failover || scheduled.TimerId != next.TimerId)
         {
-            return Ignore(state, new MachineText(MachineTextCode.StaleBackoffSchedule), stale: true, ref commands);
+            Ignore(ref decision, new MachineText(MachineTextCode.StaleBackoffSchedule), stale: true);
+            return;
         }
 
-        return state with { NextAttemptAt = scheduled.DueAt };
+        next.NextAttemptAt = scheduled.DueAt;
     }
 
-    private static MachineState OnBackoffElapsed(MachineConfig config, in MachineState state, BackoffElapsed elapsed, ref MachineCommands commands)
+    private static void OnBackoffElapsed(MachineConfig config, BackoffElapsed elapsed, ref Decision decision)
     {
-        if (state.Phase != RedundancyState.Failover || elapsed.TimerId != state.TimerId)
+        ref var next = ref decision.State;
+        if (next.Phase != RedundancyState.Failover || elapsed.TimerId != next.TimerId)
         {
-            return Ignore(state, new MachineText(MachineTextCode.StaleBackoffEnd), stale: true, ref commands);
+            Ignore(ref decision, new MachineText(MachineTextCode.StaleBackoffEnd), stale: true);
+            return;
         }
 
-        var waited = state with { TimerId = null, NextAttemptAt = null, CurrentFirst = false };
-        return state.CurrentFirst && state.Current is { } current
-            ? StartRound(config, waited, LossCandidates(config, waited, current), new MachineText(MachineTextCode.BackoffOverCurrentFirst) { Pbx = current }, ref commands)
-            : StartRound(config, waited, RoundCandidates(config, waited), new MachineText(MachineTextCode.BackoffOverFromPrimary), ref commands);
+        var currentFirst = next.CurrentFirst;
+        next.TimerId = null;
+        next.NextAttemptAt = null;
+        next.CurrentFirst = false;
+        if (currentFirst && next.Current is { } current)
+        {
+            StartRound(config, ref decision, LossCandidates(config, next, current), new MachineText(MachineTextCode.BackoffOverCurrentFirst) { Pbx = current });
+        }
+        else
+        {
+            StartRound(config, ref decision, RoundCandidates(config, next), new MachineText(MachineTextCode.BackoffOverFromPrimary));
+        }
     }
 
     // R6: primary, then secondary; with no secondary known, the primary alone.
@@ -283,89 +333,106 @@ internal static class RedundancyMachine
         return round.First == current ? round : round.Prepend(current);
     }
 
-    private static MachineState StartRound(
-        MachineConfig config, in MachineState state, PbxRound candidates, in MachineText reason, ref MachineCommands commands) =>
-        BeginAttempt(config, state, candidates.First!, candidates.Rest, reason, ref commands);
+    private static void StartRound(MachineConfig config, ref Decision decision, PbxRound candidates, in MachineText reason) =>
+        BeginAttempt(config, ref decision, candidates.First!, candidates.Rest, reason);
 
-    private static MachineState BeginAttempt(
-        MachineConfig config, in MachineState state, PbxAddress target, PbxRound pending, in MachineText reason, ref MachineCommands commands)
+    private static void BeginAttempt(MachineConfig config, ref Decision decision, PbxAddress target, PbxRound pending, in MachineText reason)
     {
-        var id = state.NextId;
-        var number = state.AttemptNumber + 1;
-        commands.Add(MachineCommand.Connect(id, target, config.Scheme, number, 0));
-        return state with
-        {
-            Phase = RedundancyState.Connecting,
-            Reason = reason,
-            NextId = id + 1,
-            AttemptId = id,
-            AttemptTarget = target,
-            AttemptScheme = config.Scheme,
-            Hops = HopPath.Start(target),
-            Pending = pending,
-            AttemptNumber = number,
-        };
+        ref var next = ref decision.State;
+        var id = next.NextId;
+        var number = next.AttemptNumber + 1;
+        decision.Add(MachineCommand.Connect(id, target, config.Scheme, number, 0));
+        next.Phase = RedundancyState.Connecting;
+        next.Reason = reason;
+        next.NextId = id + 1;
+        next.AttemptId = id;
+        next.AttemptTarget = target;
+        next.AttemptScheme = config.Scheme;
+        next.Hops = HopPath.Start(target);
+        next.Pending = pending;
+        next.AttemptNumber = number;
     }
 
     // Within a round there is no delay; when the round is exhausted, back off (R6).
-    private static MachineState NextCandidate(MachineConfig config, in MachineState state, in MachineText why, ref MachineCommands commands)
+    private static void NextCandidate(MachineConfig config, ref Decision decision, in MachineText why)
     {
-        if (!state.Pending.IsEmpty)
+        var pending = decision.State.Pending;
+        if (!pending.IsEmpty)
         {
-            return BeginAttempt(config, state, state.Pending.First!, state.Pending.Rest, why, ref commands);
+            BeginAttempt(config, ref decision, pending.First!, pending.Rest, why);
+            return;
         }
 
-        commands.Add(MachineCommand.NoteOf(MachineNote.RoundFailed, why with { Wrap = MachineTextWrap.RoundFailed }));
-        return Backoff(state with { CurrentFirst = false }, why with { Wrap = MachineTextWrap.NoPbxReachable }, ref commands);
+        decision.Add(MachineCommand.NoteOf(MachineNote.RoundFailed, why with { Wrap = MachineTextWrap.RoundFailed }));
+        decision.State.CurrentFirst = false;
+        Backoff(ref decision, why with { Wrap = MachineTextWrap.NoPbxReachable });
     }
 
-    private static MachineState Backoff(in MachineState state, in MachineText reason, ref MachineCommands commands)
+    private static void Backoff(ref Decision decision, in MachineText reason)
     {
-        var timer = state.NextId;
-        commands.Add(MachineCommand.StartBackoff(timer, state.AttemptNumber));
-        return state with
-        {
-            Phase = RedundancyState.Failover,
-            Reason = reason,
-            NextId = timer + 1,
-            AttemptId = null,
-            AttemptTarget = null,
-            Hops = default,
-            Pending = default,
-            TimerId = timer,
-            NextAttemptAt = null,
-        };
+        ref var next = ref decision.State;
+        var timer = next.NextId;
+        decision.Add(MachineCommand.StartBackoff(timer, next.AttemptNumber));
+        next.Phase = RedundancyState.Failover;
+        next.Reason = reason;
+        next.NextId = timer + 1;
+        next.AttemptId = null;
+        next.AttemptTarget = null;
+        next.Hops = default;
+        next.Pending = default;
+        next.TimerId = timer;
+        next.NextAttemptAt = null;
     }
 
     // No attempt, timer or round left pending.
-    private static MachineState Settle(in MachineState state) => state with
+    private static void Settle(ref MachineState next)
     {
-        AttemptId = null,
-        AttemptTarget = null,
-        Hops = default,
-        Pending = default,
-        TimerId = null,
-        NextAttemptAt = null,
-        ConnectionId = null,
-        CurrentFirst = false,
-    };
-
-    private static MachineState Ignore(in MachineState state, MachineTextCode code, ref MachineCommands commands) =>
-        Ignore(state, new MachineText(code), stale: false, ref commands);
-
-    private static MachineState Ignore(in MachineState state, in MachineText why, bool stale, ref MachineCommands commands)
-    {
-        commands.Add(MachineCommand.NoteOf(stale ? MachineNote.StaleEventIgnored : MachineNote.EventIgnored, why));
-        return state;
+        next.AttemptId = null;
+        next.AttemptTarget = null;
+        next.Hops = default;
+        next.Pending = default;
+        next.TimerId = null;
+        next.NextAttemptAt = null;
+        next.ConnectionId = null;
+        next.CurrentFirst = false;
     }
+
+    // The state stays as it was (the decision started as a copy of it).
+    private static void Ignore(ref Decision decision, in MachineText why, bool stale) =>
+        decision.Add(MachineCommand.NoteOf(stale ? MachineNote.StaleEventIgnored : MachineNote.EventIgnored, why));
 
     private static PbxAddress? Different(PbxAddress? candidate, PbxAddress primary) => candidate == primary ? null : candidate;
 }
 
-/// <summary>The machine's answer to one event: the next state and what the shell is to do.</summary>
-internal readonly struct Decision(MachineState state, MachineCommands commands)
+/// <summary>
+/// The machine's answer to one event: the next state and what the shell is to do. A ref struct: it lives on the stack
+/// for the moment the caller reads it; copy out what you keep (the state, the commands).
+/// </summary>
+internal ref struct Decision
 {
-    public MachineState State { get; } = state;
+    /// <summary>The next state.</summary>
+    public MachineState State;
 
-    public MachineCommands Commands { get; } = commands;
+    /// <summary>What the shell is to do, in order.</summary>
+    public MachineCommands Commands;
+
+    public void Add(in MachineCommand command)
+    {
+        switch (Commands.Count)
+        {
+            case 0:
+                Commands.First = command;
+                break;
+            case 1:
+                Commands.Second = command;
+                break;
+            case 2:
+                Commands.Third = command;
+                break;
+            default:
+                throw new InvalidOperationException("A decision holds at most three commands.");
+        }
+
+        Commands.Count++;
+    }
 }

@@ -19,12 +19,11 @@ public sealed class RedundancyMachineTests
     private MachineState _state = MachineState.Initial;
     private MachineCommand[] _commands = [];
 
-    private Decision Feed(MachineEvent @event, MachineConfig? config = null)
+    private void Feed(MachineEvent @event, MachineConfig? config = null)
     {
         var decision = RedundancyMachine.Decide(config ?? Config, _state, @event);
         _state = decision.State;
         _commands = decision.Commands.ToArray();
-        return decision;
     }
 
     private MachineCommand LastConnect => Commands(MachineCommandKind.Connect).Should().ContainSingle().Subject;
