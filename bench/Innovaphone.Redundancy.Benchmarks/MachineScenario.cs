@@ -64,7 +64,7 @@ internal static class MachineScenario
         for (var i = 0; i < events.Length; i++)
         {
             var decision = RedundancyMachine.Decide(Config, state, events[i]);
-            if (decision.State.Phase != expected[i] || decision.Commands.Any(c => c is NoteCommand { Note: MachineNote.StaleEventIgnored or MachineNote.EventIgnored }))
+            if (decision.State.Phase != expected[i] || decision.Commands.Any(c => c.Kind == MachineCommandKind.Note && c.Note is MachineNote.StaleEventIgnored or MachineNote.EventIgnored))
             {
                 throw new InvalidOperationException($"Scenario step {i} ({events[i]}) ended in {decision.State.Phase}, expected {expected[i]}.");
             }

@@ -45,7 +45,9 @@ public sealed class RedundancyManager : IAsyncDisposable
     private readonly ManagerMetrics _metrics;
     private readonly Task _loop;
 
+    // Read and written by the processing loop only; other threads read the phase through _phase.
     private MachineState _state = MachineState.Initial;
+    private int _phase = (int)RedundancyState.Idle;
     private RedundancyState _publishedPhase = RedundancyState.Idle;
     private LiveConnection? _connection;
     private int _disposed;
@@ -75,7 +77,7 @@ public sealed class RedundancyManager : IAsyncDisposable
     }
 
     /// <summary>The current state.</summary>
-    public RedundancyState State => Volatile.Read(ref _state).Phase;
+    public RedundancyState State => (RedundancyState)Volatile.Read(ref _phase);
 
     /// <summary>The current connInfo (R10).</summary>
     public ConnInfo ConnInfo => _connInfo.Value;
@@ -240,31 +242,38 @@ public sealed class RedundancyManager : IAsyncDisposable
 
     private async Task ProcessAsync(MachineEvent @event)
     {
-        var previous = _state;
-        var decision = RedundancyMachine.Decide(_config, previous, @event);
-        Volatile.Write(ref _state, decision.State);
+        var commands = Decide(@event);
 
         if (@event is AttemptCompleted { Outcome: LoggedIn loggedIn } completed)
         {
             AdoptOrDiscard(completed.AttemptId, loggedIn.Connection);
         }
-        else if (@event is BackoffScheduled scheduled && decision.State.NextAttemptAt == scheduled.DueAt)
+        else if (@event is BackoffScheduled scheduled && _state.NextAttemptAt == scheduled.DueAt)
         {
             Log.BackoffScheduled(_logger, scheduled.Delay, scheduled.DueAt);
         }
 
-        foreach (var command in decision.Commands)
+        for (var i = 0; i < commands.Length; i++)
         {
-            await ExecuteAsync(command).ConfigureAwait(false);
+            await ExecuteAsync(commands[i]).ConfigureAwait(false);
         }
 
         // A lost connection is released as soon as the machine lets go of it.
-        if (decision.State.ConnectionId is null && Interlocked.Exchange(ref _connection, null) is { } released)
+        if (_state.ConnectionId is null && Interlocked.Exchange(ref _connection, null) is { } released)
         {
             Track(released.CloseAsync());
         }
 
-        Publish(decision.State);
+        Publish(_state);
+    }
+
+    /// <summary>Feeds the machine; adopts its next state and returns its commands (the decision is a ref struct and stays here).</summary>
+    private MachineCommands Decide(MachineEvent @event)
+    {
+        var decision = RedundancyMachine.Decide(_config, _state, @event);
+        _state = decision.State;
+        Volatile.Write(ref _phase, (int)_state.Phase);
+        return decision.Commands;
     }
 
     private void AdoptOrDiscard(long attemptId, IPbxConnection connection)
@@ -299,43 +308,44 @@ public sealed class RedundancyManager : IAsyncDisposable
 
     private async ValueTask ExecuteAsync(MachineCommand command)
     {
-        switch (command)
+        switch (command.Kind)
         {
-            case ConnectCommand connect:
-                Log.AttemptStarted(_logger, connect.AttemptNumber, connect.Hop, connect.Target, connect.Scheme);
+            case MachineCommandKind.Connect:
+                var target = command.Target!;
+                Log.AttemptStarted(_logger, command.AttemptNumber, command.Hop, target, command.Scheme);
                 var cts = CancellationTokenSource.CreateLinkedTokenSource(_lifetime.Token);
-                _attempts[connect.AttemptId] = cts;
-                Track(RunAttemptAsync(new PbxLoginRequest(connect.Target, connect.Scheme, connect.AttemptId), cts));
+                _attempts[command.AttemptId] = cts;
+                Track(RunAttemptAsync(new PbxLoginRequest(target, command.Scheme, command.AttemptId), cts));
                 break;
-            case CancelAttemptCommand cancel:
-                if (_attempts.TryRemove(cancel.AttemptId, out var attempt))
+            case MachineCommandKind.CancelAttempt:
+                if (_attempts.TryRemove(command.AttemptId, out var attempt))
                 {
                     await attempt.CancelAsync().ConfigureAwait(false);
                 }
 
                 break;
-            case CloseConnectionCommand:
+            case MachineCommandKind.CloseConnection:
                 if (Interlocked.Exchange(ref _connection, null) is { } open)
                 {
                     Track(open.CloseAsync());
                 }
 
                 break;
-            case StartBackoffCommand start:
-                if (_backoff.RoundFailed(start.TimerId) is { } episode)
+            case MachineCommandKind.StartBackoff:
+                if (_backoff.RoundFailed(command.TimerId) is { } episode)
                 {
                     Track(episode);
                 }
 
                 break;
-            case ResetBackoffCommand:
+            case MachineCommandKind.ResetBackoff:
                 _backoff.Reset();
                 break;
-            case PersistCommand persist:
-                await PersistAsync(persist.Record).ConfigureAwait(false);
+            case MachineCommandKind.Persist:
+                await PersistAsync(command.ToRecord(_config)).ConfigureAwait(false);
                 break;
-            case NoteCommand note:
-                LogNote(note);
+            case MachineCommandKind.Note:
+                LogNote(command.Note, command.Text);
                 break;
         }
     }
@@ -401,18 +411,19 @@ public sealed class RedundancyManager : IAsyncDisposable
         }
     }
 
-    private void Publish(MachineState state)
+    private void Publish(in MachineState state)
     {
         // A Failover change is published once its next attempt time is known (BackoffScheduled).
         if (state.Phase != _publishedPhase && !(state.Phase == RedundancyState.Failover && state.NextAttemptAt is null))
         {
+            var reason = MachineTextFormat.Format(state.Reason);
             var change = new RedundancyStateChange(
-                _publishedPhase, state.Phase, state.Reason, state.Target, state.AttemptNumber, state.NextAttemptAt, _time.GetUtcNow());
+                _publishedPhase, state.Phase, reason, state.Target, state.AttemptNumber, state.NextAttemptAt, _time.GetUtcNow());
             _publishedPhase = state.Phase;
             Log.StateChanged(_logger, change.Previous, change.Current, change.Reason);
             if (state.Phase == RedundancyState.Faulted)
             {
-                Log.Faulted(_logger, state.Reason);
+                Log.Faulted(_logger, reason);
             }
 
             _stateChanges.OnNext(change);
@@ -435,23 +446,30 @@ public sealed class RedundancyManager : IAsyncDisposable
         }
     }
 
-    private void LogNote(NoteCommand note)
+    private void LogNote(MachineNote note, in MachineText text)
     {
-        switch (note.Note)
+        // Ignored events are the only notes below Information: do not format what will not be logged.
+        if (note is MachineNote.StaleEventIgnored or MachineNote.EventIgnored && !_logger.IsEnabled(LogLevel.Debug))
         {
-            case MachineNote.AttemptFailed: Log.AttemptFailed(_logger, note.Detail); break;
-            case MachineNote.RedirectFollowed: Log.RedirectFollowed(_logger, note.Detail); _metrics.RedirectFollowed(); break;
-            case MachineNote.RedirectRefused: Log.RedirectRefused(_logger, note.Detail); break;
-            case MachineNote.LoggedIn: Log.LoggedIn(_logger, note.Detail); break;
-            case MachineNote.StandbyLogin: Log.StandbyLogin(_logger, note.Detail); _metrics.StandbyLogin(); break;
-            case MachineNote.Determined: Log.Determined(_logger, note.Detail); break;
-            case MachineNote.LoginRejected: Log.LoginRejected(_logger, note.Detail); break;
-            case MachineNote.ConnectionLost: Log.ConnectionLost(_logger, note.Detail); break;
-            case MachineNote.StandbyBack: Log.StandbyBack(_logger, note.Detail); break;
-            case MachineNote.LoggedOut: Log.LoggedOut(_logger, note.Detail); break;
-            case MachineNote.RoundFailed: Log.RoundFailed(_logger, note.Detail); break;
-            case MachineNote.StaleEventIgnored: Log.StaleResult(_logger, note.Detail); break;
-            default: Log.EventIgnored(_logger, note.Detail); break;
+            return;
+        }
+
+        var detail = MachineTextFormat.Format(text);
+        switch (note)
+        {
+            case MachineNote.AttemptFailed: Log.AttemptFailed(_logger, detail); break;
+            case MachineNote.RedirectFollowed: Log.RedirectFollowed(_logger, detail); _metrics.RedirectFollowed(); break;
+            case MachineNote.RedirectRefused: Log.RedirectRefused(_logger, detail); break;
+            case MachineNote.LoggedIn: Log.LoggedIn(_logger, detail); break;
+            case MachineNote.StandbyLogin: Log.StandbyLogin(_logger, detail); _metrics.StandbyLogin(); break;
+            case MachineNote.Determined: Log.Determined(_logger, detail); break;
+            case MachineNote.LoginRejected: Log.LoginRejected(_logger, detail); break;
+            case MachineNote.ConnectionLost: Log.ConnectionLost(_logger, detail); break;
+            case MachineNote.StandbyBack: Log.StandbyBack(_logger, detail); break;
+            case MachineNote.LoggedOut: Log.LoggedOut(_logger, detail); break;
+            case MachineNote.RoundFailed: Log.RoundFailed(_logger, detail); break;
+            case MachineNote.StaleEventIgnored: Log.StaleResult(_logger, detail); break;
+            default: Log.EventIgnored(_logger, detail); break;
         }
     }
 

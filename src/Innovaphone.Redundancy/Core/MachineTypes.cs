@@ -1,4 +1,7 @@
+using System.Collections;
 using System.Collections.Immutable;
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
 using Innovaphone.Redundancy.Persistence;
 using Innovaphone.Redundancy.Transport;
 
@@ -8,64 +11,169 @@ namespace Innovaphone.Redundancy.Core;
 internal sealed record MachineConfig(PbxAddress Primary, PbxScheme Scheme, int MaxRedirectHops, string? Phys);
 
 /// <summary>
-/// The whole state of the redundancy machine. Immutable; <see cref="RedundancyMachine.Decide"/> returns a new one.
+/// The whole state of the redundancy machine. A value: <see cref="RedundancyMachine.Decide"/> returns a new one and
+/// never changes the one it was given; whoever holds a copy owns it. A value type, so that a transition costs no
+/// allocation (the machine runs on every event of every manager); its members are settable so that the machine can
+/// write the next state in place instead of copying it from call to call (copies of a struct holding references
+/// cost a write barrier each).
 /// Ids for attempts and timers come from one sequence (<see cref="NextId"/>), so that a late event of an
 /// abandoned attempt or timer can never be mistaken for the current one.
 /// </summary>
-internal sealed record MachineState
+internal record struct MachineState
 {
+    public MachineState()
+    {
+    }
+
     public static MachineState Initial { get; } = new();
 
-    public RedundancyState Phase { get; init; } = RedundancyState.Idle;
+    public RedundancyState Phase { get; set; } = RedundancyState.Idle;
 
-    /// <summary>Why the machine is in <see cref="Phase"/>.</summary>
-    public string Reason { get; init; } = "not started";
+    /// <summary>Why the machine is in <see cref="Phase"/>; the shell turns it into text when it publishes or logs.</summary>
+    public MachineText Reason { get; set; } = new(MachineTextCode.NotStarted);
 
-    public PbxAddress? Secondary { get; init; }
+    public PbxAddress? Secondary { get; set; }
 
     /// <summary>The user's PBX as found at the last non-standby login (for standby inference, R4).</summary>
-    public PbxAddress? Home { get; init; }
+    public PbxAddress? Home { get; set; }
 
     /// <summary>The PBX of the live connection; while down, the PBX last connected to (connInfo <c>cur</c>).</summary>
-    public PbxAddress? Current { get; init; }
+    public PbxAddress? Current { get; set; }
 
-    public long NextId { get; init; } = 1;
+    public long NextId { get; set; } = 1;
 
     /// <summary>The id of the transport call in flight, if any (I2: at most one).</summary>
-    public long? AttemptId { get; init; }
+    public long? AttemptId { get; set; }
 
-    public PbxAddress? AttemptTarget { get; init; }
+    public PbxAddress? AttemptTarget { get; set; }
 
-    public PbxScheme AttemptScheme { get; init; }
+    public PbxScheme AttemptScheme { get; set; }
 
     /// <summary>The PBXes visited in the attempt in flight: its first target, then each redirect target.</summary>
-    public ImmutableArray<PbxAddress> Hops { get; init; } = [];
+    public HopPath Hops { get; set; }
 
     /// <summary>The PBXes still to try in this round, in order.</summary>
-    public ImmutableArray<PbxAddress> Pending { get; init; } = [];
+    public PbxRound Pending { get; set; }
 
     /// <summary>Attempts started since the last successful login.</summary>
-    public int AttemptNumber { get; init; }
+    public int AttemptNumber { get; set; }
 
     /// <summary>The attempt id whose connection is live, if any.</summary>
-    public long? ConnectionId { get; init; }
+    public long? ConnectionId { get; set; }
 
     /// <summary>The backoff timer pending in <see cref="RedundancyState.Failover"/>, if any.</summary>
-    public long? TimerId { get; init; }
+    public long? TimerId { get; set; }
 
     /// <summary>Whether the round after the pending backoff starts at the current PBX (R7 after an unstable connection).</summary>
-    public bool CurrentFirst { get; init; }
+    public bool CurrentFirst { get; set; }
 
     /// <summary>When the pending backoff ends, once the shell has scheduled it.</summary>
-    public DateTimeOffset? NextAttemptAt { get; init; }
+    public DateTimeOffset? NextAttemptAt { get; set; }
 
-    public bool IsUp => Phase is RedundancyState.Connected or RedundancyState.Standby;
-
-    public ConnInfo ToConnInfo(MachineConfig config) =>
-        new(IsUp, Phase == RedundancyState.Standby, Current, config.Primary, Secondary, config.Phys);
+    public readonly bool IsUp => Phase is RedundancyState.Connected or RedundancyState.Standby;
 
     /// <summary>The PBX a state change is about.</summary>
-    public PbxAddress? Target => AttemptTarget ?? Current;
+    public readonly PbxAddress? Target => AttemptTarget ?? Current;
+
+    public readonly ConnInfo ToConnInfo(MachineConfig config) =>
+        new(IsUp, Phase == RedundancyState.Standby, Current, config.Primary, Secondary, config.Phys);
+}
+
+/// <summary>
+/// The PBXes visited in one attempt: its first target, then each redirect target. Starting an attempt allocates
+/// nothing; only following a redirect (rare) allocates, one array.
+/// </summary>
+internal readonly record struct HopPath : IEnumerable<PbxAddress>
+{
+    private HopPath(PbxAddress first, ImmutableArray<PbxAddress> redirects)
+    {
+        First = first;
+        Redirects = redirects;
+    }
+
+    /// <summary>The first target of the attempt; null when no attempt is in flight.</summary>
+    public PbxAddress? First { get; }
+
+    /// <summary>The redirect targets followed so far; default (not merely empty) until the first redirect.</summary>
+    public ImmutableArray<PbxAddress> Redirects { get; }
+
+    /// <summary>How many PBXes the attempt visited: 0 with no attempt, 1 before any redirect.</summary>
+    public int Length => First is null ? 0 : 1 + RedirectCount;
+
+    public int RedirectCount => Redirects.IsDefault ? 0 : Redirects.Length;
+
+    public static HopPath Start(PbxAddress first) => new(first, default);
+
+    /// <summary>The path with <paramref name="target"/> appended: allocates one array.</summary>
+    public HopPath Add(PbxAddress target)
+    {
+        if (First is null)
+        {
+            throw new InvalidOperationException("A redirect needs an attempt in flight.");
+        }
+
+        return new(First, Redirects.IsDefault ? ImmutableArray.Create(target) : Redirects.Add(target));
+    }
+
+    public bool Contains(PbxAddress pbx)
+    {
+        if (First is null)
+        {
+            return false;
+        }
+
+        if (First == pbx)
+        {
+            return true;
+        }
+
+        if (!Redirects.IsDefault)
+        {
+            foreach (var hop in Redirects)
+            {
+                if (hop == pbx)
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+
+    public IEnumerator<PbxAddress> GetEnumerator()
+    {
+        if (First is null)
+        {
+            yield break;
+        }
+
+        yield return First;
+        if (!Redirects.IsDefault)
+        {
+            foreach (var hop in Redirects)
+            {
+                yield return hop;
+            }
+        }
+    }
+
+    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+}
+
+/// <summary>The PBXes of a round still to try, in order: at most three (current, primary, secondary), held inline.</summary>
+internal readonly record struct PbxRound(PbxAddress? First, PbxAddress? Second = null, PbxAddress? Third = null)
+{
+    public bool IsEmpty => First is null;
+
+    public int Count => First is null ? 0 : Second is null ? 1 : Third is null ? 2 : 3;
+
+    /// <summary>The round without its first PBX.</summary>
+    public PbxRound Rest => new(Second, Third, null);
+
+    /// <summary>The round with <paramref name="pbx"/> in front; a round holds at most three.</summary>
+    public PbxRound Prepend(PbxAddress pbx) =>
+        Third is null ? new(pbx, First, Second) : throw new InvalidOperationException("A round holds at most three PBXes.");
 }
 
 /// <summary>Inputs of the machine. Every input is one of these, fed one at a time by the shell.</summary>
@@ -90,25 +198,160 @@ internal sealed record BackoffScheduled(long TimerId, DateTimeOffset DueAt, Time
 
 internal sealed record BackoffElapsed(long TimerId) : MachineEvent;
 
-/// <summary>Outputs of the machine: things for the shell to do, and facts for it to log.</summary>
-internal abstract record MachineCommand;
+internal enum MachineCommandKind
+{
+    /// <summary>Start transport call <see cref="MachineCommand.AttemptId"/> to <see cref="MachineCommand.Target"/>.</summary>
+    Connect = 1,
 
-internal sealed record ConnectCommand(long AttemptId, PbxAddress Target, PbxScheme Scheme, int AttemptNumber, int Hop) : MachineCommand;
+    /// <summary>Cancel transport call <see cref="MachineCommand.AttemptId"/>.</summary>
+    CancelAttempt,
 
-internal sealed record CancelAttemptCommand(long AttemptId) : MachineCommand;
+    /// <summary>Close the live connection of attempt <see cref="MachineCommand.ConnectionId"/>.</summary>
+    CloseConnection,
 
-internal sealed record CloseConnectionCommand(long ConnectionId) : MachineCommand;
+    /// <summary>A round failed: wait a backoff (R6), then deliver <see cref="BackoffElapsed"/> for <see cref="MachineCommand.TimerId"/>.</summary>
+    StartBackoff,
 
-/// <summary>A round failed: wait a backoff (R6), then deliver <see cref="BackoffElapsed"/> for <paramref name="TimerId"/>.</summary>
-internal sealed record StartBackoffCommand(long TimerId, int FailedRounds) : MachineCommand;
+    /// <summary>The failover episode is over (logged in, faulted or stopped): the next failure backs off from the start.</summary>
+    ResetBackoff,
 
-/// <summary>The failover episode is over (logged in, faulted or stopped): the next failure backs off from the start.</summary>
-internal sealed record ResetBackoffCommand : MachineCommand;
+    /// <summary>Store the primary, <see cref="MachineCommand.Secondary"/> and <see cref="MachineCommand.Home"/>.</summary>
+    Persist,
 
-internal sealed record PersistCommand(RedundancyRecord Record) : MachineCommand;
+    /// <summary>A fact worth a log line (<see cref="MachineCommand.Note"/>, <see cref="MachineCommand.Text"/>); changes nothing.</summary>
+    Note,
+}
 
-/// <summary>A fact worth a log line; changes nothing.</summary>
-internal sealed record NoteCommand(MachineNote Note, PbxAddress? Pbx, string Detail) : MachineCommand;
+/// <summary>
+/// Outputs of the machine: things for the shell to do, and facts for it to log. One value type for every kind, so
+/// that deciding allocates nothing; which members mean something depends on <see cref="Kind"/>.
+/// </summary>
+internal readonly record struct MachineCommand
+{
+    private MachineCommand(MachineCommandKind kind, long id = 0)
+    {
+        Kind = kind;
+        Id = id;
+    }
+
+    public MachineCommandKind Kind { get; }
+
+    /// <summary>The attempt (Connect, CancelAttempt), connection (CloseConnection) or timer (StartBackoff) id; 0 otherwise.</summary>
+    public long Id { get; }
+
+    /// <summary>Connect, CancelAttempt: the attempt id.</summary>
+    public long AttemptId => Id;
+
+    /// <summary>CloseConnection: the id of the attempt whose connection to close.</summary>
+    public long ConnectionId => Id;
+
+    /// <summary>StartBackoff: the timer id.</summary>
+    public long TimerId => Id;
+
+    /// <summary>Connect: the PBX to connect to.</summary>
+    public PbxAddress? Target { get; private init; }
+
+    /// <summary>Connect: the scheme to connect with.</summary>
+    public PbxScheme Scheme { get; private init; }
+
+    /// <summary>Connect: attempts started since the last successful login, this one included; StartBackoff: the rounds that failed.</summary>
+    public int AttemptNumber { get; private init; }
+
+    /// <summary>Connect: 0 for the first target of an attempt, n for its n-th redirect.</summary>
+    public int Hop { get; private init; }
+
+    /// <summary>StartBackoff: attempts started since the last successful login.</summary>
+    public int FailedRounds => AttemptNumber;
+
+    /// <summary>Persist: the secondary to store.</summary>
+    public PbxAddress? Secondary { get; private init; }
+
+    /// <summary>Persist: the user's PBX to store.</summary>
+    public PbxAddress? Home { get; private init; }
+
+    public MachineNote Note { get; private init; }
+
+    /// <summary>Note: the detail; the shell formats it only when it logs.</summary>
+    public MachineText Text { get; private init; }
+
+    public static MachineCommand Connect(long attemptId, PbxAddress target, PbxScheme scheme, int attemptNumber, int hop) =>
+        new(MachineCommandKind.Connect, attemptId) { Target = target, Scheme = scheme, AttemptNumber = attemptNumber, Hop = hop };
+
+    public static MachineCommand CancelAttempt(long attemptId) => new(MachineCommandKind.CancelAttempt, attemptId);
+
+    public static MachineCommand CloseConnection(long connectionId) => new(MachineCommandKind.CloseConnection, connectionId);
+
+    public static MachineCommand StartBackoff(long timerId, int failedRounds) =>
+        new(MachineCommandKind.StartBackoff, timerId) { AttemptNumber = failedRounds };
+
+    public static MachineCommand ResetBackoff() => new(MachineCommandKind.ResetBackoff);
+
+    public static MachineCommand Persist(PbxAddress? secondary, PbxAddress home) =>
+        new(MachineCommandKind.Persist) { Secondary = secondary, Home = home };
+
+    public static MachineCommand NoteOf(MachineNote note, in MachineText text) => new(MachineCommandKind.Note) { Note = note, Text = text };
+
+    /// <summary>Persist: the record to store.</summary>
+    public RedundancyRecord ToRecord(MachineConfig config) =>
+        Kind == MachineCommandKind.Persist ? new(config.Primary, Secondary, Home) : throw WrongKind();
+
+    private InvalidOperationException WrongKind() => new($"A {Kind} command has no such member.");
+}
+
+/// <summary>
+/// The commands of one decision, held inline in three slots: no event yields more than <see cref="Capacity"/> (a login
+/// yields two notes and a persist; a stop yields cancel, close and reset). The machine fills it through
+/// <see cref="Decision.Add"/>.
+/// </summary>
+internal struct MachineCommands : IEnumerable<MachineCommand>
+{
+    public const int Capacity = 3;
+
+    // Three plain fields: the indexer hands out a reference to one, so reading a command copies nothing.
+    internal MachineCommand First;
+    internal MachineCommand Second;
+    internal MachineCommand Third;
+    internal int Count;
+
+    public readonly int Length => Count;
+
+    /// <summary>The command at <paramref name="index"/>, by reference: a command is a large struct, and copies cost.</summary>
+    [UnscopedRef]
+    public readonly ref readonly MachineCommand this[int index]
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get
+        {
+            if ((uint)index >= (uint)Count)
+            {
+                throw new ArgumentOutOfRangeException(nameof(index));
+            }
+
+            if (index == 0)
+            {
+                return ref First;
+            }
+
+            return ref index == 1 ? ref Second : ref Third;
+        }
+    }
+
+    /// <summary>A copy as an array (allocates; for tests and diagnostics, not the hot path).</summary>
+    public readonly MachineCommand[] ToArray()
+    {
+        var array = new MachineCommand[Count];
+        for (var i = 0; i < Count; i++)
+        {
+            array[i] = this[i];
+        }
+
+        return array;
+    }
+
+    public readonly IEnumerator<MachineCommand> GetEnumerator() => ((IEnumerable<MachineCommand>)ToArray()).GetEnumerator();
+
+    readonly IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+}
 
 internal enum MachineNote
 {
@@ -127,5 +370,130 @@ internal enum MachineNote
     EventIgnored,
 }
 
-/// <summary>The machine's answer to one event.</summary>
-internal readonly record struct Decision(MachineState State, ImmutableArray<MachineCommand> Commands);
+/// <summary>
+/// What a reason or a note says, as a code and its arguments: the machine decides without formatting text;
+/// the shell formats it (Shell/MachineTextFormat) only when it publishes or logs. Which arguments a code uses
+/// is listed with the code.
+/// </summary>
+internal readonly record struct MachineText(MachineTextCode Code)
+{
+    /// <summary>How the text is wrapped around what <see cref="Code"/> says.</summary>
+    public MachineTextWrap Wrap { get; init; }
+
+    /// <summary>The PBX the text is about (for a redirect: the PBX that redirected).</summary>
+    public PbxAddress? Pbx { get; init; }
+
+    /// <summary>A second PBX: the redirect target, or the secondary.</summary>
+    public PbxAddress? Other { get; init; }
+
+    /// <summary>A third PBX: the primary.</summary>
+    public PbxAddress? Primary { get; init; }
+
+    /// <summary>Text that came with the event: a PBX's error text, a failure or loss reason.</summary>
+    public string? Detail { get; init; }
+
+    /// <summary>A number: an error code, a hop limit, a redirect count or an attempt id.</summary>
+    public long Number { get; init; }
+
+    public AttemptFailureKind FailureKind { get; init; }
+
+    /// <summary>The scheme of the attempt a redirect would have changed.</summary>
+    public PbxScheme SchemeFrom { get; init; }
+
+    /// <summary>The scheme a redirect asked for.</summary>
+    public PbxScheme SchemeTo { get; init; }
+
+    /// <summary>The hops of the attempt (a redirect loop).</summary>
+    public HopPath Hops { get; init; }
+}
+
+internal enum MachineTextCode
+{
+    /// <summary>The initial reason.</summary>
+    NotStarted,
+
+    Started,
+
+    StoppedByHost,
+
+    /// <summary><see cref="MachineText.Pbx"/> rejected the login: <see cref="MachineText.Detail"/>, error <see cref="MachineText.Number"/>.</summary>
+    LoginRejected,
+
+    /// <summary>The attempt to <see cref="MachineText.Pbx"/> failed (<see cref="MachineText.FailureKind"/>): <see cref="MachineText.Detail"/>.</summary>
+    AttemptFailed,
+
+    /// <summary>Logged in to <see cref="MachineText.Pbx"/>, which acts as standby (the note).</summary>
+    StandbyLoggedIn,
+
+    /// <summary>Standby login at <see cref="MachineText.Pbx"/> (the reason).</summary>
+    StandbyLogin,
+
+    /// <summary>Logged in to <see cref="MachineText.Pbx"/>, after <see cref="MachineText.Number"/> redirects when that is not 0.</summary>
+    LoggedIn,
+
+    /// <summary>Determined: <see cref="MachineText.Primary"/>, secondary <see cref="MachineText.Other"/>, user's PBX <see cref="MachineText.Pbx"/>.</summary>
+    Determined,
+
+    /// <summary>Connected to the user's PBX <see cref="MachineText.Pbx"/>.</summary>
+    Connected,
+
+    /// <summary>Connected to the user's PBX <see cref="MachineText.Pbx"/> after a redirect.</summary>
+    ConnectedRedirected,
+
+    /// <summary>The redirect from <see cref="MachineText.Pbx"/> to <see cref="MachineText.Other"/> would change the scheme.</summary>
+    RedirectSchemeRefused,
+
+    /// <summary>The redirect from <see cref="MachineText.Pbx"/> to <see cref="MachineText.Other"/> closes a loop over <see cref="MachineText.Hops"/>.</summary>
+    RedirectLoopRefused,
+
+    /// <summary>The redirect from <see cref="MachineText.Pbx"/> to <see cref="MachineText.Other"/> exceeds the hop limit <see cref="MachineText.Number"/>.</summary>
+    RedirectHopLimitRefused,
+
+    /// <summary><see cref="MachineText.Pbx"/> redirects to <see cref="MachineText.Other"/> (the note).</summary>
+    RedirectFollowed,
+
+    /// <summary>Redirected from <see cref="MachineText.Pbx"/> to <see cref="MachineText.Other"/> (the reason).</summary>
+    Redirected,
+
+    /// <summary><see cref="MachineText.Pbx"/> logged the session out: <see cref="MachineText.Detail"/>.</summary>
+    LoggedOut,
+
+    /// <summary><see cref="MachineText.Pbx"/> reports the user's PBX is back.</summary>
+    StandbyBack,
+
+    /// <summary>The connection to <see cref="MachineText.Pbx"/> was lost: <see cref="MachineText.Detail"/>.</summary>
+    ConnectionLost,
+
+    /// <summary>The backoff is over; reconnecting to <see cref="MachineText.Pbx"/> first.</summary>
+    BackoffOverCurrentFirst,
+
+    /// <summary>The backoff is over; the next round starts at the primary.</summary>
+    BackoffOverFromPrimary,
+
+    StartWhileRunning,
+
+    StopWhileStopped,
+
+    /// <summary>A late result of attempt <see cref="MachineText.Number"/>.</summary>
+    LateAttemptResult,
+
+    StaleConnectionLoss,
+
+    StaleBackoffSchedule,
+
+    StaleBackoffEnd,
+}
+
+internal enum MachineTextWrap
+{
+    None,
+
+    /// <summary>The reason of a backoff after a round in which no PBX was reachable.</summary>
+    NoPbxReachable,
+
+    /// <summary>The note of a round in which no PBX was reachable.</summary>
+    RoundFailed,
+
+    /// <summary>The reason of a backoff after an unstable connection was lost.</summary>
+    Unstable,
+}

@@ -1,6 +1,4 @@
-using System.Collections.Immutable;
-using System.Globalization;
-using Innovaphone.Redundancy.Persistence;
+using System.Runtime.CompilerServices;
 using Innovaphone.Redundancy.Transport;
 
 namespace Innovaphone.Redundancy.Core;
@@ -10,139 +8,185 @@ namespace Innovaphone.Redundancy.Core;
 /// Pure: no I/O, clock, randomness, tasks or logging; everything it needs arrives in the event,
 /// everything it wants done leaves as a command. Rules R1–R11 of docs/concepts.md live here.
 /// </summary>
+/// <remarks>
+/// A transition allocates nothing, except one array when a redirect is followed: the state and the commands are
+/// values, and reasons and notes are codes with arguments that the shell formats only when it publishes or logs.
+/// The handlers write the next state and the commands in place into the decision being returned (which starts as a
+/// copy of the given state): the runtime copies a struct that holds references with a write-barrier helper, which is
+/// most of what a transition costs, so the state is copied once and then changed field by field.
+/// </remarks>
 internal static class RedundancyMachine
 {
-    public static Decision Decide(MachineConfig config, MachineState state, MachineEvent @event) => @event switch
+    // Not inlined: inlined, the temporaries of all handlers would swell the caller's frame, which is zeroed on each call.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static Decision Decide(MachineConfig config, in MachineState state, MachineEvent @event)
     {
-        StartRequested start => OnStart(config, state, start),
-        StopRequested => OnStop(state),
-        AttemptCompleted completed => OnAttemptCompleted(config, state, completed),
-        ConnectionLost lost => OnConnectionLost(config, state, lost),
-        BackoffScheduled scheduled => OnBackoffScheduled(state, scheduled),
-        BackoffElapsed elapsed => OnBackoffElapsed(config, state, elapsed),
-        _ => throw new ArgumentOutOfRangeException(nameof(@event), @event.GetType().Name, "Unknown machine event."),
-    };
+        Decision decision = default;
+        Apply(config, state, @event, ref decision);
+        return decision;
+    }
+
+    private static void Apply(MachineConfig config, in MachineState state, MachineEvent @event, ref Decision decision)
+    {
+        decision.State = state;
+        switch (@event)
+        {
+            case AttemptCompleted completed:
+                OnAttemptCompleted(config, completed, ref decision);
+                break;
+            case ConnectionLost lost:
+                OnConnectionLost(config, lost, ref decision);
+                break;
+            case BackoffScheduled scheduled:
+                OnBackoffScheduled(scheduled, ref decision);
+                break;
+            case BackoffElapsed elapsed:
+                OnBackoffElapsed(config, elapsed, ref decision);
+                break;
+            case StartRequested start:
+                OnStart(config, start, ref decision);
+                break;
+            case StopRequested:
+                OnStop(ref decision);
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(@event), @event.GetType().Name, "Unknown machine event.");
+        }
+    }
 
     // R2: start connects to the primary; also the way out of Faulted and Stopped.
-    private static Decision OnStart(MachineConfig config, MachineState state, StartRequested start)
+    private static void OnStart(MachineConfig config, StartRequested start, ref Decision decision)
     {
-        if (state.Phase is not (RedundancyState.Idle or RedundancyState.Faulted or RedundancyState.Stopped))
+        ref var next = ref decision.State;
+        if (next.Phase is not (RedundancyState.Idle or RedundancyState.Faulted or RedundancyState.Stopped))
         {
-            return Ignore(state, "start while already running");
+            Ignore(ref decision, new MachineText(MachineTextCode.StartWhileRunning), stale: false);
+            return;
         }
 
+        // R1: the primary is the configured one; a record kept for another primary is not ours.
         var stored = start.Stored;
-        var usable = stored is not null && stored.Primary == config.Primary;
-        var fresh = state with
+        if (stored is not null && stored.Primary == config.Primary)
         {
-            // R1: the primary is the configured one; a record kept for another primary is not ours.
-            Secondary = usable ? Different(stored!.Secondary, config.Primary) : state.Secondary,
-            Home = usable ? stored!.Home : state.Home,
-            AttemptNumber = 0,
-            ConnectionId = null,
-            TimerId = null,
-            NextAttemptAt = null,
-        };
-        var commands = ImmutableArray.CreateBuilder<MachineCommand>();
-        return StartRound(config, fresh, RoundCandidates(config, fresh), "started: connecting to the primary PBX", commands);
+            next.Secondary = Different(stored.Secondary, config.Primary);
+            next.Home = stored.Home;
+        }
+
+        next.AttemptNumber = 0;
+        next.ConnectionId = null;
+        next.TimerId = null;
+        next.NextAttemptAt = null;
+        StartRound(config, ref decision, RoundCandidates(config, next), new MachineText(MachineTextCode.Started));
     }
 
     // R11: stop closes the connection and cancels attempts and timers.
-    private static Decision OnStop(MachineState state)
+    private static void OnStop(ref Decision decision)
     {
-        if (state.Phase == RedundancyState.Stopped)
+        ref var next = ref decision.State;
+        if (next.Phase == RedundancyState.Stopped)
         {
-            return Ignore(state, "stop while already stopped");
+            Ignore(ref decision, new MachineText(MachineTextCode.StopWhileStopped), stale: false);
+            return;
         }
 
-        var commands = ImmutableArray.CreateBuilder<MachineCommand>();
-        if (state.AttemptId is long attempt)
+        if (next.AttemptId is long attempt)
         {
-            commands.Add(new CancelAttemptCommand(attempt));
+            decision.Add(MachineCommand.CancelAttempt(attempt));
         }
 
-        if (state.ConnectionId is long connection)
+        if (next.ConnectionId is long connection)
         {
-            commands.Add(new CloseConnectionCommand(connection));
+            decision.Add(MachineCommand.CloseConnection(connection));
         }
 
-        commands.Add(new ResetBackoffCommand());
-        var next = Settle(state) with { Phase = RedundancyState.Stopped, Reason = "stopped by the host" };
-        return new Decision(next, commands.ToImmutable());
+        decision.Add(MachineCommand.ResetBackoff());
+        Settle(ref next);
+        next.Phase = RedundancyState.Stopped;
+        next.Reason = new MachineText(MachineTextCode.StoppedByHost);
     }
 
-    private static Decision OnAttemptCompleted(MachineConfig config, MachineState state, AttemptCompleted completed)
+    private static void OnAttemptCompleted(MachineConfig config, AttemptCompleted completed, ref Decision decision)
     {
-        if (completed.AttemptId != state.AttemptId)
+        ref var next = ref decision.State;
+        if (completed.AttemptId != next.AttemptId)
         {
             // A late answer of an attempt that was cancelled or superseded. The shell disposes
             // a connection it carries because ConnectionId will not name it.
-            return Ignore(state, $"late result of attempt {completed.AttemptId.ToString(CultureInfo.InvariantCulture)} dropped", stale: true);
+            Ignore(ref decision, new MachineText(MachineTextCode.LateAttemptResult) { Number = completed.AttemptId }, stale: true);
+            return;
         }
 
-        var target = state.AttemptTarget!;
-        var commands = ImmutableArray.CreateBuilder<MachineCommand>();
+        var target = next.AttemptTarget!;
         switch (completed.Outcome)
         {
             case LoggedIn loggedIn:
-                return OnLoggedIn(config, state, completed.AttemptId, target, loggedIn.Info, commands);
+                OnLoggedIn(config, completed.AttemptId, target, loggedIn.Info, ref decision);
+                break;
 
             case Redirected redirected:
-                return OnRedirected(config, state, target, redirected, commands);
+                OnRedirected(config, target, redirected, ref decision);
+                break;
 
             case Rejected rejected:
                 // R9: a rejected login is not a failover case.
-                var reason = string.Create(CultureInfo.InvariantCulture, $"login rejected by {target}: {rejected.Text} (error {rejected.Code})");
-                commands.Add(new NoteCommand(MachineNote.LoginRejected, target, reason));
-                commands.Add(new ResetBackoffCommand());
-                return new Decision(Settle(state) with { Phase = RedundancyState.Faulted, Reason = reason }, commands.ToImmutable());
+                var reason = new MachineText(MachineTextCode.LoginRejected) { Pbx = target, Detail = rejected.Text, Number = rejected.Code };
+                decision.Add(MachineCommand.NoteOf(MachineNote.LoginRejected, reason));
+                decision.Add(MachineCommand.ResetBackoff());
+                Settle(ref next);
+                next.Phase = RedundancyState.Faulted;
+                next.Reason = reason;
+                break;
 
             case AttemptFailed failed:
-                var why = $"attempt to {target} failed ({failed.Kind}): {failed.Reason}";
-                commands.Add(new NoteCommand(MachineNote.AttemptFailed, target, why));
-                return NextCandidate(config, state, why, commands);
+                var why = new MachineText(MachineTextCode.AttemptFailed) { Pbx = target, FailureKind = failed.Kind, Detail = failed.Reason };
+                decision.Add(MachineCommand.NoteOf(MachineNote.AttemptFailed, why));
+                NextCandidate(config, ref decision, why);
+                break;
 
             default:
                 throw new ArgumentOutOfRangeException(nameof(completed), completed.Outcome.GetType().Name, "Unknown login outcome.");
         }
     }
 
-    private static Decision OnLoggedIn(
-        MachineConfig config, MachineState state, long attemptId, PbxAddress pbx, PbxLoginInfo info, ImmutableArray<MachineCommand>.Builder commands)
+    private static void OnLoggedIn(MachineConfig config, long attemptId, PbxAddress pbx, PbxLoginInfo info, ref Decision decision)
     {
-        var redirected = state.Hops.Length > 1;
+        ref var next = ref decision.State;
+        var redirects = next.Hops.RedirectCount;
+        var home = next.Home;
+        var oldSecondary = next.Secondary;
 
         // R4: the PBX says whether it acts as standby; when it does not, a login that landed,
         // without a redirect, elsewhere than the user's PBX is a standby login. An explicit false wins.
-        var standby = info.Standby ?? (!redirected && state.Home is not null && state.Home != pbx);
+        var standby = info.Standby ?? (redirects == 0 && home is not null && home != pbx);
+
         // The backoff is not reset here but when the connection proves stable (see OnConnectionLost), so that a
         // PBX that accepts logins and drops them at once meets a growing backoff instead of a reconnect storm.
-        var up = Settle(state) with { Current = pbx, ConnectionId = attemptId, AttemptNumber = 0 };
-
+        Settle(ref next);
+        next.Current = pbx;
+        next.ConnectionId = attemptId;
+        next.AttemptNumber = 0;
         if (standby)
         {
             // R5: a standby login never changes pri/sec.
-            commands.Add(new NoteCommand(MachineNote.StandbyLogin, pbx, $"logged in to {pbx}, which acts as standby for the user's PBX"));
-            return new Decision(up with { Phase = RedundancyState.Standby, Reason = $"standby login at {pbx}" }, commands.ToImmutable());
+            decision.Add(MachineCommand.NoteOf(MachineNote.StandbyLogin, new MachineText(MachineTextCode.StandbyLoggedIn) { Pbx = pbx }));
+            next.Phase = RedundancyState.Standby;
+            next.Reason = new MachineText(MachineTextCode.StandbyLogin) { Pbx = pbx };
+            return;
         }
 
         var secondary = DetermineSecondary(config, pbx, info);
-        commands.Add(new NoteCommand(MachineNote.LoggedIn, pbx, redirected ? $"logged in to {pbx} after {state.Hops.Length - 1} redirect(s)" : $"logged in to {pbx}"));
-        commands.Add(new NoteCommand(
-            MachineNote.Determined, pbx, $"primary {config.Primary}, secondary {secondary?.ToString() ?? "none"}, user's PBX {pbx}"));
-        if (secondary != state.Secondary || pbx != state.Home)
+        decision.Add(MachineCommand.NoteOf(MachineNote.LoggedIn, new MachineText(MachineTextCode.LoggedIn) { Pbx = pbx, Number = redirects }));
+        decision.Add(MachineCommand.NoteOf(
+            MachineNote.Determined, new MachineText(MachineTextCode.Determined) { Pbx = pbx, Other = secondary, Primary = config.Primary }));
+        if (secondary != oldSecondary || pbx != home)
         {
-            commands.Add(new PersistCommand(new RedundancyRecord(config.Primary, secondary, pbx)));
+            decision.Add(MachineCommand.Persist(secondary, pbx));
         }
 
-        var connected = up with
-        {
-            Phase = RedundancyState.Connected,
-            Reason = redirected ? $"connected to the user's PBX {pbx} (redirected)" : $"connected to the user's PBX {pbx}",
-            Secondary = secondary,
-            Home = pbx,
-        };
-        return new Decision(connected, commands.ToImmutable());
+        next.Phase = RedundancyState.Connected;
+        next.Reason = new MachineText(redirects > 0 ? MachineTextCode.ConnectedRedirected : MachineTextCode.Connected) { Pbx = pbx };
+        next.Secondary = secondary;
+        next.Home = pbx;
     }
 
     /// <summary>
@@ -157,188 +201,238 @@ internal static class RedundancyMachine
     }
 
     // R3: follow within the hop limit, never in a loop, never to another scheme.
-    private static Decision OnRedirected(
-        MachineConfig config, MachineState state, PbxAddress from, Redirected redirected, ImmutableArray<MachineCommand>.Builder commands)
+    private static void OnRedirected(MachineConfig config, PbxAddress from, Redirected redirected, ref Decision decision)
     {
-        string? refusal = null;
-        if (redirected.Scheme != state.AttemptScheme)
+        ref var next = ref decision.State;
+        var refusal = MachineTextCode.NotStarted;
+        if (redirected.Scheme != next.AttemptScheme)
         {
-            refusal = $"redirect from {from} to {redirected.Target} refused: it changes the scheme from {Scheme(state.AttemptScheme)} to {Scheme(redirected.Scheme)}";
+            refusal = MachineTextCode.RedirectSchemeRefused;
         }
-        else if (state.Hops.Contains(redirected.Target))
+        else if (next.Hops.Contains(redirected.Target))
         {
-            refusal = $"redirect from {from} to {redirected.Target} refused: redirect loop ({string.Join(" -> ", state.Hops)} -> {redirected.Target})";
+            refusal = MachineTextCode.RedirectLoopRefused;
         }
-        else if (state.Hops.Length - 1 >= config.MaxRedirectHops)
+        else if (next.Hops.RedirectCount >= config.MaxRedirectHops)
         {
-            refusal = string.Create(CultureInfo.InvariantCulture, $"redirect from {from} to {redirected.Target} refused: hop limit of {config.MaxRedirectHops} reached");
-        }
-
-        if (refusal is not null)
-        {
-            commands.Add(new NoteCommand(MachineNote.RedirectRefused, from, refusal));
-            return NextCandidate(config, state, refusal, commands);
+            refusal = MachineTextCode.RedirectHopLimitRefused;
         }
 
-        var id = state.NextId;
-        var hop = state.Hops.Length;
-        commands.Add(new NoteCommand(MachineNote.RedirectFollowed, redirected.Target, $"{from} redirects to {redirected.Target}"));
-        commands.Add(new ConnectCommand(id, redirected.Target, redirected.Scheme, state.AttemptNumber, hop));
-        var next = state with
+        if (refusal != MachineTextCode.NotStarted)
         {
-            Phase = RedundancyState.Redirected,
-            Reason = $"redirected from {from} to {redirected.Target}",
-            NextId = id + 1,
-            AttemptId = id,
-            AttemptTarget = redirected.Target,
-            Hops = state.Hops.Add(redirected.Target),
-        };
-        return new Decision(next, commands.ToImmutable());
+            var why = new MachineText(refusal)
+            {
+                Pbx = from,
+                Other = redirected.Target,
+                SchemeFrom = next.AttemptScheme,
+                SchemeTo = redirected.Scheme,
+                Hops = refusal == MachineTextCode.RedirectLoopRefused ? next.Hops : default,
+                Number = refusal == MachineTextCode.RedirectHopLimitRefused ? config.MaxRedirectHops : 0,
+            };
+            decision.Add(MachineCommand.NoteOf(MachineNote.RedirectRefused, why));
+            NextCandidate(config, ref decision, why);
+            return;
+        }
+
+        var id = next.NextId;
+        decision.Add(MachineCommand.NoteOf(MachineNote.RedirectFollowed, new MachineText(MachineTextCode.RedirectFollowed) { Pbx = from, Other = redirected.Target }));
+        decision.Add(MachineCommand.Connect(id, redirected.Target, redirected.Scheme, next.AttemptNumber, next.Hops.Length));
+        next.Phase = RedundancyState.Redirected;
+        next.Reason = new MachineText(MachineTextCode.Redirected) { Pbx = from, Other = redirected.Target };
+        next.NextId = id + 1;
+        next.AttemptId = id;
+        next.AttemptTarget = redirected.Target;
+        next.Hops = next.Hops.Add(redirected.Target);
     }
 
-    private static Decision OnConnectionLost(MachineConfig config, MachineState state, ConnectionLost lost)
+    private static void OnConnectionLost(MachineConfig config, ConnectionLost lost, ref Decision decision)
     {
-        if (lost.ConnectionId != state.ConnectionId)
+        ref var next = ref decision.State;
+        if (lost.ConnectionId != next.ConnectionId)
         {
-            return Ignore(state, "loss of a connection that is no longer current", stale: true);
+            Ignore(ref decision, new MachineText(MachineTextCode.StaleConnectionLoss), stale: true);
+            return;
         }
 
-        var pbx = state.Current!;
-        var commands = ImmutableArray.CreateBuilder<MachineCommand>();
-        var down = state with { ConnectionId = null };
+        var pbx = next.Current!;
+        next.ConnectionId = null;
         if (lost.Loss.Kind == ConnectionLossKind.LoggedOut)
         {
             // The session is gone; reconnecting with it would only be refused.
-            var reason = $"session logged out by {pbx}: {lost.Loss.Reason}";
-            commands.Add(new NoteCommand(MachineNote.LoggedOut, pbx, reason));
-            commands.Add(new ResetBackoffCommand());
-            return new Decision(down with { Phase = RedundancyState.Faulted, Reason = reason }, commands.ToImmutable());
+            var reason = new MachineText(MachineTextCode.LoggedOut) { Pbx = pbx, Detail = lost.Loss.Reason };
+            decision.Add(MachineCommand.NoteOf(MachineNote.LoggedOut, reason));
+            decision.Add(MachineCommand.ResetBackoff());
+            next.Phase = RedundancyState.Faulted;
+            next.Reason = reason;
+            return;
         }
 
         var standbyBack = lost.Loss.Kind == ConnectionLossKind.StandbyBack;
-        var why = standbyBack ? $"{pbx} reports the user's PBX is back (StandbyBack)" : $"connection to {pbx} lost: {lost.Loss.Reason}";
-        commands.Add(new NoteCommand(standbyBack ? MachineNote.StandbyBack : MachineNote.ConnectionLost, pbx, why));
+        var why = standbyBack
+            ? new MachineText(MachineTextCode.StandbyBack) { Pbx = pbx }
+            : new MachineText(MachineTextCode.ConnectionLost) { Pbx = pbx, Detail = lost.Loss.Reason };
+        decision.Add(MachineCommand.NoteOf(standbyBack ? MachineNote.StandbyBack : MachineNote.ConnectionLost, why));
         if (lost.Unstable)
         {
             // Lost right after its login: back off before the reconnect (R7 resumes after it, current PBX first).
-            return Backoff(down with { CurrentFirst = !standbyBack }, $"{why}; the connection was unstable, backing off", commands);
+            next.CurrentFirst = !standbyBack;
+            Backoff(ref decision, why with { Wrap = MachineTextWrap.Unstable });
+            return;
         }
 
-        commands.Add(new ResetBackoffCommand());
+        decision.Add(MachineCommand.ResetBackoff());
 
         // R8: the user's PBX is back; the normal procedure from the primary gets us there.
         // R7: otherwise the current PBX first, then the alternation from the primary.
-        return standbyBack
-            ? StartRound(config, down, RoundCandidates(config, down), why, commands)
-            : StartRound(config, down, LossCandidates(config, down, pbx), why, commands);
+        StartRound(config, ref decision, standbyBack ? RoundCandidates(config, next) : LossCandidates(config, next, pbx), why);
     }
 
-    private static Decision OnBackoffScheduled(MachineState state, BackoffScheduled scheduled)
+    private static void OnBackoffScheduled(BackoffScheduled scheduled, ref Decision decision)
     {
-        if (state.Phase != RedundancyState.Failover || scheduled.TimerId != state.TimerId)
+        ref var next = ref decision.State;
+        if (next.Phase != RedundancyState.Failover || scheduled.TimerId != next.TimerId)
         {
-            return Ignore(state, "schedule of a backoff that is no longer pending", stale: true);
+            Ignore(ref decision, new MachineText(MachineTextCode.StaleBackoffSchedule), stale: true);
+            return;
         }
 
-        return new Decision(state with { NextAttemptAt = scheduled.DueAt }, []);
+        next.NextAttemptAt = scheduled.DueAt;
     }
 
-    private static Decision OnBackoffElapsed(MachineConfig config, MachineState state, BackoffElapsed elapsed)
+    private static void OnBackoffElapsed(MachineConfig config, BackoffElapsed elapsed, ref Decision decision)
     {
-        if (state.Phase != RedundancyState.Failover || elapsed.TimerId != state.TimerId)
+        ref var next = ref decision.State;
+        if (next.Phase != RedundancyState.Failover || elapsed.TimerId != next.TimerId)
         {
-            return Ignore(state, "end of a backoff that is no longer pending", stale: true);
+            Ignore(ref decision, new MachineText(MachineTextCode.StaleBackoffEnd), stale: true);
+            return;
         }
 
-        var waited = state with { TimerId = null, NextAttemptAt = null, CurrentFirst = false };
-        return state.CurrentFirst && state.Current is { } current
-            ? StartRound(config, waited, LossCandidates(config, waited, current), $"backoff over: reconnecting to {current} first", ImmutableArray.CreateBuilder<MachineCommand>())
-            : StartRound(config, waited, RoundCandidates(config, waited), "backoff over: next round from the primary PBX", ImmutableArray.CreateBuilder<MachineCommand>());
+        var currentFirst = next.CurrentFirst;
+        next.TimerId = null;
+        next.NextAttemptAt = null;
+        next.CurrentFirst = false;
+        if (currentFirst && next.Current is { } current)
+        {
+            StartRound(config, ref decision, LossCandidates(config, next, current), new MachineText(MachineTextCode.BackoffOverCurrentFirst) { Pbx = current });
+        }
+        else
+        {
+            StartRound(config, ref decision, RoundCandidates(config, next), new MachineText(MachineTextCode.BackoffOverFromPrimary));
+        }
     }
 
     // R6: primary, then secondary; with no secondary known, the primary alone.
-    internal static ImmutableArray<PbxAddress> RoundCandidates(MachineConfig config, MachineState state) =>
-        state.Secondary is { } secondary && secondary != config.Primary ? [config.Primary, secondary] : [config.Primary];
+    internal static PbxRound RoundCandidates(MachineConfig config, in MachineState state) =>
+        state.Secondary is { } secondary && secondary != config.Primary ? new(config.Primary, secondary) : new(config.Primary);
 
     // R7: the current PBX, then primary and secondary, without trying one PBX twice in a row.
-    internal static ImmutableArray<PbxAddress> LossCandidates(MachineConfig config, MachineState state, PbxAddress current)
+    internal static PbxRound LossCandidates(MachineConfig config, in MachineState state, PbxAddress current)
     {
         var round = RoundCandidates(config, state);
-        return round[0] == current ? round : round.Insert(0, current);
+        return round.First == current ? round : round.Prepend(current);
     }
 
-    private static Decision StartRound(
-        MachineConfig config, MachineState state, ImmutableArray<PbxAddress> candidates, string reason, ImmutableArray<MachineCommand>.Builder commands) =>
-        BeginAttempt(config, state with { Pending = candidates.RemoveAt(0) }, candidates[0], reason, commands);
+    private static void StartRound(MachineConfig config, ref Decision decision, PbxRound candidates, in MachineText reason) =>
+        BeginAttempt(config, ref decision, candidates.First!, candidates.Rest, reason);
 
-    private static Decision BeginAttempt(
-        MachineConfig config, MachineState state, PbxAddress target, string reason, ImmutableArray<MachineCommand>.Builder commands)
+    private static void BeginAttempt(MachineConfig config, ref Decision decision, PbxAddress target, PbxRound pending, in MachineText reason)
     {
-        var id = state.NextId;
-        var number = state.AttemptNumber + 1;
-        commands.Add(new ConnectCommand(id, target, config.Scheme, number, 0));
-        var next = state with
-        {
-            Phase = RedundancyState.Connecting,
-            Reason = reason,
-            NextId = id + 1,
-            AttemptId = id,
-            AttemptTarget = target,
-            AttemptScheme = config.Scheme,
-            Hops = [target],
-            AttemptNumber = number,
-        };
-        return new Decision(next, commands.ToImmutable());
+        ref var next = ref decision.State;
+        var id = next.NextId;
+        var number = next.AttemptNumber + 1;
+        decision.Add(MachineCommand.Connect(id, target, config.Scheme, number, 0));
+        next.Phase = RedundancyState.Connecting;
+        next.Reason = reason;
+        next.NextId = id + 1;
+        next.AttemptId = id;
+        next.AttemptTarget = target;
+        next.AttemptScheme = config.Scheme;
+        next.Hops = HopPath.Start(target);
+        next.Pending = pending;
+        next.AttemptNumber = number;
     }
 
     // Within a round there is no delay; when the round is exhausted, back off (R6).
-    private static Decision NextCandidate(MachineConfig config, MachineState state, string why, ImmutableArray<MachineCommand>.Builder commands)
+    private static void NextCandidate(MachineConfig config, ref Decision decision, in MachineText why)
     {
-        if (!state.Pending.IsEmpty)
+        var pending = decision.State.Pending;
+        if (!pending.IsEmpty)
         {
-            return BeginAttempt(config, state with { Pending = state.Pending.RemoveAt(0) }, state.Pending[0], why, commands);
+            BeginAttempt(config, ref decision, pending.First!, pending.Rest, why);
+            return;
         }
 
-        commands.Add(new NoteCommand(MachineNote.RoundFailed, state.AttemptTarget, $"no PBX reachable in this round; last: {why}"));
-        return Backoff(state with { CurrentFirst = false }, $"no PBX reachable; last: {why}", commands);
+        decision.Add(MachineCommand.NoteOf(MachineNote.RoundFailed, why with { Wrap = MachineTextWrap.RoundFailed }));
+        decision.State.CurrentFirst = false;
+        Backoff(ref decision, why with { Wrap = MachineTextWrap.NoPbxReachable });
     }
 
-    private static Decision Backoff(MachineState state, string reason, ImmutableArray<MachineCommand>.Builder commands)
+    private static void Backoff(ref Decision decision, in MachineText reason)
     {
-        var timer = state.NextId;
-        commands.Add(new StartBackoffCommand(timer, state.AttemptNumber));
-        var next = state with
-        {
-            Phase = RedundancyState.Failover,
-            Reason = reason,
-            NextId = timer + 1,
-            AttemptId = null,
-            AttemptTarget = null,
-            Hops = [],
-            Pending = [],
-            TimerId = timer,
-            NextAttemptAt = null,
-        };
-        return new Decision(next, commands.ToImmutable());
+        ref var next = ref decision.State;
+        var timer = next.NextId;
+        decision.Add(MachineCommand.StartBackoff(timer, next.AttemptNumber));
+        next.Phase = RedundancyState.Failover;
+        next.Reason = reason;
+        next.NextId = timer + 1;
+        next.AttemptId = null;
+        next.AttemptTarget = null;
+        next.Hops = default;
+        next.Pending = default;
+        next.TimerId = timer;
+        next.NextAttemptAt = null;
     }
 
     // No attempt, timer or round left pending.
-    private static MachineState Settle(MachineState state) => state with
+    private static void Settle(ref MachineState next)
     {
-        AttemptId = null,
-        AttemptTarget = null,
-        Hops = [],
-        Pending = [],
-        TimerId = null,
-        NextAttemptAt = null,
-        ConnectionId = null,
-        CurrentFirst = false,
-    };
+        next.AttemptId = null;
+        next.AttemptTarget = null;
+        next.Hops = default;
+        next.Pending = default;
+        next.TimerId = null;
+        next.NextAttemptAt = null;
+        next.ConnectionId = null;
+        next.CurrentFirst = false;
+    }
 
-    private static Decision Ignore(MachineState state, string why, bool stale = false) =>
-        new(state, [new NoteCommand(stale ? MachineNote.StaleEventIgnored : MachineNote.EventIgnored, null, why)]);
+    // The state stays as it was (the decision started as a copy of it).
+    private static void Ignore(ref Decision decision, in MachineText why, bool stale) =>
+        decision.Add(MachineCommand.NoteOf(stale ? MachineNote.StaleEventIgnored : MachineNote.EventIgnored, why));
 
     private static PbxAddress? Different(PbxAddress? candidate, PbxAddress primary) => candidate == primary ? null : candidate;
+}
 
-    private static string Scheme(PbxScheme scheme) => scheme == PbxScheme.Wss ? "wss" : "ws";
+/// <summary>
+/// The machine's answer to one event: the next state and what the shell is to do. A ref struct: it lives on the stack
+/// for the moment the caller reads it; copy out what you keep (the state, the commands).
+/// </summary>
+internal ref struct Decision
+{
+    /// <summary>The next state.</summary>
+    public MachineState State;
+
+    /// <summary>What the shell is to do, in order.</summary>
+    public MachineCommands Commands;
+
+    public void Add(in MachineCommand command)
+    {
+        switch (Commands.Count)
+        {
+            case 0:
+                Commands.First = command;
+                break;
+            case 1:
+                Commands.Second = command;
+                break;
+            case 2:
+                Commands.Third = command;
+                break;
+            default:
+                throw new InvalidOperationException("A decision holds at most three commands.");
+        }
+
+        Commands.Count++;
+    }
 }

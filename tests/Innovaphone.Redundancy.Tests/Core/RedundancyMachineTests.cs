@@ -1,7 +1,7 @@
-using System.Collections.Immutable;
 using FluentAssertions;
 using Innovaphone.Redundancy.Core;
 using Innovaphone.Redundancy.Persistence;
+using Innovaphone.Redundancy.Shell;
 using Innovaphone.Redundancy.Transport;
 using Xunit;
 
@@ -17,17 +17,20 @@ public sealed class RedundancyMachineTests
     private static readonly MachineConfig Config = new(Master, PbxScheme.Wss, MaxRedirectHops: 5, Phys: null);
 
     private MachineState _state = MachineState.Initial;
-    private ImmutableArray<MachineCommand> _commands = [];
+    private MachineCommand[] _commands = [];
 
-    private Decision Feed(MachineEvent @event, MachineConfig? config = null)
+    private void Feed(MachineEvent @event, MachineConfig? config = null)
     {
         var decision = RedundancyMachine.Decide(config ?? Config, _state, @event);
         _state = decision.State;
-        _commands = decision.Commands;
-        return decision;
+        _commands = decision.Commands.ToArray();
     }
 
-    private ConnectCommand LastConnect => _commands.OfType<ConnectCommand>().Should().ContainSingle().Subject;
+    private MachineCommand LastConnect => Commands(MachineCommandKind.Connect).Should().ContainSingle().Subject;
+
+    private IEnumerable<MachineCommand> Commands(MachineCommandKind kind) => _commands.Where(c => c.Kind == kind);
+
+    private IEnumerable<MachineCommand> Notes(MachineNote note) => Commands(MachineCommandKind.Note).Where(c => c.Note == note);
 
     private void Succeed(PbxLoginInfo? info = null) =>
         Feed(new AttemptCompleted(_state.AttemptId!.Value, new LoggedIn(new NoConnection(_state.AttemptTarget!), info ?? PbxLoginInfo.None)));
@@ -90,7 +93,7 @@ public sealed class RedundancyMachineTests
         Feed(new StartRequested(new RedundancyRecord(Master, Slave1, null)));
         Redirect(Slave2, PbxScheme.Ws);
 
-        _commands.OfType<NoteCommand>().Should().Contain(n => n.Note == MachineNote.RedirectRefused && n.Detail.Contains("scheme", StringComparison.Ordinal));
+        Notes(MachineNote.RedirectRefused).Should().Contain(n => MachineTextFormat.Format(n.Text).Contains("scheme", StringComparison.Ordinal));
         LastConnect.Target.Should().Be(Slave1, "the refused attempt counts as failed and the round goes on with the secondary");
     }
 
@@ -101,7 +104,7 @@ public sealed class RedundancyMachineTests
         Redirect(Slave2);
         Redirect(Master);
 
-        _commands.OfType<NoteCommand>().Should().Contain(n => n.Note == MachineNote.RedirectRefused && n.Detail.Contains("loop", StringComparison.Ordinal));
+        Notes(MachineNote.RedirectRefused).Should().Contain(n => MachineTextFormat.Format(n.Text).Contains("loop", StringComparison.Ordinal));
         _state.Phase.Should().Be(RedundancyState.Failover);
     }
 
@@ -112,11 +115,11 @@ public sealed class RedundancyMachineTests
         Feed(new StartRequested(null), config);
         Feed(new AttemptCompleted(_state.AttemptId!.Value, new Redirected(Slave1, PbxScheme.Wss)), config);
         Feed(new AttemptCompleted(_state.AttemptId!.Value, new Redirected(Slave2, PbxScheme.Wss)), config);
-        _commands.OfType<ConnectCommand>().Should().ContainSingle();
+        Commands(MachineCommandKind.Connect).Should().ContainSingle();
         Feed(new AttemptCompleted(_state.AttemptId!.Value, new Redirected(Standby, PbxScheme.Wss)), config);
 
-        _commands.OfType<NoteCommand>().Should().Contain(n => n.Note == MachineNote.RedirectRefused && n.Detail.Contains("hop limit", StringComparison.Ordinal));
-        _commands.OfType<ConnectCommand>().Should().BeEmpty();
+        Notes(MachineNote.RedirectRefused).Should().Contain(n => MachineTextFormat.Format(n.Text).Contains("hop limit", StringComparison.Ordinal));
+        Commands(MachineCommandKind.Connect).Should().BeEmpty();
         _state.Phase.Should().Be(RedundancyState.Failover);
     }
 
@@ -130,7 +133,7 @@ public sealed class RedundancyMachineTests
         _state.Phase.Should().Be(RedundancyState.Connected);
         _state.Secondary.Should().Be(Slave2);
         _state.Home.Should().Be(Slave2);
-        _commands.OfType<PersistCommand>().Should().ContainSingle().Which.Record.Should().Be(new RedundancyRecord(Master, Slave2, Slave2));
+        Commands(MachineCommandKind.Persist).Should().ContainSingle().Which.ToRecord(Config).Should().Be(new RedundancyRecord(Master, Slave2, Slave2));
     }
 
     [Fact]
@@ -172,8 +175,8 @@ public sealed class RedundancyMachineTests
         _state.Phase.Should().Be(RedundancyState.Standby);
         _state.Secondary.Should().Be(Slave2);
         _state.ToConnInfo(Config).Should().Be(new ConnInfo(true, true, Slave2, Master, Slave2, null));
-        _commands.OfType<PersistCommand>().Should().BeEmpty();
-        _commands.OfType<CloseConnectionCommand>().Should().BeEmpty();
+        Commands(MachineCommandKind.Persist).Should().BeEmpty();
+        Commands(MachineCommandKind.CloseConnection).Should().BeEmpty();
     }
 
     [Fact]
@@ -199,14 +202,14 @@ public sealed class RedundancyMachineTests
     public void R6_Alternation_PrimarySecondaryThenBackoffThenPrimary()
     {
         Feed(new StartRequested(new RedundancyRecord(Master, Slave2, Slave2)));
-        var targets = new List<PbxAddress> { LastConnect.Target };
+        var targets = new List<PbxAddress?> { LastConnect.Target };
         Fail();
         targets.Add(LastConnect.Target);
         Fail();
 
         _state.Phase.Should().Be(RedundancyState.Failover);
-        var timer = _commands.OfType<StartBackoffCommand>().Should().ContainSingle().Subject.TimerId;
-        _commands.OfType<ConnectCommand>().Should().BeEmpty("between rounds there is a backoff");
+        var timer = Commands(MachineCommandKind.StartBackoff).Should().ContainSingle().Subject.TimerId;
+        Commands(MachineCommandKind.Connect).Should().BeEmpty("between rounds there is a backoff");
 
         Feed(new BackoffScheduled(timer, DateTimeOffset.UnixEpoch, TimeSpan.FromSeconds(1)));
         _state.NextAttemptAt.Should().Be(DateTimeOffset.UnixEpoch);
@@ -225,7 +228,7 @@ public sealed class RedundancyMachineTests
         Fail();
 
         _state.Phase.Should().Be(RedundancyState.Failover);
-        _commands.OfType<StartBackoffCommand>().Should().ContainSingle();
+        Commands(MachineCommandKind.StartBackoff).Should().ContainSingle();
     }
 
     [Theory]
@@ -245,11 +248,11 @@ public sealed class RedundancyMachineTests
         _state.Current.Should().Be(current);
         Lose();
 
-        var targets = new List<PbxAddress> { LastConnect.Target };
+        var targets = new List<PbxAddress?> { LastConnect.Target };
         while (_state.Phase != RedundancyState.Failover)
         {
             Fail();
-            targets.AddRange(_commands.OfType<ConnectCommand>().Select(c => c.Target));
+            targets.AddRange(Commands(MachineCommandKind.Connect).Select(c => c.Target));
         }
 
         var expected = scenario switch
@@ -266,11 +269,11 @@ public sealed class RedundancyMachineTests
     {
         Feed(new StartRequested(null));
         Succeed();
-        _commands.OfType<ResetBackoffCommand>().Should().BeEmpty("the backoff is reset only once the connection proved stable");
+        Commands(MachineCommandKind.ResetBackoff).Should().BeEmpty("the backoff is reset only once the connection proved stable");
 
         Lose();
 
-        _commands.OfType<ResetBackoffCommand>().Should().ContainSingle();
+        Commands(MachineCommandKind.ResetBackoff).Should().ContainSingle();
         LastConnect.Target.Should().Be(Master);
     }
 
@@ -283,9 +286,9 @@ public sealed class RedundancyMachineTests
         Lose(unstable: true);
 
         _state.Phase.Should().Be(RedundancyState.Failover);
-        _commands.OfType<ConnectCommand>().Should().BeEmpty();
-        _commands.OfType<ResetBackoffCommand>().Should().BeEmpty("the episode goes on, so the next backoff is longer");
-        var timer = _commands.OfType<StartBackoffCommand>().Should().ContainSingle().Subject.TimerId;
+        Commands(MachineCommandKind.Connect).Should().BeEmpty();
+        Commands(MachineCommandKind.ResetBackoff).Should().BeEmpty("the episode goes on, so the next backoff is longer");
+        var timer = Commands(MachineCommandKind.StartBackoff).Should().ContainSingle().Subject.TimerId;
 
         Feed(new BackoffElapsed(timer));
         LastConnect.Target.Should().Be(Slave2, "R7: the current PBX first, after the backoff");
@@ -305,7 +308,7 @@ public sealed class RedundancyMachineTests
 
         _state.Phase.Should().Be(RedundancyState.Connecting);
         LastConnect.Target.Should().Be(Master);
-        _commands.OfType<StartBackoffCommand>().Should().BeEmpty();
+        Commands(MachineCommandKind.StartBackoff).Should().BeEmpty();
     }
 
     [Fact]
@@ -315,9 +318,9 @@ public sealed class RedundancyMachineTests
         Feed(new AttemptCompleted(_state.AttemptId!.Value, new Rejected(1, "wrong password")));
 
         _state.Phase.Should().Be(RedundancyState.Faulted);
-        _state.Reason.Should().Contain("wrong password");
-        _commands.OfType<ConnectCommand>().Should().BeEmpty();
-        _commands.OfType<StartBackoffCommand>().Should().BeEmpty();
+        MachineTextFormat.Format(_state.Reason).Should().Contain("wrong password");
+        Commands(MachineCommandKind.Connect).Should().BeEmpty();
+        Commands(MachineCommandKind.StartBackoff).Should().BeEmpty();
     }
 
     [Fact]
@@ -328,7 +331,7 @@ public sealed class RedundancyMachineTests
         Lose(ConnectionLossKind.LoggedOut);
 
         _state.Phase.Should().Be(RedundancyState.Faulted);
-        _commands.OfType<ConnectCommand>().Should().BeEmpty();
+        Commands(MachineCommandKind.Connect).Should().BeEmpty();
     }
 
     [Fact]
@@ -360,15 +363,15 @@ public sealed class RedundancyMachineTests
         Feed(new StartRequested(null));
         var attempt = _state.AttemptId!.Value;
         Feed(new StopRequested());
-        _commands.Should().ContainEquivalentOf(new CancelAttemptCommand(attempt));
-        _commands.OfType<ResetBackoffCommand>().Should().ContainSingle();
+        _commands.Should().Contain(MachineCommand.CancelAttempt(attempt));
+        Commands(MachineCommandKind.ResetBackoff).Should().ContainSingle();
         _state.Phase.Should().Be(RedundancyState.Stopped);
 
         Feed(new StartRequested(null));
         Succeed();
         var connection = _state.ConnectionId!.Value;
         Feed(new StopRequested());
-        _commands.Should().ContainEquivalentOf(new CloseConnectionCommand(connection));
+        _commands.Should().Contain(MachineCommand.CloseConnection(connection));
         _state.ToConnInfo(Config).Up.Should().BeFalse();
     }
 
@@ -381,13 +384,15 @@ public sealed class RedundancyMachineTests
         var before = _state;
 
         Feed(new AttemptCompleted(stale, new LoggedIn(new NoConnection(Master), PbxLoginInfo.None)));
-        _state.Should().BeSameAs(before);
-        _commands.Should().ContainSingle().Which.Should().BeOfType<NoteCommand>().Which.Note.Should().Be(MachineNote.StaleEventIgnored);
+        _state.Should().Be(before);
+        var ignored = _commands.Should().ContainSingle().Subject;
+        ignored.Kind.Should().Be(MachineCommandKind.Note);
+        ignored.Note.Should().Be(MachineNote.StaleEventIgnored);
 
         Feed(new BackoffElapsed(12345));
-        _state.Should().BeSameAs(before);
+        _state.Should().Be(before);
         Feed(new ConnectionLost(stale, new ConnectionLoss(ConnectionLossKind.Closed, "late")));
-        _state.Should().BeSameAs(before);
+        _state.Should().Be(before);
     }
 
     [Fact]
@@ -397,8 +402,8 @@ public sealed class RedundancyMachineTests
         var before = _state;
         Feed(new StartRequested(null));
 
-        _state.Should().BeSameAs(before);
-        _commands.OfType<ConnectCommand>().Should().BeEmpty();
+        _state.Should().Be(before);
+        Commands(MachineCommandKind.Connect).Should().BeEmpty();
     }
 
     private sealed class NoConnection(PbxAddress pbx) : IPbxConnection
