@@ -34,6 +34,7 @@ public sealed class RedundancyManager : IAsyncDisposable
     private readonly string _storeKey;
     private readonly ResiliencePipeline _attemptPipeline;
     private readonly BackoffScheduler _backoff;
+    private readonly Func<double> _random;
     private readonly Channel<Envelope> _events = Channel.CreateUnbounded<Envelope>(new UnboundedChannelOptions { SingleReader = true });
     private readonly CancellationTokenSource _lifetime = new();
     private readonly ConcurrentDictionary<long, CancellationTokenSource> _attempts = new();
@@ -65,6 +66,7 @@ public sealed class RedundancyManager : IAsyncDisposable
             .AddTimeout(options.AttemptTimeout)
             .Build();
         _backoff = new BackoffScheduler(options, _time, Post);
+        _random = options.Randomizer ?? Random.Shared.NextDouble;
         _connInfo = new BehaviorSubject<ConnInfo>(_state.ToConnInfo(_config));
         ConnInfoChanges = new GuardedObservable<ConnInfo>(_connInfo.AsObservable(), OnSubscriberError);
         StateChanges = new GuardedObservable<RedundancyStateChange>(_stateChanges.AsObservable(), OnSubscriberError);
@@ -250,9 +252,15 @@ public sealed class RedundancyManager : IAsyncDisposable
             Log.BackoffScheduled(_logger, scheduled.Delay, scheduled.DueAt);
         }
 
+        // The reconnect after a loss of the current connection is spread by ReconnectJitter; every other attempt starts at once.
+        var firstDelay = @event is ConnectionLost lost && lost.ConnectionId == previous.ConnectionId ? ReconnectDelay() : TimeSpan.Zero;
         foreach (var command in decision.Commands)
         {
-            await ExecuteAsync(command).ConfigureAwait(false);
+            await ExecuteAsync(command, firstDelay).ConfigureAwait(false);
+            if (command is ConnectCommand)
+            {
+                firstDelay = TimeSpan.Zero;
+            }
         }
 
         // A lost connection is released as soon as the machine lets go of it.
@@ -294,7 +302,21 @@ public sealed class RedundancyManager : IAsyncDisposable
         }
     }
 
-    private async ValueTask ExecuteAsync(MachineCommand command)
+    /// <summary>A random wait in [0, ReconnectJitter); zero when the option is off.</summary>
+    private TimeSpan ReconnectDelay()
+    {
+        var jitter = _options.ReconnectJitter;
+        if (jitter <= TimeSpan.Zero)
+        {
+            return TimeSpan.Zero;
+        }
+
+        // A randomizer that strays out of [0, 1) must not stretch the wait beyond the option.
+        var ticks = (long)(jitter.Ticks * Math.Clamp(_random(), 0d, 1d));
+        return TimeSpan.FromTicks(Math.Min(ticks, jitter.Ticks - 1));
+    }
+
+    private async ValueTask ExecuteAsync(MachineCommand command, TimeSpan delay)
     {
         switch (command)
         {
@@ -302,7 +324,7 @@ public sealed class RedundancyManager : IAsyncDisposable
                 Log.AttemptStarted(_logger, connect.AttemptNumber, connect.Hop, connect.Target, connect.Scheme);
                 var cts = CancellationTokenSource.CreateLinkedTokenSource(_lifetime.Token);
                 _attempts[connect.AttemptId] = cts;
-                Track(RunAttemptAsync(new PbxLoginRequest(connect.Target, connect.Scheme, connect.AttemptId), cts));
+                Track(RunAttemptAsync(new PbxLoginRequest(connect.Target, connect.Scheme, connect.AttemptId), delay, cts));
                 break;
             case CancelAttemptCommand cancel:
                 if (_attempts.TryRemove(cancel.AttemptId, out var attempt))
@@ -337,11 +359,20 @@ public sealed class RedundancyManager : IAsyncDisposable
         }
     }
 
-    private async Task RunAttemptAsync(PbxLoginRequest request, CancellationTokenSource cts)
+    private async Task RunAttemptAsync(PbxLoginRequest request, TimeSpan delay, CancellationTokenSource cts)
     {
         LoginOutcome outcome;
         try
         {
+            if (delay > TimeSpan.Zero)
+            {
+                // On the manager's clock and cancelled with the attempt (stop, dispose, a newer round); the timer exists
+                // before the log line, so a test that waits for the line can move fake time past it.
+                var wait = Task.Delay(delay, _time, cts.Token);
+                Log.ReconnectDelayed(_logger, request.Pbx, delay);
+                await wait.ConfigureAwait(false);
+            }
+
             outcome = await _attemptPipeline.ExecuteAsync(
                 static (state, token) => state.Transport.ConnectAsync(state.Request, token),
                 (Transport: _options.Transport, Request: request),
