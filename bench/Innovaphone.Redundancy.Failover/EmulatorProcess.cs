@@ -144,7 +144,7 @@ internal sealed class EmulatorProcess : IAsyncDisposable
     }
 
     private static async Task<string> ReadLineAsync(Process process) =>
-        await process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60))
+        await process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromMinutes(5))
         ?? throw new InvalidOperationException("The emulator process ended.");
 
     private static string Expect(string line, string key) =>
