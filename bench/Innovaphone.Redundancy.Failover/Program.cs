@@ -9,7 +9,8 @@ namespace Innovaphone.Redundancy.Failover;
 /// <summary>
 /// Failover latency over real loopback WebSockets: the myApps transport against the <see cref="PbxEmulator"/>.
 /// Topology: a master PBX (the user's PBX and the primary) and an explicit standby PBX for it (the secondary).
-/// Usage: <c>[--runs N] [--peer-runs N] [--halfopen-runs N] [--scale N[,N...]] [--idle SECONDS] [--jitter-rate LOGINS_PER_S] [--quick]</c>.
+/// Usage: <c>[--runs N] [--peer-runs N] [--halfopen-runs N] [--scale N[,N...]] [--idle SECONDS] [--settle SECONDS] [--jitter-rate LOGINS_PER_S]
+/// [--keepalive-interval-ms MS] [--keepalive-timeout-ms MS] [--quick]</c>.
 /// The scale runs serve the emulator from a second process (this program with <c>--serve-emulator</c>), so that memory and
 /// CPU are the client's alone.
 /// </summary>
@@ -20,7 +21,7 @@ internal static class Program
 
     /// <summary>Thousands of logins on a loaded 2-core box can take minutes: the scale runs wait longer before giving up.</summary>
     private static readonly TimeSpan ScaleGuard = TimeSpan.FromMinutes(5);
-    private static readonly TimeSpan SettleTime = TimeSpan.FromSeconds(10);
+    private static TimeSpan s_settleTime = TimeSpan.FromSeconds(10);
 
     /// <summary>innovaphone's JS AppWebsocket: first retry after 1 s, doubling.</summary>
     private static readonly TimeSpan[] JsSchedule = [TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(4), TimeSpan.FromSeconds(8)];
@@ -45,6 +46,9 @@ internal static class Program
         var scales = OptionList(args, "--scale");
         var idle = Option(args, "--idle", quick ? 5 : 60);
         var jitterRate = Option(args, "--jitter-rate", 1000);
+
+        // The quick run keeps its 3 minutes: a shorter settle before the idle window (its idle CPU is then less steady).
+        s_settleTime = TimeSpan.FromSeconds(Option(args, "--settle", quick ? 3 : 10));
         if (Option(args, "--keepalive-interval-ms", -1) is var kai and >= 0)
         {
             s_keepAliveInterval = TimeSpan.FromMilliseconds(kai);
@@ -351,7 +355,7 @@ internal static class Program
                 // reported separately, so that idle_cpu is the steady state.
                 var settle = process.TotalProcessorTime;
                 var settleWall = Stopwatch.GetTimestamp();
-                await Task.Delay(SettleTime);
+                await Task.Delay(s_settleTime);
                 process.Refresh();
                 Figures.Print($"scale{n}.settle_cpu", (process.TotalProcessorTime - settle).TotalMilliseconds / Stopwatch.GetElapsedTime(settleWall).TotalMilliseconds * 100, "%core");
                 var cpu = process.TotalProcessorTime;
