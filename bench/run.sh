@@ -2,8 +2,10 @@
 # Runs the benchmarks and the failover harness and prints one line per figure:
 #   name value unit ratio-to-reference
 # (the reference of each figure is given in docs/performance.md).
-#   bench/run.sh          full run (BenchmarkDotNet default job, 100 runs per latency figure, --scale 1000)
-#   bench/run.sh --quick  under 3 minutes on 2 cores (short job, 50 runs, 5 runs of the 1 s JS peer, --scale 200)
+#   bench/run.sh          full run (BenchmarkDotNet default job, 100 runs per latency figure, 50 half-open runs,
+#                         --scale 1000 and 5000 with 60 s idle each; the emulator of the scale runs is a second process)
+#   bench/run.sh --quick  under 3 minutes on 2 cores (short job, 50 runs, 5 runs of the 1 s JS peer, 50 half-open runs,
+#                         --scale 200 with 5 s idle)
 # Full logs go to bench/artifacts/.
 set -euo pipefail
 
@@ -16,6 +18,9 @@ for arg in "$@"; do
 done
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
+
+# The scale runs hold two sockets per client (client and emulator end): 5000 clients need more than the usual 1024.
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 artifacts="$root/bench/artifacts"
 mkdir -p "$artifacts"
 cd "$root"
@@ -38,10 +43,10 @@ build bench/Innovaphone.Redundancy.Failover/Innovaphone.Redundancy.Failover.cspr
 
 if $quick; then
   bdn_args=(--job short)
-  harness_args=(--quick --runs 50 --peer-runs 5 --scale 200 --idle 5)
+  harness_args=(--quick --runs 50 --peer-runs 5 --halfopen-runs 50 --scale 200 --idle 5)
 else
   bdn_args=()
-  harness_args=(--runs 100 --peer-runs 50 --scale 1000 --idle 20)
+  harness_args=(--runs 100 --peer-runs 50 --halfopen-runs 50 --scale 1000,5000 --idle 60)
 fi
 
 echo "# $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"

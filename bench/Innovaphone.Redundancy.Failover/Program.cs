@@ -9,13 +9,19 @@ namespace Innovaphone.Redundancy.Failover;
 /// <summary>
 /// Failover latency over real loopback WebSockets: the myApps transport against the <see cref="PbxEmulator"/>.
 /// Topology: a master PBX (the user's PBX and the primary) and an explicit standby PBX for it (the secondary).
-/// Usage: <c>[--runs N] [--peer-runs N] [--scale N] [--idle SECONDS] [--quick]</c>.
+/// Usage: <c>[--runs N] [--peer-runs N] [--halfopen-runs N] [--scale N[,N...]] [--idle SECONDS] [--settle SECONDS] [--jitter-rate LOGINS_PER_S]
+/// [--keepalive-interval-ms MS] [--keepalive-timeout-ms MS] [--quick]</c>.
+/// The scale runs serve the emulator from a second process (this program with <c>--serve-emulator</c>), so that memory and
+/// CPU are the client's alone.
 /// </summary>
 internal static class Program
 {
     private const string Password = "bench-Pa55";
     private static readonly TimeSpan Guard = TimeSpan.FromSeconds(60);
-    private static readonly TimeSpan SettleTime = TimeSpan.FromSeconds(3);
+
+    /// <summary>Thousands of logins on a loaded 2-core box can take minutes: the scale runs wait longer before giving up.</summary>
+    private static readonly TimeSpan ScaleGuard = TimeSpan.FromMinutes(5);
+    private static TimeSpan s_settleTime = TimeSpan.FromSeconds(10);
 
     /// <summary>innovaphone's JS AppWebsocket: first retry after 1 s, doubling.</summary>
     private static readonly TimeSpan[] JsSchedule = [TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(4), TimeSpan.FromSeconds(8)];
@@ -23,19 +29,52 @@ internal static class Program
     /// <summary>SignalR's default reconnect schedule: 0, 2, 10, 30 s.</summary>
     private static readonly TimeSpan[] SignalRSchedule = [TimeSpan.Zero, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(30)];
 
+    private static TimeSpan? s_keepAliveInterval;
+    private static TimeSpan? s_keepAliveTimeout;
+
     public static async Task<int> Main(string[] args)
     {
+        if (args.Length > 0 && args[0] == EmulatorProcess.ServeArgument)
+        {
+            return await EmulatorProcess.ServeAsync(Option(args, "--users", 0), Password);
+        }
+
         var quick = args.Contains("--quick");
         var runs = Option(args, "--runs", 100);
         var peerRuns = Option(args, "--peer-runs", quick ? 5 : 50);
-        var scale = Option(args, "--scale", 0);
-        var idle = Option(args, "--idle", quick ? 5 : 20);
+        var halfOpenRuns = Option(args, "--halfopen-runs", Math.Max(50, runs / 2));
+        var scales = OptionList(args, "--scale");
+        var idle = Option(args, "--idle", quick ? 5 : 60);
+        var jitterRate = Option(args, "--jitter-rate", 1000);
 
-        Console.WriteLine($"# failover harness: runs {runs}, peer runs {peerRuns}, scale {scale}, idle {idle} s, {Environment.ProcessorCount} cores");
-        await LatencyAsync(runs, peerRuns);
-        if (scale > 0)
+        // The quick run keeps its 3 minutes: a shorter settle before the idle window (its idle CPU is then less steady).
+        s_settleTime = TimeSpan.FromSeconds(Option(args, "--settle", quick ? 3 : 10));
+        if (Option(args, "--keepalive-interval-ms", -1) is var kai and >= 0)
         {
-            await ScaleAsync(scale, TimeSpan.FromSeconds(idle));
+            s_keepAliveInterval = TimeSpan.FromMilliseconds(kai);
+        }
+
+        if (Option(args, "--keepalive-timeout-ms", -1) is var kat and >= 0)
+        {
+            s_keepAliveTimeout = kat == 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromMilliseconds(kat);
+        }
+
+        Console.WriteLine($"# failover harness: runs {runs}, peer runs {peerRuns}, half-open runs {halfOpenRuns}, scale {string.Join(',', scales)}, " +
+                          $"idle {idle} s, jitter rate {jitterRate}/s, scale keepalive {ScaleTransportOptions("x").KeepAliveInterval}/{ScaleTransportOptions("x").KeepAliveTimeout}, " +
+                          $"{Environment.ProcessorCount} cores");
+        if (runs > 0)
+        {
+            await LatencyAsync(runs, peerRuns);
+        }
+
+        if (halfOpenRuns > 0)
+        {
+            await HalfOpenAsync(halfOpenRuns);
+        }
+
+        foreach (var scale in scales)
+        {
+            await ScaleAsync(scale, TimeSpan.FromSeconds(idle), jitterRate);
         }
 
         return 0;
@@ -201,35 +240,114 @@ internal static class Program
         }
     }
 
-    private static async Task ScaleAsync(int n, TimeSpan idle)
+    /// <summary>
+    /// Silent death: the current PBX stops answering without closing (<see cref="PbxEmulator.SetHalfOpen"/>) and loses its
+    /// registration to the standby; only the keepalive notices. Short keepalive settings so that 50 runs take seconds.
+    /// </summary>
+    private static async Task HalfOpenAsync(int runs)
     {
+        var interval = TimeSpan.FromMilliseconds(100);
+        var timeout = TimeSpan.FromMilliseconds(100);
+        var connectTimeout = TimeSpan.FromMilliseconds(100);
         await using var emulator = new PbxEmulator();
         var sim = emulator.System;
         var master = await emulator.AddMasterAsync();
         var standby = await emulator.AddStandbyAsync(master);
-        for (var i = 0; i < n; i++)
+        sim.AddUser("halfopen", Password, master);
+
+        await using var floorTransport = new MyAppsWebSocketTransport(TransportOptions("halfopen"));
+        var floor = new List<double>();
+        for (var i = -3; i < runs; i++)
         {
-            sim.AddUser(User(i), Password, master);
+            var start = Stopwatch.GetTimestamp();
+            await using var connection = await LogInAsync(floorTransport, master);
+            Add(floor, i, start, Stopwatch.GetTimestamp());
         }
+
+        await using var transport = new MyAppsWebSocketTransport(TransportOptions("halfopen") with
+        {
+            KeepAliveInterval = interval,
+            KeepAliveTimeout = timeout,
+            ConnectTimeout = connectTimeout,
+        });
+        await using var manager = new RedundancyManager(ManagerOptions("halfopen", master, transport));
+        using (var up = WhenConnInfo(manager, i => i.Up && !i.Standby && i.Cur == master.Address))
+        {
+            await manager.StartAsync();
+            await up.Task.WaitAsync(Guard);
+        }
+
+        var silent = new List<double>();
+        for (var i = -3; i < runs; i++)
+        {
+            using (var onStandby = WhenConnInfo(manager, c => c.Up && c.Cur == standby.Address))
+            {
+                var start = Stopwatch.GetTimestamp();
+                emulator.SetHalfOpen(master, true);
+                sim.Partition(master, standby);
+                Add(silent, i, start, await onStandby.Task.WaitAsync(Guard));
+            }
+
+            // Thawed and registered again: the standby sends StandbyBack and the manager goes home.
+            using (var home = WhenConnInfo(manager, c => c.Up && !c.Standby && c.Cur == master.Address))
+            {
+                emulator.SetHalfOpen(master, false);
+                sim.Heal(master, standby);
+                await home.Task.WaitAsync(Guard);
+            }
+        }
+
+        var f = Figures.Summarise(floor);
+        var h = Figures.Summarise(silent);
+        var target = (interval + timeout).TotalMilliseconds + (2 * f.P50);
+        var bound = target + connectTimeout.TotalMilliseconds;
+        Console.WriteLine($"# half-open: KeepAliveInterval {interval.TotalMilliseconds} ms, KeepAliveTimeout {timeout.TotalMilliseconds} ms, " +
+                          $"ConnectTimeout {connectTimeout.TotalMilliseconds} ms, {runs} runs; target interval + timeout + 2 floor = {target:0.#} ms; " +
+                          $"with the cur-first attempt's ConnectTimeout (R7) {bound:0.#} ms");
+        Figures.Print("failover.halfopen.ours.p50", h.P50, "ms", h.P50 / target);
+        Figures.Print("failover.halfopen.ours.p99", h.P99, "ms", h.P99 / target);
+        Figures.Print("failover.halfopen.ours.max", h.Max, "ms", h.Max / bound);
+    }
+
+    /// <summary>
+    /// <paramref name="n"/> managers, each its own user and transport, against the emulator served by a second process.
+    /// <paramref name="jitterRate"/>: the login rate per second the reconnect jitter should spread a lost PBX's clients to
+    /// (ReconnectJitter = N / rate); 0 turns the jitter off (the library default).
+    /// </summary>
+    private static async Task ScaleAsync(int n, TimeSpan idle, int jitterRate)
+    {
+        await using var emulator = await EmulatorProcess.StartAsync(n);
+        var master = emulator.Master;
+        var standby = emulator.Standby;
+        var jitter = jitterRate > 0 ? TimeSpan.FromSeconds(n / (double)jitterRate) : TimeSpan.Zero;
+        Console.WriteLine($"# scale {n}: emulator in process {emulator.ProcessId}; ReconnectJitter {jitter.TotalMilliseconds} ms " +
+                          $"(bound: {n} logins / {jitter.TotalSeconds:0.##} s = {(jitter > TimeSpan.Zero ? n / jitter.TotalSeconds : double.PositiveInfinity):0} logins/s " +
+                          "at the standby, twice that in attempts with the cur-first attempt to the dead master)");
 
         var before = GC.GetTotalMemory(forceFullCollection: true);
         var transports = new MyAppsWebSocketTransport[n];
         var managers = new RedundancyManager[n];
         for (var i = 0; i < n; i++)
         {
-            transports[i] = new MyAppsWebSocketTransport(TransportOptions(User(i)));
-            managers[i] = new RedundancyManager(ManagerOptions(User(i), master, transports[i]));
+            transports[i] = new MyAppsWebSocketTransport(ScaleTransportOptions(User(i)));
+            managers[i] = new RedundancyManager(ManagerOptions(User(i), master, transports[i]) with { ReconnectJitter = jitter });
         }
 
         try
         {
+            // Started in batches: a burst of thousands of connects would overflow the listen backlog (SYN retries
+            // after 1 s), which measures the kernel, not the start.
             var start = Stopwatch.GetTimestamp();
-            var connected = await AllAsync(managers, start, c => c.Up && !c.Standby && c.Cur == master.Address, () => Task.WhenAll(managers.Select(m => m.StartAsync())));
-            var all = Figures.Summarise(connected);
-            Figures.Print($"scale{n}.start.all_up.max", all.Max, "ms");
+            var connected = new List<double>();
+            foreach (var batch in managers.Chunk(250))
+            {
+                connected.AddRange(await AllAsync(batch, start, c => c.Up && !c.Standby && c.Cur == master, () => Task.WhenAll(batch.Select(m => m.StartAsync()))));
+            }
+
+            Figures.Print($"scale{n}.start.all_up.max", Figures.Summarise(connected).Max, "ms");
 
             var after = GC.GetTotalMemory(forceFullCollection: true);
-            Figures.Print($"scale{n}.memory_per_connected_manager", (after - before) / (double)n / 1024, "KiB");
+            Figures.Print($"scale{n}.memory_per_connected_manager", (after - before) / (double)n / 1024, "KiB", (after - before) / (double)n / 50_000);
 
             using (var process = Process.GetCurrentProcess())
             {
@@ -237,45 +355,57 @@ internal static class Program
                 // reported separately, so that idle_cpu is the steady state.
                 var settle = process.TotalProcessorTime;
                 var settleWall = Stopwatch.GetTimestamp();
-                await Task.Delay(SettleTime);
+                await Task.Delay(s_settleTime);
                 process.Refresh();
                 Figures.Print($"scale{n}.settle_cpu", (process.TotalProcessorTime - settle).TotalMilliseconds / Stopwatch.GetElapsedTime(settleWall).TotalMilliseconds * 100, "%core");
                 var cpu = process.TotalProcessorTime;
                 var wall = Stopwatch.GetTimestamp();
                 await Task.Delay(idle);
                 process.Refresh();
-                var used = process.TotalProcessorTime - cpu;
-                Figures.Print($"scale{n}.idle_cpu", used.TotalMilliseconds / Stopwatch.GetElapsedTime(wall).TotalMilliseconds * 100, "%core");
+                var used = (process.TotalProcessorTime - cpu).TotalMilliseconds / Stopwatch.GetElapsedTime(wall).TotalMilliseconds * 100;
+                Figures.Print($"scale{n}.idle_cpu", used, "%core", used / 1.0);
             }
 
-            var killedAt = sim.TimeProvider.GetUtcNow();
-            start = Stopwatch.GetTimestamp();
-            var kill = await AllAsync(managers, start, c => c.Up && c.Cur == standby.Address, () =>
+            // Two kill/revive cycles: the first runs the failover paths of both processes for the first time (JIT, first
+            // use of the standby's listener) and is reported as "cold"; the second is the steady figure.
+            for (var cycle = 0; cycle < 2; cycle++)
             {
-                sim.Kill(master);
-                return Task.CompletedTask;
-            });
-            var revivedAt = sim.TimeProvider.GetUtcNow();
-            var killPeak = PeakPerSecond(sim.Attempts, killedAt, revivedAt);
+                var name = cycle == 0 ? $"scale{n}.cold" : $"scale{n}";
 
-            start = Stopwatch.GetTimestamp();
-            var back = await AllAsync(managers, start, c => c.Up && !c.Standby && c.Cur == master.Address, () =>
-            {
-                sim.Revive(master);
-                return Task.CompletedTask;
-            });
-            var backPeak = PeakPerSecond(sim.Attempts, revivedAt, DateTimeOffset.MaxValue);
+                // Detection (connInfo up:false) is measured alongside, to tell the loss's arrival from the reconnect.
+                var down = managers.Select(m => WhenConnInfo(m, c => !c.Up)).ToList();
+                start = Stopwatch.GetTimestamp();
+                var killTook = "";
+                var kill = await AllAsync(managers, start, c => c.Up && c.Cur == standby, async () => killTook = await emulator.CommandAsync("kill"));
+                Console.WriteLine($"# cycle {cycle}: kill answered after {Stopwatch.GetElapsedTime(start).TotalMilliseconds:0} ms, {killTook}");
+                var killPeak = await emulator.CommandAsync("peak");
+                var detected = Figures.Summarise(await Task.WhenAll(down.Select(async d => Stopwatch.GetElapsedTime(start, await d.Task).TotalMilliseconds)));
+                down.ForEach(d => d.Dispose());
 
-            var k = Figures.Summarise(kill);
-            Figures.Print($"scale{n}.kill.all_up.p50", k.P50, "ms");
-            Figures.Print($"scale{n}.kill.all_up.p99", k.P99, "ms");
-            Figures.Print($"scale{n}.kill.all_up.max", k.Max, "ms");
-            Figures.Print($"scale{n}.kill.peak_attempts", killPeak, "attempts/s");
-            var b = Figures.Summarise(back);
-            Figures.Print($"scale{n}.standbyback.all_up.p50", b.P50, "ms");
-            Figures.Print($"scale{n}.standbyback.all_up.p99", b.P99, "ms");
-            Figures.Print($"scale{n}.standbyback.all_up.max", b.Max, "ms");
-            Figures.Print($"scale{n}.standbyback.peak_attempts", backPeak, "attempts/s");
+                start = Stopwatch.GetTimestamp();
+                var back = await AllAsync(managers, start, c => c.Up && !c.Standby && c.Cur == master, () => emulator.CommandAsync("revive"));
+                var backPeak = await emulator.CommandAsync("peak");
+
+                var k = Figures.Summarise(kill);
+                var b = Figures.Summarise(back);
+                if (cycle == 0)
+                {
+                    Figures.Print($"{name}.kill.all_up.max", k.Max, "ms", k.Max / 10_000);
+                    Figures.Print($"{name}.standbyback.all_up.max", b.Max, "ms", b.Max / 10_000);
+                    continue;
+                }
+
+                Figures.Print($"{name}.kill.detected.p50", detected.P50, "ms");
+                Figures.Print($"{name}.kill.detected.max", detected.Max, "ms");
+                Figures.Print($"{name}.kill.all_up.p50", k.P50, "ms");
+                Figures.Print($"{name}.kill.all_up.p99", k.P99, "ms");
+                Figures.Print($"{name}.kill.all_up.max", k.Max, "ms", k.Max / 10_000);
+                PrintPeak($"{name}.kill", killPeak, n, jitter);
+                Figures.Print($"{name}.standbyback.all_up.p50", b.P50, "ms");
+                Figures.Print($"{name}.standbyback.all_up.p99", b.P99, "ms");
+                Figures.Print($"{name}.standbyback.all_up.max", b.Max, "ms", b.Max / 10_000);
+                PrintPeak($"{name}.standbyback", backPeak, n, jitter);
+            }
         }
         finally
         {
@@ -284,38 +414,36 @@ internal static class Program
         }
     }
 
+    /// <summary>
+    /// The emulator's answer to <c>peak</c>: the most attempts in any 100 ms bucket (scaled to /s) and the total, since the
+    /// last kill or revive. The ratio is to the jitter's bound, 2 attempts per client (dead master first, R7) over the jitter.
+    /// </summary>
+    private static void PrintPeak(string name, string answer, int n, TimeSpan jitter)
+    {
+        var parts = answer.Split(' ');
+        var peak = double.Parse(parts[1], CultureInfo.InvariantCulture);
+        var total = int.Parse(parts[2], CultureInfo.InvariantCulture);
+        double? ratio = jitter > TimeSpan.Zero ? peak / (2 * n / jitter.TotalSeconds) : null;
+        Figures.Print($"{name}.peak_attempts", peak, "attempts/s", ratio);
+        Figures.Print($"{name}.attempts", total, "attempts", total / (double)n);
+        Figures.Print($"{name}.attempts_first", double.Parse(parts[3], CultureInfo.InvariantCulture), "ms");
+        Figures.Print($"{name}.attempts_last", double.Parse(parts[4], CultureInfo.InvariantCulture), "ms");
+    }
+
     /// <summary>Subscribes every manager to <paramref name="condition"/>, runs <paramref name="act"/>, and returns each manager's time to it.</summary>
-    private static async Task<List<double>> AllAsync(RedundancyManager[] managers, long start, Func<ConnInfo, bool> condition, Func<Task> act)
+    private static async Task<List<double>> AllAsync(IReadOnlyList<RedundancyManager> managers, long start, Func<ConnInfo, bool> condition, Func<Task> act)
     {
         var waits = managers.Select(m => WhenConnInfo(m, condition)).ToList();
         try
         {
             await act();
-            var ends = await Task.WhenAll(waits.Select(w => w.Task)).WaitAsync(Guard);
+            var ends = await Task.WhenAll(waits.Select(w => w.Task)).WaitAsync(ScaleGuard);
             return [.. ends.Select(e => Stopwatch.GetElapsedTime(start, e).TotalMilliseconds)];
         }
         finally
         {
             waits.ForEach(w => w.Dispose());
         }
-    }
-
-    /// <summary>The most login attempts the PBXes saw within any one second in [from, to).</summary>
-    private static int PeakPerSecond(IReadOnlyList<SimulatedLoginAttempt> attempts, DateTimeOffset from, DateTimeOffset to)
-    {
-        var times = attempts.Where(a => a.Time >= from && a.Time < to).Select(a => a.Time).Order().ToList();
-        var peak = 0;
-        for (int head = 0, tail = 0; head < times.Count; head++)
-        {
-            while (times[head] - times[tail] >= TimeSpan.FromSeconds(1))
-            {
-                tail++;
-            }
-
-            peak = Math.Max(peak, head - tail + 1);
-        }
-
-        return peak;
     }
 
     private static void Add(List<double> samples, int run, long start, long end)
@@ -344,16 +472,34 @@ internal static class Program
         AllowInsecure = true,
     };
 
-    private static RedundancyOptions ManagerOptions(string user, SimulatedPbx primary, IPbxTransport transport) => new()
+    /// <summary>The scale runs' transport: library defaults unless <c>--keepalive-interval-ms</c>/<c>--keepalive-timeout-ms</c> say otherwise.</summary>
+    private static MyAppsTransportOptions ScaleTransportOptions(string user) => TransportOptions(user) with
     {
-        Primary = primary.Address,
+        KeepAliveInterval = s_keepAliveInterval ?? new MyAppsTransportOptions().KeepAliveInterval,
+        KeepAliveTimeout = s_keepAliveTimeout ?? new MyAppsTransportOptions().KeepAliveTimeout,
+    };
+
+    private static RedundancyOptions ManagerOptions(string user, SimulatedPbx primary, IPbxTransport transport) =>
+        ManagerOptions(user, primary.Address, transport);
+
+    private static RedundancyOptions ManagerOptions(string user, PbxAddress primary, IPbxTransport transport) => new()
+    {
+        Primary = primary,
         Transport = transport,
         User = user,
         Scheme = PbxScheme.Ws,
         MinStableConnection = TimeSpan.Zero,
     };
 
-    private static string User(int i) => string.Create(CultureInfo.InvariantCulture, $"user{i}");
+    private static List<int> OptionList(string[] args, string name)
+    {
+        var index = Array.IndexOf(args, name);
+        return index >= 0 && index + 1 < args.Length
+            ? [.. args[index + 1].Split(',').Select(v => int.Parse(v, CultureInfo.InvariantCulture)).Where(v => v > 0)]
+            : [];
+    }
+
+    internal static string User(int i) => string.Create(CultureInfo.InvariantCulture, $"user{i}");
 
     private static int Option(string[] args, string name, int fallback)
     {

@@ -54,6 +54,7 @@ internal static class RedundancyServiceFactory
             BackoffMax = options.BackoffMax,
             BackoffJitter = options.BackoffJitter,
             MinStableConnection = options.MinStableConnection,
+            ReconnectJitter = options.ReconnectJitter,
             MaxRedirectHops = options.MaxRedirectHops,
             TimeProvider = time,
             LoggerFactory = loggerFactory,

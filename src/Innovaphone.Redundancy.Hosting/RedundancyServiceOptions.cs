@@ -98,6 +98,12 @@ public sealed class RedundancyServiceOptions
     /// </summary>
     public TimeSpan MinStableConnection { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// Spreads the first reconnect after a lost connection over a random wait in [0, value), so that many clients of
+    /// one PBX do not arrive at the next PBX at once. Default: 0 (reconnect at once). Range: 0 to 10 min.
+    /// </summary>
+    public TimeSpan ReconnectJitter { get; set; } = TimeSpan.Zero;
+
     /// <summary>The most redirects one attempt follows. Default: 5. Range: 0 to 32.</summary>
     public int MaxRedirectHops { get; set; } = 5;
 
@@ -153,7 +159,7 @@ public sealed class RedundancyServiceOptions
         text.Append(CultureInfo.InvariantCulture, $"Scheme = {Scheme}, AllowInsecure = {AllowInsecure}, TrustedCertificateThumbprints = [{string.Join(", ", TrustedCertificateThumbprints)}], ");
         text.Append(CultureInfo.InvariantCulture, $"Phys = {Phys}, StateFile = {StateFile}, ");
         text.Append(CultureInfo.InvariantCulture, $"AttemptTimeout = {AttemptTimeout}, BackoffInitial = {BackoffInitial}, BackoffMax = {BackoffMax}, BackoffJitter = {BackoffJitter}, ");
-        text.Append(CultureInfo.InvariantCulture, $"MinStableConnection = {MinStableConnection}, MaxRedirectHops = {MaxRedirectHops}, ");
+        text.Append(CultureInfo.InvariantCulture, $"MinStableConnection = {MinStableConnection}, ReconnectJitter = {ReconnectJitter}, MaxRedirectHops = {MaxRedirectHops}, ");
         text.Append(CultureInfo.InvariantCulture, $"UserAgent = {UserAgent}, PathTemplate = {PathTemplate}, Build = {Build}, MaxFrameBytes = {MaxFrameBytes}, ");
         text.Append(CultureInfo.InvariantCulture, $"KeepAliveInterval = {KeepAliveInterval}, KeepAliveTimeout = {KeepAliveTimeout}, ConnectTimeout = {ConnectTimeout}, ");
         text.Append(CultureInfo.InvariantCulture, $"LoginTimeout = {LoginTimeout}, AuthorizeTimeout = {AuthorizeTimeout}, CloseTimeout = {CloseTimeout} }}");

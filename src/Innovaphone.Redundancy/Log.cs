@@ -34,6 +34,7 @@ internal static partial class Log
     public const int StandbyBackId = 304;
     public const int LoggedOutId = 305;
     public const int RoundFailedId = 306;
+    public const int ReconnectDelayedId = 307;
 
     [LoggerMessage(StartedId, LogLevel.Information, "Redundancy manager started; primary PBX {Primary}")]
     public static partial void Started(ILogger logger, PbxAddress primary);
@@ -109,4 +110,7 @@ internal static partial class Log
 
     [LoggerMessage(RoundFailedId, LogLevel.Warning, "{Detail}")]
     public static partial void RoundFailed(ILogger logger, string detail);
+
+    [LoggerMessage(ReconnectDelayedId, LogLevel.Information, "Reconnecting to {Pbx} in {Delay} (reconnect jitter)")]
+    public static partial void ReconnectDelayed(ILogger logger, PbxAddress pbx, TimeSpan delay);
 }

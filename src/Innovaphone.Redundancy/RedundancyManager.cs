@@ -35,6 +35,7 @@ public sealed class RedundancyManager : IAsyncDisposable
     private readonly string _storeKey;
     private readonly ResiliencePipeline _attemptPipeline;
     private readonly BackoffScheduler _backoff;
+    private readonly Func<double> _random;
     private readonly Channel<Envelope> _events = Channel.CreateUnbounded<Envelope>(new UnboundedChannelOptions { SingleReader = true });
     private readonly CancellationTokenSource _lifetime = new();
     private readonly ConcurrentDictionary<long, CancellationTokenSource> _attempts = new();
@@ -70,6 +71,7 @@ public sealed class RedundancyManager : IAsyncDisposable
             .AddTimeout(options.AttemptTimeout)
             .Build();
         _backoff = new BackoffScheduler(options, _time, Post);
+        _random = options.Randomizer ?? Random.Shared.NextDouble;
         _connInfo = new BehaviorSubject<ConnInfo>(_state.ToConnInfo(_config));
         ConnInfoChanges = new GuardedObservable<ConnInfo>(_connInfo.AsObservable(), OnSubscriberError);
         StateChanges = new GuardedObservable<RedundancyStateChange>(_stateChanges.AsObservable(), OnSubscriberError);
@@ -242,6 +244,7 @@ public sealed class RedundancyManager : IAsyncDisposable
 
     private async Task ProcessAsync(MachineEvent @event)
     {
+        var previousConnection = _state.ConnectionId;
         var commands = Decide(@event);
 
         if (@event is AttemptCompleted { Outcome: LoggedIn loggedIn } completed)
@@ -253,9 +256,15 @@ public sealed class RedundancyManager : IAsyncDisposable
             Log.BackoffScheduled(_logger, scheduled.Delay, scheduled.DueAt);
         }
 
+        // The reconnect after a loss of the current connection is spread by ReconnectJitter; every other attempt starts at once.
+        var firstDelay = @event is ConnectionLost lost && lost.ConnectionId == previousConnection ? ReconnectDelay() : TimeSpan.Zero;
         for (var i = 0; i < commands.Length; i++)
         {
-            await ExecuteAsync(commands[i]).ConfigureAwait(false);
+            await ExecuteAsync(commands[i], firstDelay).ConfigureAwait(false);
+            if (commands[i].Kind == MachineCommandKind.Connect)
+            {
+                firstDelay = TimeSpan.Zero;
+            }
         }
 
         // A lost connection is released as soon as the machine lets go of it.
@@ -306,7 +315,21 @@ public sealed class RedundancyManager : IAsyncDisposable
         }
     }
 
-    private async ValueTask ExecuteAsync(MachineCommand command)
+    /// <summary>A random wait in [0, ReconnectJitter); zero when the option is off.</summary>
+    private TimeSpan ReconnectDelay()
+    {
+        var jitter = _options.ReconnectJitter;
+        if (jitter <= TimeSpan.Zero)
+        {
+            return TimeSpan.Zero;
+        }
+
+        // A randomizer that strays out of [0, 1) must not stretch the wait beyond the option.
+        var ticks = (long)(jitter.Ticks * Math.Clamp(_random(), 0d, 1d));
+        return TimeSpan.FromTicks(Math.Min(ticks, jitter.Ticks - 1));
+    }
+
+    private async ValueTask ExecuteAsync(MachineCommand command, TimeSpan delay)
     {
         switch (command.Kind)
         {
@@ -315,7 +338,7 @@ public sealed class RedundancyManager : IAsyncDisposable
                 Log.AttemptStarted(_logger, command.AttemptNumber, command.Hop, target, command.Scheme);
                 var cts = CancellationTokenSource.CreateLinkedTokenSource(_lifetime.Token);
                 _attempts[command.AttemptId] = cts;
-                Track(RunAttemptAsync(new PbxLoginRequest(target, command.Scheme, command.AttemptId), cts));
+                Track(RunAttemptAsync(new PbxLoginRequest(target, command.Scheme, command.AttemptId), delay, cts));
                 break;
             case MachineCommandKind.CancelAttempt:
                 if (_attempts.TryRemove(command.AttemptId, out var attempt))
@@ -350,7 +373,7 @@ public sealed class RedundancyManager : IAsyncDisposable
         }
     }
 
-    private async Task RunAttemptAsync(PbxLoginRequest request, CancellationTokenSource cts)
+    private async Task RunAttemptAsync(PbxLoginRequest request, TimeSpan delay, CancellationTokenSource cts)
     {
         // Each attempt is a trace of its own, whatever activity the loop was started under.
         Activity.Current = null;
@@ -359,6 +382,15 @@ public sealed class RedundancyManager : IAsyncDisposable
         LoginOutcome outcome;
         try
         {
+            if (delay > TimeSpan.Zero)
+            {
+                // On the manager's clock and cancelled with the attempt (stop, dispose, a newer round); the timer exists
+                // before the log line, so a test that waits for the line can move fake time past it.
+                var wait = Task.Delay(delay, _time, cts.Token);
+                Log.ReconnectDelayed(_logger, request.Pbx, delay);
+                await wait.ConfigureAwait(false);
+            }
+
             outcome = await _attemptPipeline.ExecuteAsync(
                 static (state, token) => state.Transport.ConnectAsync(state.Request, token),
                 (Transport: _options.Transport, Request: request),

@@ -49,6 +49,17 @@ public sealed record RedundancyOptions
     /// </summary>
     public bool BackoffJitter { get; init; } = true;
 
+    /// <summary>
+    /// Spreads the reconnect after a lost connection (R7, R8): the first attempt waits a random time in
+    /// [0, <see cref="ReconnectJitter"/>), drawn from <see cref="Randomizer"/> on <see cref="TimeProvider"/>, so that the
+    /// clients of a PBX that dies (or reports StandbyBack) do not all log in to the next PBX within the same moment: N such
+    /// clients arrive at about N / <see cref="ReconnectJitter"/> logins per second at most. The wait does not count
+    /// against <see cref="AttemptTimeout"/>; stop and dispose cancel it. A connection lost right after its login
+    /// (<see cref="MinStableConnection"/>) backs off instead and is not delayed again.
+    /// Default: <see cref="TimeSpan.Zero"/> (reconnect at once, as myApps does; see docs/performance.md for when to set it). Range: 0 to 10 min.
+    /// </summary>
+    public TimeSpan ReconnectJitter { get; init; } = TimeSpan.Zero;
+
     /// <summary>The source of randomness for the jitter: returns values in [0, 1). Default: <see langword="null"/> (a shared random source). Tests pin it.</summary>
     public Func<double>? Randomizer { get; init; }
 
@@ -96,6 +107,7 @@ public sealed record RedundancyOptions
         Check(BackoffInitial, TimeSpan.FromMilliseconds(1), TimeSpan.FromHours(1), nameof(BackoffInitial));
         Check(BackoffMax, BackoffInitial, TimeSpan.FromDays(1), nameof(BackoffMax));
         Check(MinStableConnection, TimeSpan.Zero, TimeSpan.FromMinutes(10), nameof(MinStableConnection));
+        Check(ReconnectJitter, TimeSpan.Zero, TimeSpan.FromMinutes(10), nameof(ReconnectJitter));
         if (MaxRedirectHops is < 0 or > 32)
         {
             throw new ArgumentOutOfRangeException(nameof(MaxRedirectHops), MaxRedirectHops, "RedundancyOptions.MaxRedirectHops must be between 0 and 32.");

@@ -34,6 +34,7 @@ public sealed class RedundancyServiceOptionsBindingTests
         ["BackoffMax"] = "00:01:00",
         ["BackoffJitter"] = "false",
         ["MinStableConnection"] = "00:00:05",
+        ["ReconnectJitter"] = "00:00:03",
         ["MaxRedirectHops"] = "3",
         ["UserAgent"] = "MyService/1.0",
         ["PathTemplate"] = "/{module}/APPS/{build}/websocket",
@@ -87,6 +88,7 @@ public sealed class RedundancyServiceOptionsBindingTests
         o.BackoffMax.Should().Be(TimeSpan.FromMinutes(1));
         o.BackoffJitter.Should().BeFalse();
         o.MinStableConnection.Should().Be(TimeSpan.FromSeconds(5));
+        o.ReconnectJitter.Should().Be(TimeSpan.FromSeconds(3));
         o.MaxRedirectHops.Should().Be(3);
         o.UserAgent.Should().Be("MyService/1.0");
         o.PathTemplate.Should().Be("/{module}/APPS/{build}/websocket");
@@ -139,6 +141,7 @@ public sealed class RedundancyServiceOptionsBindingTests
             BackoffMax = TimeSpan.FromMinutes(1),
             BackoffJitter = false,
             MinStableConnection = TimeSpan.FromSeconds(5),
+            ReconnectJitter = TimeSpan.FromSeconds(3),
             MaxRedirectHops = 3,
         });
         manager.Invoking(m => m.Validate()).Should().NotThrow();

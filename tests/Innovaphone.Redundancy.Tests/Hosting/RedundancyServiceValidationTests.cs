@@ -32,6 +32,7 @@ public sealed class RedundancyServiceValidationTests
     [InlineData("BackoffInitial", "02:00:00", "Innovaphone:Redundancy:BackoffInitial must be between")]
     [InlineData("BackoffMax", "00:00:00.5", "Innovaphone:Redundancy:BackoffMax must be between")]
     [InlineData("MinStableConnection", "-00:00:01", "Innovaphone:Redundancy:MinStableConnection must be between")]
+    [InlineData("ReconnectJitter", "00:11:00", "Innovaphone:Redundancy:ReconnectJitter must be between")]
     [InlineData("MaxRedirectHops", "33", "Innovaphone:Redundancy:MaxRedirectHops must be between 0 and 32")]
     [InlineData("UserAgent", " ", "Innovaphone:Redundancy:UserAgent must not be empty")]
     [InlineData("PathTemplate", "APPCLIENT/websocket", "Innovaphone:Redundancy:PathTemplate must start with '/'")]

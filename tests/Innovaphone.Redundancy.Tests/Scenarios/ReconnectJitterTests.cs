@@ -1,0 +1,165 @@
+using FluentAssertions;
+using Innovaphone.Redundancy.Testing;
+using Xunit;
+
+namespace Innovaphone.Redundancy.Tests.Scenarios;
+
+/// <summary>
+/// <see cref="RedundancyOptions.ReconnectJitter"/>: the first reconnect after a loss waits a random time in
+/// [0, ReconnectJitter) on the manager's clock, still tries the current PBX first (R7), and is cancelled by stop and dispose.
+/// </summary>
+public sealed class ReconnectJitterTests : IAsyncLifetime
+{
+    private static readonly TimeSpan Jitter = TimeSpan.FromSeconds(4);
+    private readonly ScenarioHarness _h = new();
+    private double _draw;
+
+    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
+
+    public ValueTask DisposeAsync() => _h.DisposeAsync();
+
+    [Fact]
+    public async Task Loss_WaitsTheDrawnDelay_ThenReconnectsCurrentFirst()
+    {
+        var (master, slave) = await UpOnMasterAsync(draw: 0.75);
+
+        _h.Sim.Kill(master);
+        await WaitForDelayedReconnectAsync();
+
+        // 0.75 of 4 s: nothing is tried before 3 s have passed, the current PBX first once they have (R7).
+        _h.Manager.ConnInfo.Up.Should().BeFalse();
+        _h.Time.Advance(TimeSpan.FromMilliseconds(2999));
+        await _h.WaitUntilAsync(() => _h.Manager.State == RedundancyState.Connecting, "connecting");
+        _h.Sim.Attempts.Should().BeEmpty();
+        _h.Time.Advance(TimeSpan.FromMilliseconds(1));
+        await _h.WaitUpAsync(slave, standby: true);
+        _h.AttemptedPbxes().Should().Equal(master.Address, slave.Address);
+        _h.Logs.Single(l => l.Id.Id == Log.ReconnectDelayedId).Message.Should().Contain("00:00:03");
+    }
+
+    [Theory]
+    [InlineData(0.999999999)]
+    [InlineData(1.0)]
+    [InlineData(7.5)]
+    public async Task Loss_DelayStaysBelowTheJitter_EvenForARandomizerOutOfRange(double draw)
+    {
+        var (master, slave) = await UpOnMasterAsync(draw);
+
+        _h.Sim.Kill(master);
+        await WaitForDelayedReconnectAsync();
+        _h.Time.Advance(Jitter);
+
+        await _h.WaitUpAsync(slave, standby: true);
+        _h.AttemptedPbxes().Should().Equal(master.Address, slave.Address);
+    }
+
+    [Fact]
+    public async Task Loss_WithZeroDraw_ReconnectsAtOnce()
+    {
+        var (master, slave) = await UpOnMasterAsync(draw: 0);
+
+        _h.Sim.Kill(master);
+
+        await _h.WaitUpAsync(slave, standby: true);
+        _h.LogEventIds().Should().NotContain(Log.ReconnectDelayedId);
+    }
+
+    [Fact]
+    public async Task StandbyBack_IsSpreadToo_AndReturnsToTheUsersPbx()
+    {
+        var (master, slave) = await UpOnMasterAsync(draw: 0);
+        _h.Sim.Kill(master);
+        await _h.WaitUpAsync(slave, standby: true);
+        _h.Sim.ClearAttempts();
+        _draw = 0.5;
+
+        _h.Sim.Revive(master);
+        await WaitForDelayedReconnectAsync();
+        _h.Time.Advance(TimeSpan.FromMilliseconds(1999));
+        await _h.WaitUntilAsync(() => _h.Manager.State == RedundancyState.Connecting, "connecting");
+        _h.Sim.Attempts.Should().BeEmpty();
+        _h.Time.Advance(TimeSpan.FromMilliseconds(1));
+
+        await _h.WaitUpAsync(master);
+    }
+
+    [Fact]
+    public async Task Stop_DuringTheDelay_CancelsTheReconnect()
+    {
+        var (master, _) = await UpOnMasterAsync(draw: 0.5);
+        _h.Sim.Kill(master);
+        await WaitForDelayedReconnectAsync();
+
+        await _h.Manager.StopAsync(TestContext.Current.CancellationToken);
+        _h.Time.Advance(TimeSpan.FromHours(1));
+
+        _h.Manager.State.Should().Be(RedundancyState.Stopped);
+        _h.Sim.Attempts.Should().BeEmpty();
+        _h.Sim.LiveConnectionCount.Should().Be(0);
+    }
+
+    [Fact]
+    public async Task Dispose_DuringTheDelay_CancelsTheReconnect()
+    {
+        var (master, _) = await UpOnMasterAsync(draw: 0.5);
+        _h.Sim.Kill(master);
+        await WaitForDelayedReconnectAsync();
+
+        await _h.Manager.DisposeAsync();
+        _h.Time.Advance(TimeSpan.FromHours(1));
+
+        _h.Completed.Should().BeTrue();
+        _h.Sim.Attempts.Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task FailedRoundAfterTheDelay_BacksOffAsBefore_WithoutAnotherJitterWait()
+    {
+        var (master, slave) = await UpOnMasterAsync(draw: 0.25);
+        _h.Sim.Kill(master);
+        _h.Sim.Kill(slave);
+        await WaitForDelayedReconnectAsync();
+        _h.Time.Advance(TimeSpan.FromSeconds(1));
+
+        await _h.WaitForStateAsync(RedundancyState.Failover);
+        _h.AttemptedPbxes().Should().Equal(master.Address, slave.Address);
+        _h.Sim.Revive(slave);
+        await _h.SkipBackoffAsync();
+        await _h.WaitUpAsync(slave, standby: true);
+        _h.Logs.Count(l => l.Id.Id == Log.ReconnectDelayedId).Should().Be(1);
+    }
+
+    [Theory]
+    [InlineData(-1)]
+    [InlineData(600_001)]
+    public void Validate_ReconnectJitterOutOfRange_Throws(int milliseconds)
+    {
+        using var sim = new SimulatedPbxSystem();
+        var options = new RedundancyOptions
+        {
+            Primary = new PbxAddress("pbx.example.com"),
+            Transport = sim.CreateTransport("u", "p"),
+            ReconnectJitter = TimeSpan.FromMilliseconds(milliseconds),
+        };
+
+        var act = options.Validate;
+
+        act.Should().Throw<ArgumentOutOfRangeException>().Which.ParamName.Should().Be(nameof(RedundancyOptions.ReconnectJitter));
+    }
+
+    private async Task<(SimulatedPbx Master, SimulatedPbx Slave)> UpOnMasterAsync(double draw)
+    {
+        _draw = draw;
+        var master = _h.Sim.AddMaster("master.example.com");
+        var slave = _h.Sim.AddSlave("slave.example.com", master);
+        master.SetAlternative(slave);
+        _h.Sim.AddUser(ScenarioHarness.User, ScenarioHarness.Password, master);
+        await _h.StartAsync(master, o => o with { ReconnectJitter = Jitter, Randomizer = () => _draw });
+        await _h.WaitUpAsync(master);
+        _h.Sim.ClearAttempts();
+        return (master, slave);
+    }
+
+    private Task WaitForDelayedReconnectAsync() =>
+        _h.WaitUntilAsync(() => _h.LogEventIds().Contains(Log.ReconnectDelayedId), "the delayed reconnect");
+}
