@@ -94,8 +94,14 @@ internal sealed record MonitorArguments
 
         result = new MonitorArguments
         {
-            Pbx = pbx, User = user, PasswordVariable = passwordVariable, Phys = phys, StateFile = stateFile,
-            Insecure = insecure, Build = build, Json = json,
+            Pbx = pbx,
+            User = user,
+            PasswordVariable = passwordVariable,
+            Phys = phys,
+            StateFile = stateFile,
+            Insecure = insecure,
+            Build = build,
+            Json = json,
         };
         return true;
     }

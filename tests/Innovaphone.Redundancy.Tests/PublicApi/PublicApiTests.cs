@@ -24,13 +24,13 @@ public sealed class PublicApiTests
             _ => typeof(Innovaphone.Redundancy.Hosting.RedundancyServiceOptions).Assembly,
         };
         var api = assembly.GeneratePublicApi(new ApiGeneratorOptions
-            {
-                ExcludeAttributes = ["System.Runtime.Versioning.TargetFrameworkAttribute"],
+        {
+            ExcludeAttributes = ["System.Runtime.Versioning.TargetFrameworkAttribute"],
 
-                // The generator leaves out Microsoft.* namespaces unless allowed; the hosting package's
-                // AddInnovaphoneRedundancy lives in Microsoft.Extensions.DependencyInjection, as such extensions do.
-                AllowNamespacePrefixes = ["Microsoft.Extensions.DependencyInjection"],
-            })
+            // The generator leaves out Microsoft.* namespaces unless allowed; the hosting package's
+            // AddInnovaphoneRedundancy lives in Microsoft.Extensions.DependencyInjection, as such extensions do.
+            AllowNamespacePrefixes = ["Microsoft.Extensions.DependencyInjection"],
+        })
             .ReplaceLineEndings("\n");
         var approved = Path.Combine(Folder(), $"{assemblyName}.approved.txt");
         var received = Path.Combine(Folder(), $"{assemblyName}.received.txt");

@@ -555,7 +555,11 @@ public sealed class RuleScenarioTests : IAsyncLifetime
         _h.Create(pbx);
         await using var manager = new RedundancyManager(new RedundancyOptions
         {
-            Primary = pbx.Address, Transport = deaf, TimeProvider = _h.Time, LoggerFactory = _h.LoggerFactory, AttemptTimeout = TimeSpan.FromSeconds(5),
+            Primary = pbx.Address,
+            Transport = deaf,
+            TimeProvider = _h.Time,
+            LoggerFactory = _h.LoggerFactory,
+            AttemptTimeout = TimeSpan.FromSeconds(5),
         });
         await manager.StartAsync(TestContext.Current.CancellationToken);
         await deaf.Called.Task.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
@@ -586,7 +590,10 @@ public sealed class RuleScenarioTests : IAsyncLifetime
         _h.Create(pbx);
         await using var manager = new RedundancyManager(new RedundancyOptions
         {
-            Primary = pbx.Address, Transport = new ThrowingCloseTransport(), TimeProvider = _h.Time, LoggerFactory = _h.LoggerFactory,
+            Primary = pbx.Address,
+            Transport = new ThrowingCloseTransport(),
+            TimeProvider = _h.Time,
+            LoggerFactory = _h.LoggerFactory,
         });
         await manager.StartAsync(TestContext.Current.CancellationToken);
         await _h.WaitUntilAsync(() => manager.ConnInfo.Up, "up");

@@ -1,7 +1,7 @@
 using FluentAssertions;
 using Innovaphone.Redundancy.Testing;
-using Innovaphone.Redundancy.Transport;
 using Innovaphone.Redundancy.Tests.RunWide;
+using Innovaphone.Redundancy.Transport;
 using Microsoft.Extensions.Time.Testing;
 using Xunit;
 
