@@ -22,7 +22,7 @@ public sealed class MachinePropertyTests
         PbxAddress.Parse("127.0.0.1:8080/PBX0"),
     ];
 
-    private static readonly MachineConfig Config = new(Pool[0], PbxScheme.Wss, MaxRedirectHops: 3, Phys: null);
+    internal static readonly MachineConfig Config = new(Pool[0], PbxScheme.Wss, MaxRedirectHops: 3, Phys: null);
 
     private readonly HashSet<RedundancyState> _reached = [];
 
@@ -141,7 +141,7 @@ public sealed class MachinePropertyTests
     }
 
     /// <summary>Picks the next event: mostly answers to what is pending, sometimes host actions and stale events.</summary>
-    private static MachineEvent PickEvent(MachineState state, int choice, List<long> issued)
+    internal static MachineEvent PickEvent(MachineState state, int choice, List<long> issued)
     {
         var kind = choice % 20;
         var pick = choice / 20;
