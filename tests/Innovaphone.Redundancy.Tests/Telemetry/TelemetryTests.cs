@@ -115,21 +115,8 @@ public sealed class TelemetryTests : IAsyncDisposable
         await using var loopback = new LoopbackHarness();
         var pbx = await loopback.Emulator.AddMasterAsync(cancellationToken: TestContext.Current.CancellationToken);
         loopback.Sim.AddUser(LoopbackHarness.User, LoopbackHarness.Password, pbx);
-        var tag = pbx.Address.ToString();
         var spans = new ConcurrentQueue<Activity>();
-        using var listener = new ActivityListener
-        {
-            ShouldListenTo = source => source.Name == RedundancyTelemetry.Name,
-            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
-            ActivityStopped = activity =>
-            {
-                if ((activity.GetTagItem(RedundancyTelemetry.PbxTag) as string) == tag)
-                {
-                    spans.Enqueue(activity);
-                }
-            },
-        };
-        ActivitySource.AddActivityListener(listener);
+        using var listener = ListenToSpans(pbx.Address.ToString(), spans);
 
         await loopback.StartAsync(pbx);
         await loopback.WaitUpAsync(pbx);
@@ -148,21 +135,8 @@ public sealed class TelemetryTests : IAsyncDisposable
         await using var loopback = new LoopbackHarness();
         var pbx = await loopback.Emulator.AddMasterAsync(cancellationToken: TestContext.Current.CancellationToken);
         loopback.Sim.AddUser(LoopbackHarness.User, LoopbackHarness.Password, pbx);
-        var tag = pbx.Address.ToString();
         var spans = new ConcurrentQueue<Activity>();
-        using var listener = new ActivityListener
-        {
-            ShouldListenTo = source => source.Name == RedundancyTelemetry.Name,
-            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
-            ActivityStopped = activity =>
-            {
-                if ((activity.GetTagItem(RedundancyTelemetry.PbxTag) as string) == tag)
-                {
-                    spans.Enqueue(activity);
-                }
-            },
-        };
-        ActivitySource.AddActivityListener(listener);
+        using var listener = ListenToSpans(pbx.Address.ToString(), spans);
 
         await loopback.StartAsync(pbx, transport: o => o with { Password = "Wrong-Pa55-word" });
         await loopback.WaitForStateAsync(RedundancyState.Faulted);
@@ -173,6 +147,25 @@ public sealed class TelemetryTests : IAsyncDisposable
         rejected.Select(a => a.OperationName).Should().BeEquivalentTo([RedundancyTelemetry.AttemptActivity, RedundancyTelemetry.LoginActivity]);
         spans.Select(a => a.StatusDescription ?? string.Empty)
             .Should().OnlyContain(d => !d.Contains("Wrong-Pa55-word", StringComparison.Ordinal) && !d.Contains(LoopbackHarness.Password, StringComparison.Ordinal));
+    }
+
+    /// <summary>Collects the library's finished spans about <paramref name="pbx"/> (the listener sees the whole process).</summary>
+    private static ActivityListener ListenToSpans(string pbx, ConcurrentQueue<Activity> spans)
+    {
+        var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == RedundancyTelemetry.Name,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = activity =>
+            {
+                if ((activity.GetTagItem(RedundancyTelemetry.PbxTag) as string) == pbx)
+                {
+                    spans.Enqueue(activity);
+                }
+            },
+        };
+        ActivitySource.AddActivityListener(listener);
+        return listener;
     }
 
     private MetricCollector<T> Collect<T>(string instrument)
