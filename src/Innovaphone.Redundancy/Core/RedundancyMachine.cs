@@ -421,6 +421,7 @@ internal ref struct Decision
         Commands = ref commands;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly void Add(in MachineCommand command)
     {
         switch (Commands.Count)
