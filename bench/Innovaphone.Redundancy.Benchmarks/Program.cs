@@ -14,24 +14,6 @@ internal static class Program
 {
     public static int Main(string[] args)
     {
-        if (args.Contains("--loop"))
-        {
-            var b = new MachineBenchmarks();
-            b.Setup();
-            long x = 0;
-            for (var round = 0; round < 6; round++)
-            {
-                var sw = System.Diagnostics.Stopwatch.StartNew();
-                for (var i = 0; i < 2_000_000; i++) { x += b.Machine(); }
-                var m = sw.Elapsed.TotalNanoseconds / 2_000_000 / MachineBenchmarks.Transitions;
-                sw.Restart();
-                for (var i = 0; i < 200_000; i++) { b.Stateless(); }
-                var s = sw.Elapsed.TotalNanoseconds / 200_000 / MachineBenchmarks.Transitions;
-                Console.WriteLine($"machine {m:0.0} ns  stateless {s:0.0} ns  ratio {s / m:0.0}x {x}");
-            }
-            return 0;
-        }
-
         if (args.Contains("--breakdown"))
         {
             AllocationBreakdown.Print();
