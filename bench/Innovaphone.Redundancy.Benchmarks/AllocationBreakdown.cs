@@ -27,29 +27,33 @@ internal static class AllocationBreakdown
         for (var i = 0; i < events.Length; i++)
         {
             var input = state;
-            var decision = RedundancyMachine.Decide(config, input, events[i]);
+            var output = input;
+            var commands = default(MachineCommands);
+            RedundancyMachine.Decide(config, ref output, events[i], ref commands);
 
             // Warm up first, so that the JIT's own allocations (tiering) are not counted as the step's.
             for (var r = 0; r < Repetitions; r++)
             {
-                decision = RedundancyMachine.Decide(config, input, events[i]);
+                output = input;
+                RedundancyMachine.Decide(config, ref output, events[i], ref commands);
             }
 
             var before = GC.GetAllocatedBytesForCurrentThread();
             for (var r = 0; r < Repetitions; r++)
             {
-                decision = RedundancyMachine.Decide(config, input, events[i]);
+                output = input;
+                RedundancyMachine.Decide(config, ref output, events[i], ref commands);
             }
 
             var bytes = (GC.GetAllocatedBytesForCurrentThread() - before) / (double)Repetitions;
-            var objects = Objects(bytes, input, decision.State);
+            var objects = Objects(bytes, input, output);
             totalBytes += bytes;
             totalObjects += objects ?? 0;
             accounted &= objects is not null;
             Console.WriteLine(string.Create(
                 CultureInfo.InvariantCulture,
-                $"##figure Machine.step{i + 1:00}.{events[i].GetType().Name}->{decision.State.Phase}.alloc {bytes:0} B/transition {(objects is { } n ? $"{n}-objects" : "unaccounted")} {decision.Commands.Length}-commands"));
-            state = decision.State;
+                $"##figure Machine.step{i + 1:00}.{events[i].GetType().Name}->{output.Phase}.alloc {bytes:0} B/transition {(objects is { } n ? $"{n}-objects" : "unaccounted")} {commands.Length}-commands"));
+            state = output;
         }
 
         Console.WriteLine(string.Create(

@@ -40,17 +40,17 @@ public class MachineBenchmarks
     public long Machine()
     {
         var state = MachineState.Initial;
+        var commands = default(MachineCommands);
         long sum = 0;
         foreach (var @event in _events)
         {
-            var decision = RedundancyMachine.Decide(_config, state, @event);
-            for (var i = 0; i < decision.Commands.Length; i++)
+            RedundancyMachine.Decide(_config, ref state, @event, ref commands);
+            for (var i = 0; i < commands.Length; i++)
             {
-                ref readonly var command = ref decision.Commands[i];
+                ref readonly var command = ref commands[i];
                 sum += (int)command.Kind + command.Id;
             }
 
-            state = decision.State;
             sum += (int)state.Phase + (int)state.Reason.Code;
         }
 

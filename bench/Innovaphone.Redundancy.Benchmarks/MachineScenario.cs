@@ -61,15 +61,14 @@ internal static class MachineScenario
             RedundancyState.Connected,
         ];
         var state = MachineState.Initial;
+        var commands = default(MachineCommands);
         for (var i = 0; i < events.Length; i++)
         {
-            var decision = RedundancyMachine.Decide(Config, state, events[i]);
-            if (decision.State.Phase != expected[i] || decision.Commands.Any(c => c.Kind == MachineCommandKind.Note && c.Note is MachineNote.StaleEventIgnored or MachineNote.EventIgnored))
+            RedundancyMachine.Decide(Config, ref state, events[i], ref commands);
+            if (state.Phase != expected[i] || commands.Any(c => c.Kind == MachineCommandKind.Note && c.Note is MachineNote.StaleEventIgnored or MachineNote.EventIgnored))
             {
-                throw new InvalidOperationException($"Scenario step {i} ({events[i]}) ended in {decision.State.Phase}, expected {expected[i]}.");
+                throw new InvalidOperationException($"Scenario step {i} ({events[i]}) ended in {state.Phase}, expected {expected[i]}.");
             }
-
-            state = decision.State;
         }
     }
 

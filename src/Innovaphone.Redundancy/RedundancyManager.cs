@@ -276,13 +276,13 @@ public sealed class RedundancyManager : IAsyncDisposable
         Publish(_state);
     }
 
-    /// <summary>Feeds the machine; adopts its next state and returns its commands (the decision is a ref struct and stays here).</summary>
+    /// <summary>Feeds the machine, which writes its next state over <see cref="_state"/>; returns its commands.</summary>
     private MachineCommands Decide(MachineEvent @event)
     {
-        var decision = RedundancyMachine.Decide(_config, _state, @event);
-        _state = decision.State;
+        var commands = default(MachineCommands);
+        RedundancyMachine.Decide(_config, ref _state, @event, ref commands);
         Volatile.Write(ref _phase, (int)_state.Phase);
-        return decision.Commands;
+        return commands;
     }
 
     private void AdoptOrDiscard(long attemptId, IPbxConnection connection)

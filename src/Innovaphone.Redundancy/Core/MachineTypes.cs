@@ -11,11 +11,11 @@ namespace Innovaphone.Redundancy.Core;
 internal sealed record MachineConfig(PbxAddress Primary, PbxScheme Scheme, int MaxRedirectHops, string? Phys);
 
 /// <summary>
-/// The whole state of the redundancy machine. A value: <see cref="RedundancyMachine.Decide"/> returns a new one and
-/// never changes the one it was given; whoever holds a copy owns it. A value type, so that a transition costs no
-/// allocation (the machine runs on every event of every manager); its members are settable so that the machine can
-/// write the next state in place instead of copying it from call to call (copies of a struct holding references
-/// cost a write barrier each).
+/// The whole state of the redundancy machine. A value: <see cref="RedundancyMachine.Decide"/> writes the next state
+/// over the one its caller hands it, field by field, and touches no other copy; whoever holds a copy owns it. A value
+/// type, so that a transition costs no allocation (the machine runs on every event of every manager); its members are
+/// settable so that the machine can write the next state in place instead of copying it from call to call (copies of
+/// a struct holding references cost a write barrier each).
 /// Ids for attempts and timers come from one sequence (<see cref="NextId"/>), so that a late event of an
 /// abandoned attempt or timer can never be mistaken for the current one.
 /// </summary>
@@ -301,7 +301,7 @@ internal readonly record struct MachineCommand
 /// <summary>
 /// The commands of one decision, held inline in three slots: no event yields more than <see cref="Capacity"/> (a login
 /// yields two notes and a persist; a stop yields cancel, close and reset). The machine fills it through
-/// <see cref="Decision.Add"/>.
+/// <see cref="RedundancyMachine.Decide"/>.
 /// </summary>
 internal struct MachineCommands : IEnumerable<MachineCommand>
 {

@@ -11,43 +11,42 @@ namespace Innovaphone.Redundancy.Core;
 /// <remarks>
 /// A transition allocates nothing, except one array when a redirect is followed: the state and the commands are
 /// values, and reasons and notes are codes with arguments that the shell formats only when it publishes or logs.
-/// The handlers write the next state and the commands in place into the decision being returned (which starts as a
-/// copy of the given state): the runtime copies a struct that holds references with a write-barrier helper, which is
-/// most of what a transition costs, so the state is copied once and then changed field by field.
+/// The handlers write the next state field by field over the caller's state and append the commands into the caller's
+/// slots: the runtime copies a struct that holds references with a write-barrier helper, so a transition that copied
+/// the state in and out would spend most of its time copying.
 /// </remarks>
 internal static class RedundancyMachine
 {
-    // Not inlined: inlined, the temporaries of all handlers would swell the caller's frame, which is zeroed on each call.
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    public static Decision Decide(MachineConfig config, in MachineState state, MachineEvent @event)
+    /// <summary>
+    /// Decides one transition: writes the next state over <paramref name="state"/> and what the shell is to do into
+    /// <paramref name="commands"/> (emptied first). Both slots belong to the caller, so that nothing is copied on the
+    /// way in or out; a caller that must keep the previous state copies it before the call. An event that changes
+    /// nothing (a stale or ignored one) leaves <paramref name="state"/> as it was and yields one note.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">An event or login outcome the machine does not know; the state is then unchanged.</exception>
+    public static void Decide(MachineConfig config, ref MachineState state, MachineEvent @event, ref MachineCommands commands)
     {
-        Decision decision = default;
-        Apply(config, state, @event, ref decision);
-        return decision;
-    }
-
-    private static void Apply(MachineConfig config, in MachineState state, MachineEvent @event, ref Decision decision)
-    {
-        decision.State = state;
+        commands.Count = 0;
+        var decision = new Decision(ref state, ref commands);
         switch (@event)
         {
             case AttemptCompleted completed:
-                OnAttemptCompleted(config, completed, ref decision);
+                OnAttemptCompleted(config, completed, decision);
                 break;
             case ConnectionLost lost:
-                OnConnectionLost(config, lost, ref decision);
+                OnConnectionLost(config, lost, decision);
                 break;
             case BackoffScheduled scheduled:
-                OnBackoffScheduled(scheduled, ref decision);
+                OnBackoffScheduled(scheduled, decision);
                 break;
             case BackoffElapsed elapsed:
-                OnBackoffElapsed(config, elapsed, ref decision);
+                OnBackoffElapsed(config, elapsed, decision);
                 break;
             case StartRequested start:
-                OnStart(config, start, ref decision);
+                OnStart(config, start, decision);
                 break;
             case StopRequested:
-                OnStop(ref decision);
+                OnStop(decision);
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(@event), @event.GetType().Name, "Unknown machine event.");
@@ -55,12 +54,12 @@ internal static class RedundancyMachine
     }
 
     // R2: start connects to the primary; also the way out of Faulted and Stopped.
-    private static void OnStart(MachineConfig config, StartRequested start, ref Decision decision)
+    private static void OnStart(MachineConfig config, StartRequested start, Decision decision)
     {
         ref var next = ref decision.State;
         if (next.Phase is not (RedundancyState.Idle or RedundancyState.Faulted or RedundancyState.Stopped))
         {
-            Ignore(ref decision, new MachineText(MachineTextCode.StartWhileRunning), stale: false);
+            Ignore(decision, new MachineText(MachineTextCode.StartWhileRunning), stale: false);
             return;
         }
 
@@ -76,16 +75,16 @@ internal static class RedundancyMachine
         next.ConnectionId = null;
         next.TimerId = null;
         next.NextAttemptAt = null;
-        StartRound(config, ref decision, RoundCandidates(config, next), new MachineText(MachineTextCode.Started));
+        StartRound(config, decision, RoundCandidates(config, next), new MachineText(MachineTextCode.Started));
     }
 
     // R11: stop closes the connection and cancels attempts and timers.
-    private static void OnStop(ref Decision decision)
+    private static void OnStop(Decision decision)
     {
         ref var next = ref decision.State;
         if (next.Phase == RedundancyState.Stopped)
         {
-            Ignore(ref decision, new MachineText(MachineTextCode.StopWhileStopped), stale: false);
+            Ignore(decision, new MachineText(MachineTextCode.StopWhileStopped), stale: false);
             return;
         }
 
@@ -105,14 +104,14 @@ internal static class RedundancyMachine
         next.Reason = new MachineText(MachineTextCode.StoppedByHost);
     }
 
-    private static void OnAttemptCompleted(MachineConfig config, AttemptCompleted completed, ref Decision decision)
+    private static void OnAttemptCompleted(MachineConfig config, AttemptCompleted completed, Decision decision)
     {
         ref var next = ref decision.State;
         if (completed.AttemptId != next.AttemptId)
         {
             // A late answer of an attempt that was cancelled or superseded. The shell disposes
             // a connection it carries because ConnectionId will not name it.
-            Ignore(ref decision, new MachineText(MachineTextCode.LateAttemptResult) { Number = completed.AttemptId }, stale: true);
+            Ignore(decision, new MachineText(MachineTextCode.LateAttemptResult) { Number = completed.AttemptId }, stale: true);
             return;
         }
 
@@ -120,11 +119,11 @@ internal static class RedundancyMachine
         switch (completed.Outcome)
         {
             case LoggedIn loggedIn:
-                OnLoggedIn(config, completed.AttemptId, target, loggedIn.Info, ref decision);
+                OnLoggedIn(config, completed.AttemptId, target, loggedIn.Info, decision);
                 break;
 
             case Redirected redirected:
-                OnRedirected(config, target, redirected, ref decision);
+                OnRedirected(config, target, redirected, decision);
                 break;
 
             case Rejected rejected:
@@ -140,7 +139,7 @@ internal static class RedundancyMachine
             case AttemptFailed failed:
                 var why = new MachineText(MachineTextCode.AttemptFailed) { Pbx = target, FailureKind = failed.Kind, Detail = failed.Reason };
                 decision.Add(MachineCommand.NoteOf(MachineNote.AttemptFailed, why));
-                NextCandidate(config, ref decision, why);
+                NextCandidate(config, decision, why);
                 break;
 
             default:
@@ -148,7 +147,7 @@ internal static class RedundancyMachine
         }
     }
 
-    private static void OnLoggedIn(MachineConfig config, long attemptId, PbxAddress pbx, PbxLoginInfo info, ref Decision decision)
+    private static void OnLoggedIn(MachineConfig config, long attemptId, PbxAddress pbx, PbxLoginInfo info, Decision decision)
     {
         ref var next = ref decision.State;
         var redirects = next.Hops.RedirectCount;
@@ -201,7 +200,7 @@ internal static class RedundancyMachine
     }
 
     // R3: follow within the hop limit, never in a loop, never to another scheme.
-    private static void OnRedirected(MachineConfig config, PbxAddress from, Redirected redirected, ref Decision decision)
+    private static void OnRedirected(MachineConfig config, PbxAddress from, Redirected redirected, Decision decision)
     {
         ref var next = ref decision.State;
         var refusal = MachineTextCode.NotStarted;
@@ -230,7 +229,7 @@ internal static class RedundancyMachine
                 Number = refusal == MachineTextCode.RedirectHopLimitRefused ? config.MaxRedirectHops : 0,
             };
             decision.Add(MachineCommand.NoteOf(MachineNote.RedirectRefused, why));
-            NextCandidate(config, ref decision, why);
+            NextCandidate(config, decision, why);
             return;
         }
 
@@ -245,12 +244,12 @@ internal static class RedundancyMachine
         next.Hops = next.Hops.Add(redirected.Target);
     }
 
-    private static void OnConnectionLost(MachineConfig config, ConnectionLost lost, ref Decision decision)
+    private static void OnConnectionLost(MachineConfig config, ConnectionLost lost, Decision decision)
     {
         ref var next = ref decision.State;
         if (lost.ConnectionId != next.ConnectionId)
         {
-            Ignore(ref decision, new MachineText(MachineTextCode.StaleConnectionLoss), stale: true);
+            Ignore(decision, new MachineText(MachineTextCode.StaleConnectionLoss), stale: true);
             return;
         }
 
@@ -276,7 +275,7 @@ internal static class RedundancyMachine
         {
             // Lost right after its login: back off before the reconnect (R7 resumes after it, current PBX first).
             next.CurrentFirst = !standbyBack;
-            Backoff(ref decision, why with { Wrap = MachineTextWrap.Unstable });
+            Backoff(decision, why with { Wrap = MachineTextWrap.Unstable });
             return;
         }
 
@@ -284,27 +283,27 @@ internal static class RedundancyMachine
 
         // R8: the user's PBX is back; the normal procedure from the primary gets us there.
         // R7: otherwise the current PBX first, then the alternation from the primary.
-        StartRound(config, ref decision, standbyBack ? RoundCandidates(config, next) : LossCandidates(config, next, pbx), why);
+        StartRound(config, decision, standbyBack ? RoundCandidates(config, next) : LossCandidates(config, next, pbx), why);
     }
 
-    private static void OnBackoffScheduled(BackoffScheduled scheduled, ref Decision decision)
+    private static void OnBackoffScheduled(BackoffScheduled scheduled, Decision decision)
     {
         ref var next = ref decision.State;
         if (next.Phase != RedundancyState.Failover || scheduled.TimerId != next.TimerId)
         {
-            Ignore(ref decision, new MachineText(MachineTextCode.StaleBackoffSchedule), stale: true);
+            Ignore(decision, new MachineText(MachineTextCode.StaleBackoffSchedule), stale: true);
             return;
         }
 
         next.NextAttemptAt = scheduled.DueAt;
     }
 
-    private static void OnBackoffElapsed(MachineConfig config, BackoffElapsed elapsed, ref Decision decision)
+    private static void OnBackoffElapsed(MachineConfig config, BackoffElapsed elapsed, Decision decision)
     {
         ref var next = ref decision.State;
         if (next.Phase != RedundancyState.Failover || elapsed.TimerId != next.TimerId)
         {
-            Ignore(ref decision, new MachineText(MachineTextCode.StaleBackoffEnd), stale: true);
+            Ignore(decision, new MachineText(MachineTextCode.StaleBackoffEnd), stale: true);
             return;
         }
 
@@ -314,11 +313,11 @@ internal static class RedundancyMachine
         next.CurrentFirst = false;
         if (currentFirst && next.Current is { } current)
         {
-            StartRound(config, ref decision, LossCandidates(config, next, current), new MachineText(MachineTextCode.BackoffOverCurrentFirst) { Pbx = current });
+            StartRound(config, decision, LossCandidates(config, next, current), new MachineText(MachineTextCode.BackoffOverCurrentFirst) { Pbx = current });
         }
         else
         {
-            StartRound(config, ref decision, RoundCandidates(config, next), new MachineText(MachineTextCode.BackoffOverFromPrimary));
+            StartRound(config, decision, RoundCandidates(config, next), new MachineText(MachineTextCode.BackoffOverFromPrimary));
         }
     }
 
@@ -333,10 +332,10 @@ internal static class RedundancyMachine
         return round.First == current ? round : round.Prepend(current);
     }
 
-    private static void StartRound(MachineConfig config, ref Decision decision, PbxRound candidates, in MachineText reason) =>
-        BeginAttempt(config, ref decision, candidates.First!, candidates.Rest, reason);
+    private static void StartRound(MachineConfig config, Decision decision, PbxRound candidates, in MachineText reason) =>
+        BeginAttempt(config, decision, candidates.First!, candidates.Rest, reason);
 
-    private static void BeginAttempt(MachineConfig config, ref Decision decision, PbxAddress target, PbxRound pending, in MachineText reason)
+    private static void BeginAttempt(MachineConfig config, Decision decision, PbxAddress target, PbxRound pending, in MachineText reason)
     {
         ref var next = ref decision.State;
         var id = next.NextId;
@@ -354,21 +353,21 @@ internal static class RedundancyMachine
     }
 
     // Within a round there is no delay; when the round is exhausted, back off (R6).
-    private static void NextCandidate(MachineConfig config, ref Decision decision, in MachineText why)
+    private static void NextCandidate(MachineConfig config, Decision decision, in MachineText why)
     {
         var pending = decision.State.Pending;
         if (!pending.IsEmpty)
         {
-            BeginAttempt(config, ref decision, pending.First!, pending.Rest, why);
+            BeginAttempt(config, decision, pending.First!, pending.Rest, why);
             return;
         }
 
         decision.Add(MachineCommand.NoteOf(MachineNote.RoundFailed, why with { Wrap = MachineTextWrap.RoundFailed }));
         decision.State.CurrentFirst = false;
-        Backoff(ref decision, why with { Wrap = MachineTextWrap.NoPbxReachable });
+        Backoff(decision, why with { Wrap = MachineTextWrap.NoPbxReachable });
     }
 
-    private static void Backoff(ref Decision decision, in MachineText reason)
+    private static void Backoff(Decision decision, in MachineText reason)
     {
         ref var next = ref decision.State;
         var timer = next.NextId;
@@ -398,25 +397,32 @@ internal static class RedundancyMachine
     }
 
     // The state stays as it was (the decision started as a copy of it).
-    private static void Ignore(ref Decision decision, in MachineText why, bool stale) =>
+    private static void Ignore(Decision decision, in MachineText why, bool stale) =>
         decision.Add(MachineCommand.NoteOf(stale ? MachineNote.StaleEventIgnored : MachineNote.EventIgnored, why));
 
     private static PbxAddress? Different(PbxAddress? candidate, PbxAddress primary) => candidate == primary ? null : candidate;
 }
 
 /// <summary>
-/// The machine's answer to one event: the next state and what the shell is to do. A ref struct: it lives on the stack
-/// for the moment the caller reads it; copy out what you keep (the state, the commands).
+/// The slots one transition writes: the caller's state, changed field by field, and the caller's commands, appended in
+/// place. A ref struct of two references, so that handing it from handler to handler copies nothing.
 /// </summary>
 internal ref struct Decision
 {
-    /// <summary>The next state.</summary>
-    public MachineState State;
+    /// <summary>The state being changed into the next one.</summary>
+    public ref MachineState State;
 
     /// <summary>What the shell is to do, in order.</summary>
-    public MachineCommands Commands;
+    public ref MachineCommands Commands;
 
-    public void Add(in MachineCommand command)
+    public Decision(ref MachineState state, ref MachineCommands commands)
+    {
+        State = ref state;
+        Commands = ref commands;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly void Add(in MachineCommand command)
     {
         switch (Commands.Count)
         {

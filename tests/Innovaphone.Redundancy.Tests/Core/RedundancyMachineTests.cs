@@ -21,9 +21,9 @@ public sealed class RedundancyMachineTests
 
     private void Feed(MachineEvent @event, MachineConfig? config = null)
     {
-        var decision = RedundancyMachine.Decide(config ?? Config, _state, @event);
-        _state = decision.State;
-        _commands = decision.Commands.ToArray();
+        var commands = default(MachineCommands);
+        RedundancyMachine.Decide(config ?? Config, ref _state, @event, ref commands);
+        _commands = commands.ToArray();
     }
 
     private MachineCommand LastConnect => Commands(MachineCommandKind.Connect).Should().ContainSingle().Subject;

@@ -46,8 +46,8 @@ public sealed class MachinePropertyTests
         {
             var @event = PickEvent(state, choice, issued);
             var before = state;
-            var decision = RedundancyMachine.Decide(Config, state, @event);
-            state = decision.State;
+            var commands = default(MachineCommands);
+            RedundancyMachine.Decide(Config, ref state, @event, ref commands);
             _reached.Add(state.Phase);
 
             // I2: at most one transport call in flight, as the shell sees it.
@@ -56,7 +56,7 @@ public sealed class MachinePropertyTests
                 inFlight = null;
             }
 
-            foreach (var command in decision.Commands)
+            foreach (var command in commands)
             {
                 switch (command.Kind)
                 {
@@ -103,7 +103,7 @@ public sealed class MachinePropertyTests
             }
 
             // I6: after a loss, the first attempt targets the current PBX (at once, or after the backoff of an unstable connection).
-            var connects = decision.Commands.Where(c => c.Kind == MachineCommandKind.Connect).ToList();
+            var connects = commands.Where(c => c.Kind == MachineCommandKind.Connect).ToList();
             var firstConnect = connects.Where(c => c.Hop == 0).Select(c => (MachineCommand?)c).FirstOrDefault();
             if (firstConnect is { } first && expectCurrent is { } expected)
             {
@@ -133,7 +133,7 @@ public sealed class MachinePropertyTests
             (state.Hops.Length - 1).Should().BeLessThanOrEqualTo(Config.MaxRedirectHops, "I8");
 
             // Stale and ignored events change nothing.
-            if (decision.Commands.All(c => c.Kind == MachineCommandKind.Note && c.Note is MachineNote.StaleEventIgnored or MachineNote.EventIgnored) && decision.Commands.Length > 0)
+            if (commands.All(c => c.Kind == MachineCommandKind.Note && c.Note is MachineNote.StaleEventIgnored or MachineNote.EventIgnored) && commands.Length > 0)
             {
                 state.Should().Be(before);
             }

@@ -141,9 +141,10 @@ public sealed class MachineTextFormatTests
 
     private static MachineState Decide(MachineState state, MachineEvent @event, out List<string> notes)
     {
-        var decision = RedundancyMachine.Decide(Config, state, @event);
-        notes = decision.Commands.Where(c => c.Kind == MachineCommandKind.Note).Select(c => MachineTextFormat.Format(c.Text)).ToList();
-        return decision.State;
+        var commands = default(MachineCommands);
+        RedundancyMachine.Decide(Config, ref state, @event, ref commands);
+        notes = commands.Where(c => c.Kind == MachineCommandKind.Note).Select(c => MachineTextFormat.Format(c.Text)).ToList();
+        return state;
     }
 
     private sealed class NoConnection(PbxAddress pbx) : IPbxConnection
