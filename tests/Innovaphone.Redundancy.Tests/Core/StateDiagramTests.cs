@@ -35,10 +35,10 @@ public sealed partial class StateDiagramTests
         {
             var @event = MachinePropertyTests.PickEvent(state, choice, issued);
             var from = state.Phase;
-            var decision = RedundancyMachine.Decide(MachinePropertyTests.Config, state, @event);
-            state = decision.State;
+            var commands = default(MachineCommands);
+            RedundancyMachine.Decide(MachinePropertyTests.Config, ref state, @event, ref commands);
             var connected = false;
-            foreach (var command in decision.Commands)
+            foreach (var command in commands)
             {
                 if (command.Kind == MachineCommandKind.Connect)
                 {
