@@ -198,7 +198,7 @@ internal sealed record BackoffScheduled(long TimerId, DateTimeOffset DueAt, Time
 
 internal sealed record BackoffElapsed(long TimerId) : MachineEvent;
 
-internal enum MachineCommandKind
+internal enum MachineCommandKind : byte
 {
     /// <summary>Start transport call <see cref="MachineCommand.AttemptId"/> to <see cref="MachineCommand.Target"/>.</summary>
     Connect = 1,
@@ -224,10 +224,15 @@ internal enum MachineCommandKind
 
 /// <summary>
 /// Outputs of the machine: things for the shell to do, and facts for it to log. One value type for every kind, so
-/// that deciding allocates nothing; which members mean something depends on <see cref="Kind"/>.
+/// that deciding allocates nothing; which members mean something depends on <see cref="Kind"/>. The PBXes of a
+/// Connect or Persist travel in the PBX slots of the command's text, so that a command holds no reference fields
+/// besides those of one <see cref="MachineText"/> (each one costs a write barrier when the command is written).
 /// </summary>
 internal readonly record struct MachineCommand
 {
+    // Note: the note's text. Connect: Pbx is the target. Persist: Pbx is the user's PBX, Other the secondary.
+    private MachineText Slot { get; init; }
+
     private MachineCommand(MachineCommandKind kind, long id = 0)
     {
         Kind = kind;
@@ -249,7 +254,7 @@ internal readonly record struct MachineCommand
     public long TimerId => Id;
 
     /// <summary>Connect: the PBX to connect to.</summary>
-    public PbxAddress? Target { get; private init; }
+    public PbxAddress? Target => Kind == MachineCommandKind.Connect ? Slot.Pbx : null;
 
     /// <summary>Connect: the scheme to connect with.</summary>
     public PbxScheme Scheme { get; private init; }
@@ -264,18 +269,18 @@ internal readonly record struct MachineCommand
     public int FailedRounds => AttemptNumber;
 
     /// <summary>Persist: the secondary to store.</summary>
-    public PbxAddress? Secondary { get; private init; }
+    public PbxAddress? Secondary => Kind == MachineCommandKind.Persist ? Slot.Other : null;
 
     /// <summary>Persist: the user's PBX to store.</summary>
-    public PbxAddress? Home { get; private init; }
+    public PbxAddress? Home => Kind == MachineCommandKind.Persist ? Slot.Pbx : null;
 
     public MachineNote Note { get; private init; }
 
     /// <summary>Note: the detail; the shell formats it only when it logs.</summary>
-    public MachineText Text { get; private init; }
+    public MachineText Text => Kind == MachineCommandKind.Note ? Slot : default;
 
     public static MachineCommand Connect(long attemptId, PbxAddress target, PbxScheme scheme, int attemptNumber, int hop) =>
-        new(MachineCommandKind.Connect, attemptId) { Target = target, Scheme = scheme, AttemptNumber = attemptNumber, Hop = hop };
+        new(MachineCommandKind.Connect, attemptId) { Slot = new(MachineTextCode.NotStarted) { Pbx = target }, Scheme = scheme, AttemptNumber = attemptNumber, Hop = hop };
 
     public static MachineCommand CancelAttempt(long attemptId) => new(MachineCommandKind.CancelAttempt, attemptId);
 
@@ -287,9 +292,9 @@ internal readonly record struct MachineCommand
     public static MachineCommand ResetBackoff() => new(MachineCommandKind.ResetBackoff);
 
     public static MachineCommand Persist(PbxAddress? secondary, PbxAddress home) =>
-        new(MachineCommandKind.Persist) { Secondary = secondary, Home = home };
+        new(MachineCommandKind.Persist) { Slot = new(MachineTextCode.NotStarted) { Pbx = home, Other = secondary } };
 
-    public static MachineCommand NoteOf(MachineNote note, in MachineText text) => new(MachineCommandKind.Note) { Note = note, Text = text };
+    public static MachineCommand NoteOf(MachineNote note, in MachineText text) => new(MachineCommandKind.Note) { Note = note, Slot = text };
 
     /// <summary>Persist: the record to store.</summary>
     public RedundancyRecord ToRecord(MachineConfig config) =>
@@ -353,7 +358,7 @@ internal struct MachineCommands : IEnumerable<MachineCommand>
     readonly IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 }
 
-internal enum MachineNote
+internal enum MachineNote : byte
 {
     AttemptFailed,
     RedirectFollowed,
@@ -375,8 +380,16 @@ internal enum MachineNote
 /// the shell formats it (Shell/MachineTextFormat) only when it publishes or logs. Which arguments a code uses
 /// is listed with the code.
 /// </summary>
+/// <remarks>
+/// Kept small, because the machine writes one into the state and into most commands on every transition: no code uses
+/// more than one of <see cref="Detail"/>, <see cref="Primary"/> and <see cref="Hops"/>, so the three share one reference
+/// field, and the codes are bytes. Each reference field of a struct costs a write barrier whenever the struct is written.
+/// </remarks>
 internal readonly record struct MachineText(MachineTextCode Code)
 {
+    // Detail (a string), Primary (a PbxAddress) or Hops (a boxed HopPath, only for a redirect loop, which is rare).
+    private readonly object? _extra;
+
     /// <summary>How the text is wrapped around what <see cref="Code"/> says.</summary>
     public MachineTextWrap Wrap { get; init; }
 
@@ -387,10 +400,18 @@ internal readonly record struct MachineText(MachineTextCode Code)
     public PbxAddress? Other { get; init; }
 
     /// <summary>A third PBX: the primary.</summary>
-    public PbxAddress? Primary { get; init; }
+    public PbxAddress? Primary
+    {
+        get => _extra as PbxAddress;
+        init => _extra = value;
+    }
 
     /// <summary>Text that came with the event: a PBX's error text, a failure or loss reason.</summary>
-    public string? Detail { get; init; }
+    public string? Detail
+    {
+        get => _extra as string;
+        init => _extra = value;
+    }
 
     /// <summary>A number: an error code, a hop limit, a redirect count or an attempt id.</summary>
     public long Number { get; init; }
@@ -403,11 +424,15 @@ internal readonly record struct MachineText(MachineTextCode Code)
     /// <summary>The scheme a redirect asked for.</summary>
     public PbxScheme SchemeTo { get; init; }
 
-    /// <summary>The hops of the attempt (a redirect loop).</summary>
-    public HopPath Hops { get; init; }
+    /// <summary>The hops of the attempt (a redirect loop); setting a non-empty path boxes it (one allocation).</summary>
+    public HopPath Hops
+    {
+        get => _extra is HopPath hops ? hops : default;
+        init => _extra = value.First is null ? null : value;
+    }
 }
 
-internal enum MachineTextCode
+internal enum MachineTextCode : byte
 {
     /// <summary>The initial reason.</summary>
     NotStarted,
@@ -484,7 +509,7 @@ internal enum MachineTextCode
     StaleBackoffEnd,
 }
 
-internal enum MachineTextWrap
+internal enum MachineTextWrap : byte
 {
     None,
 
