@@ -25,6 +25,12 @@ public sealed record SoakOptions
     /// </summary>
     public TimeSpan RecoveryBound { get; init; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>
+    /// How long every manager must stay up on its user's PBX, with no connInfo change, before the run counts them as
+    /// recovered; faults injected just before the final heal still reach the clients during this time. Default: 1 s.
+    /// </summary>
+    public TimeSpan SettleTime { get; init; } = TimeSpan.FromSeconds(1);
+
     /// <summary>Where progress lines go. Default: <see langword="null"/> (nowhere).</summary>
     public Action<string>? Log { get; init; }
 }
@@ -94,6 +100,7 @@ public static class SoakRunner
         ArgumentOutOfRangeException.ThrowIfLessThan(options.Managers, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.Duration, TimeSpan.Zero);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(options.FaultInterval, TimeSpan.Zero);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.SettleTime, TimeSpan.Zero);
 
         var log = options.Log ?? (_ => { });
         var random = new Random(options.Seed);
@@ -145,27 +152,11 @@ public static class SoakRunner
             log($"{injected} faults injected, {repairs} repairs; healing everything");
             faults.HealAll();
             var healed = Stopwatch.GetTimestamp();
-            using (var bound = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+            var (stuck, homeAt) = await SettleAsync(clients, signal, options, cancellationToken);
+            var finalRecovery = Stopwatch.GetElapsedTime(healed, homeAt ?? Stopwatch.GetTimestamp());
+            foreach (var line in stuck)
             {
-                bound.CancelAfter(options.RecoveryBound);
-                try
-                {
-                    while (!clients.TrueForAll(c => c.IsHome))
-                    {
-                        await signal.WaitAsync(bound.Token);
-                    }
-                }
-                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-                {
-                    // The bound passed: whoever is not home now is stuck.
-                }
-            }
-
-            var finalRecovery = Stopwatch.GetElapsedTime(healed);
-            var stuck = clients.Where(c => !c.IsHome).ToList();
-            foreach (var client in stuck)
-            {
-                log($"stuck: {client.User} (home {client.Home.Address}) in {client.Manager.State}, connInfo {client.Manager.ConnInfo}");
+                log(line);
             }
 
             foreach (var client in clients)
@@ -202,6 +193,51 @@ public static class SoakRunner
             }
 
             signal.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Waits, up to the recovery bound, until every manager is up on its user's PBX and has stayed so, with no
+    /// connInfo change, for the settle time. One instant with everyone home proves nothing: a fault injected just
+    /// before the heal (a killed PBX's close frames) reaches the clients over real sockets a moment later and sends
+    /// them round once more.
+    /// </summary>
+    /// <returns>
+    /// A line for each manager not home when the wait ended (stuck: the bound passed), and when the last stretch
+    /// with everyone home began (<see langword="null"/> when it never did).
+    /// </returns>
+    private static async Task<(List<string> Stuck, long? HomeAt)> SettleAsync(
+        List<Client> clients, SemaphoreSlim signal, SoakOptions options, CancellationToken cancellationToken)
+    {
+        using var bound = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        bound.CancelAfter(options.RecoveryBound);
+        long? homeAt = null;
+        try
+        {
+            while (true)
+            {
+                if (!clients.TrueForAll(c => c.IsHome))
+                {
+                    homeAt = null;
+                    await signal.WaitAsync(bound.Token);
+                    continue;
+                }
+
+                homeAt ??= Stopwatch.GetTimestamp();
+                if (!await signal.WaitAsync(options.SettleTime, bound.Token) && clients.TrueForAll(c => c.IsHome))
+                {
+                    return ([], homeAt);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            // The bound passed: whoever is not home now is stuck.
+            var stuck = clients
+                .Where(c => !c.IsHome)
+                .Select(c => $"stuck: {c.User} (home {c.Home.Address}) in {c.Manager.State}, connInfo {c.Manager.ConnInfo}")
+                .ToList();
+            return (stuck, stuck.Count == 0 ? homeAt : null);
         }
     }
 
