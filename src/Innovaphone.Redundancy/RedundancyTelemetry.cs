@@ -53,7 +53,10 @@ public static class RedundancyTelemetry
     /// <summary>The tag with the outcome of an attempt (counter and spans): <c>logged_in</c>, <c>redirected</c>, <c>rejected</c>, <c>failed</c>.</summary>
     public const string OutcomeTag = "innovaphone.outcome";
 
-    /// <summary>Tags a finished span with its outcome; a rejected or failed login is an error with the (secret-free) reason.</summary>
+    /// <summary>
+    /// Tags a finished span with its outcome (a rejected or failed login is an error with the secret-free reason) and
+    /// stops it.
+    /// </summary>
     internal static void EndActivity(Activity? activity, LoginOutcome outcome)
     {
         if (activity is null)
@@ -71,6 +74,9 @@ public static class RedundancyTelemetry
                 activity.SetStatus(ActivityStatusCode.Error, failed.Reason);
                 break;
         }
+
+        // Stopped here, before the outcome reaches the manager's loop: whoever sees connInfo change sees the span ended.
+        activity.Stop();
     }
 
     internal static string Outcome(LoginOutcome outcome) => outcome switch
