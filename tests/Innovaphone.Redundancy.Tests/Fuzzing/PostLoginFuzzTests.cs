@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using System.Net.WebSockets;
 using System.Text;
 using FluentAssertions;
@@ -32,14 +30,8 @@ public sealed class PostLoginFuzzTests
         var context = new FuzzLoginContext("user", "alice", "secret", LoginDriverTests.Nonce, LoginDriverTests.Domain, LoginDriverTests.Challenge);
         var strictUtf8 = new UTF8Encoding(false, throwOnInvalidBytes: true);
 
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        using var tcpClient = new TcpClient();
-        var accept = listener.AcceptTcpClientAsync(ct).AsTask();
-        await tcpClient.ConnectAsync(IPAddress.Loopback, ((IPEndPoint)listener.LocalEndpoint).Port, ct);
-        using var tcpServer = await accept;
-        using var client = WebSocket.CreateFromStream(tcpClient.GetStream(), new WebSocketCreationOptions { IsServer = false, KeepAliveInterval = TimeSpan.Zero });
-        using var pbx = WebSocket.CreateFromStream(tcpServer.GetStream(), new WebSocketCreationOptions { IsServer = true, KeepAliveInterval = TimeSpan.Zero });
+        using var pair = await LoopbackWebSocketPair.OpenAsync(ct);
+        var (client, pbx) = (pair.Client, pair.Pbx);
         var options = new MyAppsTransportOptions
         {
             Username = "alice",

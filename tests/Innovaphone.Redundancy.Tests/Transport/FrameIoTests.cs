@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using System.Net.WebSockets;
 using FluentAssertions;
 using Innovaphone.Redundancy.Transport.WebSockets;
@@ -17,37 +15,19 @@ public sealed class FrameIoTests : IAsyncLifetime
     private const int Limit = 16 * 1024;
     private static readonly TimeSpan Hang = TimeSpan.FromSeconds(20);
 
-    private readonly List<IDisposable> _cleanup = [];
-    private WebSocket _client = null!;
-    private WebSocket _pbx = null!;
+    private LoopbackWebSocketPair _pair = null!;
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    public async ValueTask InitializeAsync()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var client = new TcpClient();
-        var accept = listener.AcceptTcpClientAsync(Ct).AsTask();
-        await client.ConnectAsync(IPAddress.Loopback, ((IPEndPoint)listener.LocalEndpoint).Port, Ct);
-        var server = await accept;
-        _cleanup.Add(client);
-        _cleanup.Add(server);
-        _client = WebSocket.CreateFromStream(client.GetStream(), new WebSocketCreationOptions { IsServer = false, KeepAliveInterval = TimeSpan.Zero });
-        _pbx = WebSocket.CreateFromStream(server.GetStream(), new WebSocketCreationOptions { IsServer = true, KeepAliveInterval = TimeSpan.Zero });
-    }
+    private WebSocket Client => _pair.Client;
+
+    private WebSocket Pbx => _pair.Pbx;
+
+    public async ValueTask InitializeAsync() => _pair = await LoopbackWebSocketPair.OpenAsync(Ct);
 
     public ValueTask DisposeAsync()
     {
-        _pbx.Abort();
-        _client.Abort();
-        _pbx.Dispose();
-        _client.Dispose();
-        foreach (var d in _cleanup)
-        {
-            d.Dispose();
-        }
-
+        _pair.Dispose();
         return ValueTask.CompletedTask;
     }
 
@@ -65,9 +45,9 @@ public sealed class FrameIoTests : IAsyncLifetime
     public async Task Text_OfAnySizeUpToTheLimit_ArrivesWhole(int size)
     {
         var message = Message(size, seed: size);
-        await _pbx.SendAsync(message, WebSocketMessageType.Text, endOfMessage: true, Ct);
+        await Pbx.SendAsync(message, WebSocketMessageType.Text, endOfMessage: true, Ct);
 
-        var frame = await FrameIo.ReceiveAsync(_client, Limit, onData: null, Ct).AsTask().WaitAsync(Hang, Ct);
+        var frame = await FrameIo.ReceiveAsync(Client, Limit, onData: null, Ct).AsTask().WaitAsync(Hang, Ct);
 
         frame.Kind.Should().Be(ReceivedFrameKind.Text);
         frame.Data.ToArray().Should().Equal(message);
@@ -78,15 +58,15 @@ public sealed class FrameIoTests : IAsyncLifetime
     [InlineData(Limit + 5000)]
     public async Task Text_OverTheLimit_IsTooLarge(int size)
     {
-        var send = _pbx.SendAsync(Message(size, seed: 3), WebSocketMessageType.Text, endOfMessage: true, Ct);
+        var send = Pbx.SendAsync(Message(size, seed: 3), WebSocketMessageType.Text, endOfMessage: true, Ct);
 
-        var frame = await FrameIo.ReceiveAsync(_client, Limit, onData: null, Ct).AsTask().WaitAsync(Hang, Ct);
+        var frame = await FrameIo.ReceiveAsync(Client, Limit, onData: null, Ct).AsTask().WaitAsync(Hang, Ct);
 
         frame.Kind.Should().Be(ReceivedFrameKind.TooLarge);
         frame.Data.Length.Should().Be(0);
 
         // The rest of the message is never read (the connection ends on a too large frame); let the sender go.
-        _client.Abort();
+        Client.Abort();
         await send.ContinueWith(_ => { }, Ct, TaskContinuationOptions.None, TaskScheduler.Default).WaitAsync(Hang, Ct);
     }
 
@@ -97,14 +77,14 @@ public sealed class FrameIoTests : IAsyncLifetime
         var second = Message(300, seed: 2);
         foreach (var (start, length) in new[] { (0, 100), (100, 2000), (2100, 0), (2100, 4900) })
         {
-            await _pbx.SendAsync(first.AsMemory(start, length), WebSocketMessageType.Text, endOfMessage: start + length == first.Length, Ct);
+            await Pbx.SendAsync(first.AsMemory(start, length), WebSocketMessageType.Text, endOfMessage: start + length == first.Length, Ct);
         }
 
-        await _pbx.SendAsync(second, WebSocketMessageType.Text, endOfMessage: true, Ct);
+        await Pbx.SendAsync(second, WebSocketMessageType.Text, endOfMessage: true, Ct);
         var data = 0;
 
-        var a = await FrameIo.ReceiveAsync(_client, Limit, () => data++, Ct).AsTask().WaitAsync(Hang, Ct);
-        var b = await FrameIo.ReceiveAsync(_client, Limit, onData: null, Ct).AsTask().WaitAsync(Hang, Ct);
+        var a = await FrameIo.ReceiveAsync(Client, Limit, () => data++, Ct).AsTask().WaitAsync(Hang, Ct);
+        var b = await FrameIo.ReceiveAsync(Client, Limit, onData: null, Ct).AsTask().WaitAsync(Hang, Ct);
 
         a.Data.ToArray().Should().Equal(first);
         b.Data.ToArray().Should().Equal(second);
@@ -114,16 +94,15 @@ public sealed class FrameIoTests : IAsyncLifetime
     [Fact]
     public async Task Binary_AndClose_AreReportedAsSuch()
     {
-        await _pbx.SendAsync(Message(2000, seed: 4), WebSocketMessageType.Binary, endOfMessage: true, Ct);
-        var binary = await FrameIo.ReceiveAsync(_client, Limit, onData: null, Ct).AsTask().WaitAsync(Hang, Ct);
+        await Pbx.SendAsync(Message(2000, seed: 4), WebSocketMessageType.Binary, endOfMessage: true, Ct);
+        var binary = await FrameIo.ReceiveAsync(Client, Limit, onData: null, Ct).AsTask().WaitAsync(Hang, Ct);
         binary.Kind.Should().Be(ReceivedFrameKind.Binary);
 
         // A fresh pair for the close: the binary message's rest is still unread on this one.
-        await DisposeAsync();
-        _cleanup.Clear();
+        _pair.Dispose();
         await InitializeAsync();
-        var close = _pbx.CloseOutputAsync(WebSocketCloseStatus.EndpointUnavailable, "going away", Ct);
-        var closed = await FrameIo.ReceiveAsync(_client, Limit, onData: null, Ct).AsTask().WaitAsync(Hang, Ct);
+        var close = Pbx.CloseOutputAsync(WebSocketCloseStatus.EndpointUnavailable, "going away", Ct);
+        var closed = await FrameIo.ReceiveAsync(Client, Limit, onData: null, Ct).AsTask().WaitAsync(Hang, Ct);
         await close.WaitAsync(Hang, Ct);
 
         closed.Kind.Should().Be(ReceivedFrameKind.Closed);

@@ -30,10 +30,8 @@ public sealed class MyAppsWebSocketTransportTests : IAsyncLifetime
     private readonly FakeTimeProvider _time = new();
     private readonly FakeLogCollector _logs = new();
     private readonly ILoggerFactory _loggerFactory;
-    private readonly List<IDisposable> _cleanup = [];
     private readonly List<MyAppsWebSocketTransport> _transports = [];
-    private WebSocket _client = null!;
-    private WebSocket _pbx = null!;
+    private LoopbackWebSocketPair _pair = null!;
 
     public MyAppsWebSocketTransportTests()
     {
@@ -42,38 +40,23 @@ public sealed class MyAppsWebSocketTransportTests : IAsyncLifetime
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    public async ValueTask InitializeAsync()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var client = new TcpClient();
-        var accept = listener.AcceptTcpClientAsync(Ct).AsTask();
-        await client.ConnectAsync(IPAddress.Loopback, ((IPEndPoint)listener.LocalEndpoint).Port, Ct);
-        var server = await accept;
-        _cleanup.Add(client);
-        _cleanup.Add(server);
-        _client = WebSocket.CreateFromStream(client.GetStream(), new WebSocketCreationOptions { IsServer = false, KeepAliveInterval = TimeSpan.Zero });
-        _pbx = WebSocket.CreateFromStream(server.GetStream(), new WebSocketCreationOptions { IsServer = true, KeepAliveInterval = TimeSpan.Zero });
-    }
+    private WebSocket Client => _pair.Client;
+
+    private WebSocket Pbx => _pair.Pbx;
+
+    public async ValueTask InitializeAsync() => _pair = await LoopbackWebSocketPair.OpenAsync(Ct);
 
     public async ValueTask DisposeAsync()
     {
         // The scripted PBX does not answer closes and fake time does not advance: abort first, so that disposing
         // the transports (and their connections) finishes at once instead of waiting for a close reply.
-        _pbx.Abort();
-        _client.Abort();
+        _pair.Abort();
         foreach (var transport in _transports)
         {
             await transport.DisposeAsync().AsTask().WaitAsync(Hang);
         }
 
-        _pbx.Dispose();
-        _client.Dispose();
-        foreach (var d in _cleanup)
-        {
-            d.Dispose();
-        }
-
+        _pair.Dispose();
         _loggerFactory.Dispose();
         LogSecrets.AssertAbsent(_logs.GetSnapshot(), "secret", "sess-id-1", "sess-pw-1");
     }
@@ -91,7 +74,7 @@ public sealed class MyAppsWebSocketTransportTests : IAsyncLifetime
 
     private MyAppsWebSocketTransport NewTransport(MyAppsTransportOptions? options = null, Func<Uri, CancellationToken, ValueTask<WebSocket>>? connect = null, bool watchdog = false)
     {
-        var transport = new MyAppsWebSocketTransport(options ?? Options(), connect ?? ((_, _) => ValueTask.FromResult(_client)), watchdog);
+        var transport = new MyAppsWebSocketTransport(options ?? Options(), connect ?? ((_, _) => ValueTask.FromResult(Client)), watchdog);
         _transports.Add(transport);
         return transport;
     }
@@ -99,13 +82,13 @@ public sealed class MyAppsWebSocketTransportTests : IAsyncLifetime
     private async Task<JsonElement> PbxReceiveAsync()
     {
         var buffer = new byte[64 * 1024];
-        var result = await _pbx.ReceiveAsync(buffer, Ct).WaitAsync(Hang, Ct);
+        var result = await Pbx.ReceiveAsync(buffer, Ct).WaitAsync(Hang, Ct);
         result.MessageType.Should().Be(WebSocketMessageType.Text);
         return JsonDocument.Parse(buffer.AsMemory(0, result.Count)).RootElement.Clone();
     }
 
     private Task PbxSendAsync(string json) =>
-        _pbx.SendAsync(Encoding.UTF8.GetBytes(json), WebSocketMessageType.Text, true, Ct);
+        Pbx.SendAsync(Encoding.UTF8.GetBytes(json), WebSocketMessageType.Text, true, Ct);
 
     /// <summary>Plays a PBX that accepts alice/secret and answers with <paramref name="info"/>.</summary>
     private async Task PbxAcceptsLoginAsync(string info = "{\"session\":{\"usr\":\"709531db4935322206\",\"pwd\":\"eb57d30f5fcdb0706c\"}}")
@@ -147,7 +130,7 @@ public sealed class MyAppsWebSocketTransportTests : IAsyncLifetime
         var transport = NewTransport(connect: (uri, _) =>
         {
             seen = uri;
-            return ValueTask.FromResult(_client);
+            return ValueTask.FromResult(Client);
         });
 
         await LogInAsync(transport);
@@ -198,9 +181,9 @@ public sealed class MyAppsWebSocketTransportTests : IAsyncLifetime
         await PbxSendAsync(LoginDriverTests.Redirect("{\"host\":\"slave.example.com\",\"https\":8443,\"mod\":\"PBX1\"}"));
 
         // The client closes after a redirect; answer the close so that the handshake completes without fake time.
-        var close = await _pbx.ReceiveAsync(new byte[128], Ct).WaitAsync(Hang, Ct);
+        var close = await Pbx.ReceiveAsync(new byte[128], Ct).WaitAsync(Hang, Ct);
         close.MessageType.Should().Be(WebSocketMessageType.Close);
-        await _pbx.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, Ct);
+        await Pbx.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, Ct);
 
         (await outcome.WaitAsync(Hang, Ct)).Should().Be(new Redirected(PbxAddress.Parse("slave.example.com:8443/PBX1"), PbxScheme.Wss));
         transport.CurrentConnection.Should().BeNull();
@@ -216,7 +199,7 @@ public sealed class MyAppsWebSocketTransportTests : IAsyncLifetime
         await PbxSendAsync(LoginDriverTests.Authenticate());
         await PbxReceiveAsync();
         await PbxSendAsync("{\"mt\":\"LoginResult\",\"error\":1,\"errorText\":\"Wrong password\"}");
-        await _pbx.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, Ct);
+        await Pbx.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, Ct);
 
         (await outcome.WaitAsync(Hang, Ct)).Should().Be(new Rejected(1, "Wrong password"));
     }
@@ -296,7 +279,7 @@ public sealed class MyAppsWebSocketTransportTests : IAsyncLifetime
         var transport = NewTransport(connect: (_, _) =>
         {
             called = true;
-            return ValueTask.FromResult(_client);
+            return ValueTask.FromResult(Client);
         });
 
         var outcome = await transport.ConnectAsync(new PbxLoginRequest(Master, PbxScheme.Ws, 1), Ct);
@@ -324,7 +307,7 @@ public sealed class MyAppsWebSocketTransportTests : IAsyncLifetime
         var transport = NewTransport(connect: async (_, token) =>
         {
             await Task.Delay(Timeout.InfiniteTimeSpan, token);
-            return _client;
+            return Client;
         });
 
         var outcome = transport.ConnectAsync(new PbxLoginRequest(Master, PbxScheme.Wss, 1), Ct).AsTask();
@@ -395,7 +378,7 @@ public sealed class MyAppsWebSocketTransportTests : IAsyncLifetime
         var transport = NewTransport();
         var connection = await LogInAsync(transport);
 
-        await _pbx.CloseOutputAsync(WebSocketCloseStatus.EndpointUnavailable, "shutdown", Ct);
+        await Pbx.CloseOutputAsync(WebSocketCloseStatus.EndpointUnavailable, "shutdown", Ct);
 
         var loss = await connection.Lost.WaitAsync(Hang, Ct);
         loss.Kind.Should().Be(ConnectionLossKind.Closed);
@@ -408,8 +391,8 @@ public sealed class MyAppsWebSocketTransportTests : IAsyncLifetime
         var transport = NewTransport();
         var connection = await LogInAsync(transport);
 
-        _pbx.Abort();
-        _cleanup.ForEach(d => d.Dispose());
+        Pbx.Abort();
+        _pair.Dispose();
 
         (await connection.Lost.WaitAsync(Hang, Ct)).Kind.Should().Be(ConnectionLossKind.Closed);
     }
@@ -420,7 +403,7 @@ public sealed class MyAppsWebSocketTransportTests : IAsyncLifetime
         var transport = NewTransport();
         var connection = await LogInAsync(transport);
 
-        await _pbx.SendAsync(new byte[] { 1, 2, 3 }, WebSocketMessageType.Binary, true, Ct);
+        await Pbx.SendAsync(new byte[] { 1, 2, 3 }, WebSocketMessageType.Binary, true, Ct);
 
         var loss = await connection.Lost.WaitAsync(Hang, Ct);
         loss.Kind.Should().Be(ConnectionLossKind.Closed);
@@ -445,8 +428,8 @@ public sealed class MyAppsWebSocketTransportTests : IAsyncLifetime
         var connection = await LogInAsync(transport);
         var pbxSide = Task.Run(async () =>
         {
-            var result = await _pbx.ReceiveAsync(new byte[128], Ct);
-            await _pbx.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, Ct);
+            var result = await Pbx.ReceiveAsync(new byte[128], Ct);
+            await Pbx.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, Ct);
             return result.MessageType;
         }, Ct);
 
@@ -464,7 +447,7 @@ public sealed class MyAppsWebSocketTransportTests : IAsyncLifetime
         var connection = await LogInAsync(transport);
 
         var dispose = connection.DisposeAsync().AsTask();
-        await _pbx.ReceiveAsync(new byte[128], Ct).WaitAsync(Hang, Ct);
+        await Pbx.ReceiveAsync(new byte[128], Ct).WaitAsync(Hang, Ct);
         dispose.IsCompleted.Should().BeFalse("the PBX has not answered the close yet");
         _time.Advance(TimeSpan.FromSeconds(2));
 
@@ -522,8 +505,8 @@ public sealed class MyAppsWebSocketTransportTests : IAsyncLifetime
         var connection = await LogInAsync(transport);
         _ = Task.Run(async () =>
         {
-            await _pbx.ReceiveAsync(new byte[128], Ct);
-            await _pbx.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, Ct);
+            await Pbx.ReceiveAsync(new byte[128], Ct);
+            await Pbx.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, Ct);
         }, Ct);
 
         await transport.DisposeAsync().AsTask().WaitAsync(Hang, Ct);
