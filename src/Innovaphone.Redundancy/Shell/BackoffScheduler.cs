@@ -15,6 +15,10 @@ namespace Innovaphone.Redundancy.Shell;
 /// failure (a result of <see langword="false"/>), Polly picks the delay and waits, and the next execution
 /// tells the machine the backoff is over. Between two rounds the machine runs its attempts; the callback
 /// waits for the next failed round on a channel. A new episode starts the backoff from the beginning.
+/// <para>The machine learns of a backoff (<see cref="BackoffScheduled"/>, which publishes Failover with its
+/// NextAttemptAt) only once Polly's delay timer exists: Polly reports the delay (OnRetry) just before it creates the
+/// timer, so the report is held until Polly's time provider, a thin wrapper here, is asked for that timer. A host
+/// that moves a fake clock to NextAttemptAt the moment it sees Failover then always fires the timer.</para>
 /// </remarks>
 internal sealed class BackoffScheduler
 {
@@ -25,6 +29,7 @@ internal sealed class BackoffScheduler
     private readonly Func<MachineEvent, bool> _post;
     private readonly object _gate = new();
     private Episode? _current;
+    private BackoffScheduled? _announcement;
 
     public BackoffScheduler(RedundancyOptions options, TimeProvider time, Func<MachineEvent, bool> post)
     {
@@ -45,7 +50,7 @@ internal sealed class BackoffScheduler
             retry.Randomizer = randomizer;
         }
 
-        _pipeline = new ResiliencePipelineBuilder<bool> { TimeProvider = time }.AddRetry(retry).Build();
+        _pipeline = new ResiliencePipelineBuilder<bool> { TimeProvider = new AnnouncingTimeProvider(time, this) }.AddRetry(retry).Build();
     }
 
     /// <summary>A round failed; <paramref name="timerId"/> names the backoff the machine now waits for.</summary>
@@ -116,10 +121,58 @@ internal sealed class BackoffScheduler
         var episode = args.Context.Properties.GetValue(EpisodeKey, null!);
         if (episode.PendingTimer is long timer)
         {
-            _post(new BackoffScheduled(timer, _time.GetUtcNow() + args.RetryDelay, args.RetryDelay));
+            var scheduled = new BackoffScheduled(timer, _time.GetUtcNow() + args.RetryDelay, args.RetryDelay);
+            if (args.RetryDelay > TimeSpan.Zero)
+            {
+                // Polly creates the delay timer next: announce it from there.
+                lock (_gate)
+                {
+                    _announcement = scheduled;
+                }
+            }
+            else
+            {
+                // No delay, no timer.
+                _post(scheduled);
+            }
         }
 
         return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Polly created a timer (its retry delay, the only timer of this pipeline): announce the backoff now.</summary>
+    private void TimerCreated()
+    {
+        BackoffScheduled? scheduled;
+        lock (_gate)
+        {
+            scheduled = _announcement;
+            _announcement = null;
+        }
+
+        if (scheduled is not null)
+        {
+            _post(scheduled);
+        }
+    }
+
+    /// <summary>The manager's clock, telling the scheduler when a timer has been created on it.</summary>
+    private sealed class AnnouncingTimeProvider(TimeProvider inner, BackoffScheduler owner) : TimeProvider
+    {
+        public override TimeZoneInfo LocalTimeZone => inner.LocalTimeZone;
+
+        public override long TimestampFrequency => inner.TimestampFrequency;
+
+        public override DateTimeOffset GetUtcNow() => inner.GetUtcNow();
+
+        public override long GetTimestamp() => inner.GetTimestamp();
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+        {
+            var timer = inner.CreateTimer(callback, state, dueTime, period);
+            owner.TimerCreated();
+            return timer;
+        }
     }
 
     private sealed class Episode

@@ -139,16 +139,8 @@ internal sealed class ScenarioHarness : IAsyncDisposable
             Time.SetUtcNow(due);
         }
 
-        // The manager publishes Failover just before Polly starts its delay; if the clock moved before the delay's
-        // timer existed, that timer is due one more wait later. Move on by that much until the backoff ends.
-        for (var i = 0; i < 20 && Changes.Count(c => c.Previous == RedundancyState.Failover) <= seen; i++)
-        {
-            if (!await _signal.WaitAsync(TimeSpan.FromMilliseconds(100), TestContext.Current.CancellationToken))
-            {
-                Time.Advance(wait);
-            }
-        }
-
+        // Failover is published once the backoff timer exists (BackoffScheduler): one move of the clock ends the wait.
+        await WaitUntilAsync(() => Changes.Count(c => c.Previous == RedundancyState.Failover) > seen, "the end of the backoff");
         return wait;
     }
 
