@@ -30,6 +30,7 @@ public static class RedundancyServiceCollectionExtensions
     /// <see cref="RedundancyServiceOptions.StateFile"/>, or else in memory. Call this once per container.</para>
     /// </remarks>
     /// <exception cref="ArgumentNullException"><paramref name="services"/> or <paramref name="configuration"/> is null.</exception>
+    /// <exception cref="InvalidOperationException">The redundancy manager is already registered in <paramref name="services"/>.</exception>
     public static IServiceCollection AddInnovaphoneRedundancy(
         this IServiceCollection services,
         IConfiguration configuration,
@@ -37,6 +38,7 @@ public static class RedundancyServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configuration);
+        ThrowIfRegistered(services);
         var builder = services.AddOptions<RedundancyServiceOptions>().Bind(configuration);
         if (configure is not null)
         {
@@ -55,15 +57,32 @@ public static class RedundancyServiceCollectionExtensions
     /// <param name="configure">Sets the options.</param>
     /// <returns><paramref name="services"/>, for chaining.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="services"/> or <paramref name="configure"/> is null.</exception>
+    /// <exception cref="InvalidOperationException">The redundancy manager is already registered in <paramref name="services"/>.</exception>
     public static IServiceCollection AddInnovaphoneRedundancy(this IServiceCollection services, Action<RedundancyServiceOptions> configure)
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configure);
+        ThrowIfRegistered(services);
         return AddCore(services, services.AddOptions<RedundancyServiceOptions>().Configure(configure), sectionPath: null);
+    }
+
+    /// <summary>
+    /// One manager per container: a second registration would merge two sets of settings into that one manager (and
+    /// its validation messages would name only the first section), which is never what the caller meant.
+    /// </summary>
+    private static void ThrowIfRegistered(IServiceCollection services)
+    {
+        if (services.Any(d => d.ServiceType == typeof(Registered)))
+        {
+            throw new InvalidOperationException(
+                "AddInnovaphoneRedundancy was already called on this service collection; a container holds one RedundancyManager. " +
+                "Call it once, and adjust its settings with services.Configure<RedundancyServiceOptions>(...) or services.PostConfigure<RedundancyServiceOptions>(...).");
+        }
     }
 
     private static IServiceCollection AddCore(IServiceCollection services, OptionsBuilder<RedundancyServiceOptions> builder, string? sectionPath)
     {
+        services.AddSingleton<Registered>();
         builder.ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RedundancyServiceOptions>, RedundancyServiceOptionsValidator>(provider =>
         {
@@ -75,4 +94,7 @@ public static class RedundancyServiceCollectionExtensions
         services.AddHostedService<RedundancyHostedService>();
         return services;
     }
+
+    /// <summary>Marks a service collection in which the manager is registered.</summary>
+    private sealed class Registered;
 }

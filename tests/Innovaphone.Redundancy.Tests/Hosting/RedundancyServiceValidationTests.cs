@@ -2,6 +2,7 @@ using FluentAssertions;
 using Innovaphone.Redundancy.Hosting;
 using Innovaphone.Redundancy.Testing;
 using Innovaphone.Redundancy.Transport;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
@@ -79,6 +80,27 @@ public sealed class RedundancyServiceValidationTests
         failure.Which.Failures.Should().HaveCount(3);
         failure.Which.Message.Should().Contain("Innovaphone:Redundancy:Primary").And.Contain("Innovaphone:Redundancy:User")
             .And.Contain("Innovaphone:Redundancy:MaxFrameBytes").And.NotContain(Secret);
+    }
+
+    [Fact]
+    public async Task AddInnovaphoneRedundancy_Twice_ThrowsAndLeavesTheFirstRegistrationAsItWas()
+    {
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Configuration.AddInMemoryCollection(HostingRig.Settings(Valid));
+        builder.Services.AddInnovaphoneRedundancy(builder.Configuration.GetSection(HostingRig.Section));
+        var registered = builder.Services.Count;
+
+        FluentActions.Invoking(() => builder.Services.AddInnovaphoneRedundancy(o => o.User = "bob"))
+            .Should().Throw<InvalidOperationException>()
+            .WithMessage("AddInnovaphoneRedundancy was already called*Configure<RedundancyServiceOptions>*");
+        FluentActions.Invoking(() => builder.Services.AddInnovaphoneRedundancy(builder.Configuration.GetSection("Other")))
+            .Should().Throw<InvalidOperationException>();
+
+        builder.Services.Should().HaveCount(registered, "a refused registration adds nothing");
+        using var host = builder.Build();
+        host.Services.GetRequiredService<IOptions<RedundancyServiceOptions>>().Value.User.Should().Be("alice");
+        await host.StartAsync(TestContext.Current.CancellationToken);
+        await host.StopAsync(TestContext.Current.CancellationToken);
     }
 
     [Fact]
