@@ -122,14 +122,14 @@ public sealed class RedundancyServiceOptions
     /// <summary>The largest frame accepted, in bytes. Default: 1048576 (1 MiB). At least 1024.</summary>
     public int MaxFrameBytes { get; set; } = 1024 * 1024;
 
-    /// <summary>How often a WebSocket keepalive is sent; <see cref="TimeSpan.Zero"/> disables it. Default: 20 s.</summary>
-    public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(20);
+    /// <summary>How often the client checks that the PBX is there (WebSocket PING on .NET 9+, TCP keep-alive everywhere); <see cref="TimeSpan.Zero"/> disables it. Default: 5 s.</summary>
+    public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
     /// How long to wait for the peer after a keepalive before the connection counts as dead; <c>-00:00:00.001</c>
-    /// (<see cref="Timeout.InfiniteTimeSpan"/>) disables the check. Default: 10 s.
+    /// (<see cref="Timeout.InfiniteTimeSpan"/>) disables the check. Default: 5 s.
     /// </summary>
-    public TimeSpan KeepAliveTimeout { get; set; } = TimeSpan.FromSeconds(10);
+    public TimeSpan KeepAliveTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Bounds the WebSocket opening handshake (TCP, TLS, HTTP upgrade). Default: 10 s. Positive.</summary>
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);

@@ -35,6 +35,9 @@ internal static partial class Log
     public const int LoggedOutId = 305;
     public const int RoundFailedId = 306;
     public const int ReconnectDelayedId = 307;
+    public const int AttemptStaggeredId = 308;
+    public const int RedirectJoinedId = 309;
+
 
     [LoggerMessage(StartedId, LogLevel.Information, "Redundancy manager started; primary PBX {Primary}")]
     public static partial void Started(ILogger logger, PbxAddress primary);
@@ -113,4 +116,10 @@ internal static partial class Log
 
     [LoggerMessage(ReconnectDelayedId, LogLevel.Information, "Reconnecting to {Pbx} in {Delay} (reconnect jitter)")]
     public static partial void ReconnectDelayed(ILogger logger, PbxAddress pbx, TimeSpan delay);
+
+    [LoggerMessage(AttemptStaggeredId, LogLevel.Information, "{Detail}")]
+    public static partial void AttemptStaggered(ILogger logger, string detail);
+
+    [LoggerMessage(RedirectJoinedId, LogLevel.Information, "{Detail}")]
+    public static partial void RedirectJoined(ILogger logger, string detail);
 }

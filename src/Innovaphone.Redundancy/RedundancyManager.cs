@@ -44,6 +44,7 @@ public sealed class RedundancyManager : IAsyncDisposable
     private readonly Subject<RedundancyStateChange> _stateChanges = new();
     private readonly SemaphoreSlim _lifecycle = new(1, 1);
     private readonly ManagerMetrics _metrics;
+    private readonly StaggerDelays _staggerDelays;
     private readonly Task _loop;
 
     // Read and written by the processing loop only; other threads read the phase through _phase.
@@ -51,6 +52,8 @@ public sealed class RedundancyManager : IAsyncDisposable
     private int _phase = (int)RedundancyState.Idle;
     private RedundancyState _publishedPhase = RedundancyState.Idle;
     private LiveConnection? _connection;
+    private ITimer? _staggerTimer;
+    private long _staggerTimerId;
     private int _disposed;
 
     /// <summary>Creates a manager. It does nothing until <see cref="StartAsync"/>.</summary>
@@ -72,6 +75,7 @@ public sealed class RedundancyManager : IAsyncDisposable
             .Build();
         _backoff = new BackoffScheduler(options, _time, Post);
         _random = options.Randomizer ?? Random.Shared.NextDouble;
+        _staggerDelays = new StaggerDelays(options.StaggerDelay);
         _connInfo = new BehaviorSubject<ConnInfo>(_state.ToConnInfo(_config));
         ConnInfoChanges = new GuardedObservable<ConnInfo>(_connInfo.AsObservable(), OnSubscriberError);
         StateChanges = new GuardedObservable<RedundancyStateChange>(_stateChanges.AsObservable(), OnSubscriberError);
@@ -187,6 +191,9 @@ public sealed class RedundancyManager : IAsyncDisposable
 
         await SendAsync(new StopRequested(), cancellationToken).ConfigureAwait(false);
         await DrainBackgroundAsync(cancellationToken).ConfigureAwait(false);
+
+        // Sockets the transport closes in the background (after a Redirect, a cancelled or lost race) end within its close timeout.
+        await _options.Transport.WaitForClosesAsync(cancellationToken).ConfigureAwait(false);
         Log.Stopped(_logger);
     }
 
@@ -273,6 +280,13 @@ public sealed class RedundancyManager : IAsyncDisposable
             Track(released.CloseAsync());
         }
 
+        // A stagger timer the machine no longer waits for (a login won, the round ended, a newer one) is dropped.
+        if (_staggerTimer is not null && _state.StaggerTimerId != _staggerTimerId)
+        {
+            _staggerTimer.Dispose();
+            _staggerTimer = null;
+        }
+
         Publish(_state);
     }
 
@@ -338,7 +352,14 @@ public sealed class RedundancyManager : IAsyncDisposable
                 Log.AttemptStarted(_logger, command.AttemptNumber, command.Hop, target, command.Scheme);
                 var cts = CancellationTokenSource.CreateLinkedTokenSource(_lifetime.Token);
                 _attempts[command.AttemptId] = cts;
-                Track(RunAttemptAsync(new PbxLoginRequest(target, command.Scheme, command.AttemptId), delay, cts));
+                var progress = new AttemptProgress(this, command.AttemptId, target);
+                Track(RunAttemptAsync(new PbxLoginRequest(target, command.Scheme, command.AttemptId) { Progress = progress }, delay, cts, progress));
+                break;
+            case MachineCommandKind.StartStagger:
+                _staggerTimer?.Dispose();
+                _staggerTimerId = command.TimerId;
+                _staggerTimer = _time.CreateTimer(
+                    static s => ((StaggerTimerState)s!).Fire(), new StaggerTimerState(this, command.TimerId), _staggerDelays.For(command.Target!), Timeout.InfiniteTimeSpan);
                 break;
             case MachineCommandKind.CancelAttempt:
                 if (_attempts.TryRemove(command.AttemptId, out var attempt))
@@ -373,7 +394,7 @@ public sealed class RedundancyManager : IAsyncDisposable
         }
     }
 
-    private async Task RunAttemptAsync(PbxLoginRequest request, TimeSpan delay, CancellationTokenSource cts)
+    private async Task RunAttemptAsync(PbxLoginRequest request, TimeSpan delay, CancellationTokenSource cts, AttemptProgress progress)
     {
         // Each attempt is a trace of its own, whatever activity the loop was started under.
         Activity.Current = null;
@@ -391,6 +412,7 @@ public sealed class RedundancyManager : IAsyncDisposable
                 await wait.ConfigureAwait(false);
             }
 
+            progress.Started(_time.GetTimestamp());
             outcome = await _attemptPipeline.ExecuteAsync(
                 static (state, token) => state.Transport.ConnectAsync(state.Request, token),
                 (Transport: _options.Transport, Request: request),
@@ -422,6 +444,11 @@ public sealed class RedundancyManager : IAsyncDisposable
 
         _metrics.AttemptEnded(outcome);
         RedundancyTelemetry.EndActivity(activity, outcome);
+        if (outcome is LoggedIn or Redirected or Rejected)
+        {
+            // The PBX answered, even if the transport did not report it on the way: learn its answer time.
+            progress.Answered(notify: false);
+        }
 
         if (!Post(new AttemptCompleted(request.AttemptId, outcome)) && outcome is LoggedIn late)
         {
@@ -501,6 +528,8 @@ public sealed class RedundancyManager : IAsyncDisposable
             case MachineNote.LoggedOut: Log.LoggedOut(_logger, detail); break;
             case MachineNote.RoundFailed: Log.RoundFailed(_logger, detail); break;
             case MachineNote.StaleEventIgnored: Log.StaleResult(_logger, detail); break;
+            case MachineNote.AttemptStaggered: Log.AttemptStaggered(_logger, detail); _metrics.AttemptStaggered(); break;
+            case MachineNote.RedirectJoined: Log.RedirectJoined(_logger, detail); break;
             default: Log.EventIgnored(_logger, detail); break;
         }
     }
@@ -530,6 +559,37 @@ public sealed class RedundancyManager : IAsyncDisposable
     }
 
     private void OnSubscriberError(Exception exception) => Log.SubscriberFailed(_logger, exception);
+
+    /// <summary>Reports of one attempt: the first answer of its PBX becomes an event and a sample of that PBX's answer time.</summary>
+    private sealed class AttemptProgress(RedundancyManager owner, long attemptId, PbxAddress pbx) : IProgress<PbxLoginProgress>
+    {
+        private long _startedAt;
+        private int _answered;
+
+        public void Started(long timestamp) => Volatile.Write(ref _startedAt, timestamp);
+
+        public void Report(PbxLoginProgress value) => Answered(notify: true);
+
+        public void Answered(bool notify)
+        {
+            var startedAt = Volatile.Read(ref _startedAt);
+            if (startedAt == 0 || Interlocked.Exchange(ref _answered, 1) != 0)
+            {
+                return;
+            }
+
+            owner._staggerDelays.Learn(pbx, owner._time.GetElapsedTime(startedAt));
+            if (notify)
+            {
+                owner.Post(new AttemptAnswered(attemptId));
+            }
+        }
+    }
+
+    private sealed class StaggerTimerState(RedundancyManager owner, long timerId)
+    {
+        public void Fire() => owner.Post(new StaggerElapsed(timerId));
+    }
 
     private readonly record struct Envelope(MachineEvent Event, TaskCompletionSource? Done);
 

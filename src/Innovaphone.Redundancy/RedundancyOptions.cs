@@ -64,12 +64,24 @@ public sealed record RedundancyOptions
     public Func<double>? Randomizer { get; init; }
 
     /// <summary>
-    /// A connection lost sooner than this after its login counts as unstable: the reconnect (R7, current PBX first)
-    /// then waits a backoff, and the backoff keeps growing across such logins, so that a PBX that accepts logins and
-    /// drops them at once cannot cause a reconnect storm. <see cref="TimeSpan.Zero"/> turns this off.
+    /// A connection lost sooner than this after its login counts as an early loss. The first early loss reconnects at
+    /// once like any other (R7); from the second in a row the reconnect (current PBX first) waits a backoff that keeps
+    /// growing across such logins, so that a PBX that accepts logins and drops them at once cannot cause a reconnect
+    /// storm. A StandbyBack always reconnects at once (R8). <see cref="TimeSpan.Zero"/> turns the guard off.
     /// Default: 2 s. Range: 0 to 10 min.
     /// </summary>
     public TimeSpan MinStableConnection { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// Staggered attempts (R7, "Happy Eyeballs" for PBXes, after RFC 8305): while a PBX of the round has not answered, the
+    /// next candidate starts beside it after this delay instead of waiting for the attempt's timeout; the first login
+    /// wins and the others are cancelled. A PBX that has answered (myApps: Authenticate, or a two-factor prompt) keeps
+    /// the floor. This value is the delay for a PBX the manager knows nothing of yet; once it has seen a PBX answer, the
+    /// delay for that PBX is twice its smoothed answer time, kept within [100 ms, 2 s] (widened to include this value).
+    /// <see cref="Timeout.InfiniteTimeSpan"/> turns staggering off: one attempt at a time, each up to its timeout.
+    /// Default: 250 ms (RFC 8305's connection attempt delay). Range: 10 ms to 1 min, or infinite.
+    /// </summary>
+    public TimeSpan StaggerDelay { get; init; } = TimeSpan.FromMilliseconds(250);
 
     /// <summary>The most redirects one attempt follows (R3). Default: 5. Range: 0 to 32.</summary>
     public int MaxRedirectHops { get; init; } = 5;
@@ -108,6 +120,11 @@ public sealed record RedundancyOptions
         Check(BackoffMax, BackoffInitial, TimeSpan.FromDays(1), nameof(BackoffMax));
         Check(MinStableConnection, TimeSpan.Zero, TimeSpan.FromMinutes(10), nameof(MinStableConnection));
         Check(ReconnectJitter, TimeSpan.Zero, TimeSpan.FromMinutes(10), nameof(ReconnectJitter));
+        if (StaggerDelay != Timeout.InfiniteTimeSpan)
+        {
+            Check(StaggerDelay, TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(1), nameof(StaggerDelay));
+        }
+
         if (MaxRedirectHops is < 0 or > 32)
         {
             throw new ArgumentOutOfRangeException(nameof(MaxRedirectHops), MaxRedirectHops, "RedundancyOptions.MaxRedirectHops must be between 0 and 32.");

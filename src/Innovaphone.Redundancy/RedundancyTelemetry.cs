@@ -26,6 +26,9 @@ public static class RedundancyTelemetry
     /// <summary>Counter of logins at a PBX that acts as standby for the user's PBX.</summary>
     public const string StandbyLoginsInstrument = "innovaphone.redundancy.standby_logins";
 
+    /// <summary>Counter of staggered attempts: candidates started beside an attempt whose PBX stayed silent for the stagger delay.</summary>
+    public const string StaggeredAttemptsInstrument = "innovaphone.redundancy.staggered_attempts";
+
     /// <summary>Histogram of the time from a failover until the manager is up again, in seconds.</summary>
     public const string TimeToRecoverInstrument = "innovaphone.redundancy.time_to_recover";
 
@@ -96,6 +99,7 @@ internal sealed class ManagerMetrics
     private readonly Counter<long> _redirects;
     private readonly Counter<long> _failovers;
     private readonly Counter<long> _standbyLogins;
+    private readonly Counter<long> _staggered;
     private readonly Histogram<double> _timeToRecover;
     private readonly UpDownCounter<long> _up;
     private long? _downSince;
@@ -107,6 +111,7 @@ internal sealed class ManagerMetrics
         _redirects = meter.CreateCounter<long>(RedundancyTelemetry.RedirectsInstrument, "{redirect}", "Redirects followed.");
         _failovers = meter.CreateCounter<long>(RedundancyTelemetry.FailoversInstrument, "{failover}", "Connections lost other than by stop or a fault.");
         _standbyLogins = meter.CreateCounter<long>(RedundancyTelemetry.StandbyLoginsInstrument, "{login}", "Logins at a PBX acting as standby.");
+        _staggered = meter.CreateCounter<long>(RedundancyTelemetry.StaggeredAttemptsInstrument, "{attempt}", "Candidates started beside a silent attempt (staggered attempts).");
         _timeToRecover = meter.CreateHistogram<double>(RedundancyTelemetry.TimeToRecoverInstrument, "s", "Time from a failover until up again.");
         _up = meter.CreateUpDownCounter<long>(RedundancyTelemetry.UpInstrument, "{manager}", "Managers that are up (connected or standby).");
     }
@@ -117,6 +122,8 @@ internal sealed class ManagerMetrics
     public void RedirectFollowed() => _redirects.Add(1);
 
     public void StandbyLogin() => _standbyLogins.Add(1);
+
+    public void AttemptStaggered() => _staggered.Add(1);
 
     /// <summary>The published up flag changed; <paramref name="phase"/> is the state it changed with.</summary>
     public void UpChanged(bool up, RedundancyState phase)

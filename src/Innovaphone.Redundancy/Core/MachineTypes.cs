@@ -42,18 +42,32 @@ internal record struct MachineState
 
     public long NextId { get; set; } = 1;
 
-    /// <summary>The id of the transport call in flight, if any (I2: at most one).</summary>
-    public long? AttemptId { get; set; }
+    /// <summary>
+    /// The transport calls in flight (staggered attempts: at most one per PBX of the round, so at most three), each with
+    /// its target, scheme, redirect hops and whether its PBX has answered.
+    /// </summary>
+    public AttemptSet Attempts { get; set; }
 
-    public PbxAddress? AttemptTarget { get; set; }
+    /// <summary>The most recently started attempt in flight (the one a state change is about), if any.</summary>
+    public readonly long? AttemptId => Attempts.Count == 0 ? null : Attempts.Lead.Id;
 
-    public PbxScheme AttemptScheme { get; set; }
+    /// <summary>The PBX of <see cref="AttemptId"/>.</summary>
+    public readonly PbxAddress? AttemptTarget => Attempts.Count == 0 ? null : Attempts.Lead.Target;
 
-    /// <summary>The PBXes visited in the attempt in flight: its first target, then each redirect target.</summary>
-    public HopPath Hops { get; set; }
+    /// <summary>The PBXes visited by <see cref="AttemptId"/>: its first target, then each redirect target.</summary>
+    public readonly HopPath Hops => Attempts.Count == 0 ? default : Attempts.Lead.Hops;
 
     /// <summary>The PBXes still to try in this round, in order.</summary>
     public PbxRound Pending { get; set; }
+
+    /// <summary>
+    /// The stagger timer pending while candidates of the round wait (R7 staggered attempts): when it elapses and no
+    /// attempt in flight has answered, the next candidate starts beside them.
+    /// </summary>
+    public long? StaggerTimerId { get; set; }
+
+    /// <summary>Connections lost right after their login (MinStableConnection), one after the other; the second one backs off.</summary>
+    public int EarlyLosses { get; set; }
 
     /// <summary>Attempts started since the last successful login.</summary>
     public int AttemptNumber { get; set; }
@@ -74,6 +88,9 @@ internal record struct MachineState
 
     /// <summary>The PBX a state change is about.</summary>
     public readonly PbxAddress? Target => AttemptTarget ?? Current;
+
+    /// <summary>Whether <paramref name="pbx"/> is the target of an attempt in flight.</summary>
+    public readonly bool IsInFlight(PbxAddress pbx) => Attempts.Targets(pbx);
 
     public readonly ConnInfo ToConnInfo(MachineConfig config) =>
         new(IsUp, Phase == RedundancyState.Standby, Current, config.Primary, Secondary, config.Phys);
@@ -174,6 +191,126 @@ internal readonly record struct PbxRound(PbxAddress? First, PbxAddress? Second =
     /// <summary>The round with <paramref name="pbx"/> in front; a round holds at most three.</summary>
     public PbxRound Prepend(PbxAddress pbx) =>
         Third is null ? new(pbx, First, Second) : throw new InvalidOperationException("A round holds at most three PBXes.");
+
+    /// <summary>The PBXes in order (the compiler's version would recurse through <see cref="Rest"/>).</summary>
+    public override string ToString() => "[" + string.Join(", ", new[] { First, Second, Third }.Where(p => p is not null)) + "]";
+}
+
+/// <summary>One transport call in flight: its id, where it is (first target or latest redirect target), with which scheme, the hops so far, and whether that PBX has answered.</summary>
+internal readonly record struct InFlightAttempt(long Id, PbxAddress Target, PbxScheme Scheme, HopPath Hops, bool Answered);
+
+/// <summary>
+/// The attempts in flight, in the order they started, held inline: a round has at most three PBXes and never two
+/// attempts to one PBX, so three slots suffice. A redirect keeps the slot of the attempt it continues.
+/// </summary>
+internal readonly record struct AttemptSet
+{
+    public const int Capacity = 3;
+
+    private readonly InFlightAttempt _first;
+    private readonly InFlightAttempt _second;
+    private readonly InFlightAttempt _third;
+
+    private AttemptSet(in InFlightAttempt first, in InFlightAttempt second, in InFlightAttempt third, int count)
+    {
+        _first = first;
+        _second = second;
+        _third = third;
+        Count = count;
+    }
+
+    public int Count { get; }
+
+    public InFlightAttempt this[int index] => (uint)index >= (uint)Count
+        ? throw new ArgumentOutOfRangeException(nameof(index))
+        : index switch { 0 => _first, 1 => _second, _ => _third };
+
+    /// <summary>The most recently started (highest id) attempt; the set must not be empty.</summary>
+    public InFlightAttempt Lead
+    {
+        get
+        {
+            var lead = this[0];
+            for (var i = 1; i < Count; i++)
+            {
+                if (this[i].Id > lead.Id)
+                {
+                    lead = this[i];
+                }
+            }
+
+            return lead;
+        }
+    }
+
+    public bool AnyAnswered
+    {
+        get
+        {
+            for (var i = 0; i < Count; i++)
+            {
+                if (this[i].Answered)
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+    }
+
+    public int IndexOf(long id)
+    {
+        for (var i = 0; i < Count; i++)
+        {
+            if (this[i].Id == id)
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
+    public bool Targets(PbxAddress pbx)
+    {
+        for (var i = 0; i < Count; i++)
+        {
+            if (this[i].Target == pbx)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    public AttemptSet Add(in InFlightAttempt attempt) => Count switch
+    {
+        0 => new(attempt, default, default, 1),
+        1 => new(_first, attempt, default, 2),
+        2 => new(_first, _second, attempt, 3),
+        _ => throw new InvalidOperationException("At most three attempts are in flight."),
+    };
+
+    public AttemptSet RemoveAt(int index) => (index, Count) switch
+    {
+        (0, 1) => default,
+        (0, 2) => new(_second, default, default, 1),
+        (1, 2) => new(_first, default, default, 1),
+        (0, 3) => new(_second, _third, default, 2),
+        (1, 3) => new(_first, _third, default, 2),
+        (2, 3) => new(_first, _second, default, 2),
+        _ => throw new ArgumentOutOfRangeException(nameof(index)),
+    };
+
+    public AttemptSet ReplaceAt(int index, in InFlightAttempt attempt) => index switch
+    {
+        _ when (uint)index >= (uint)Count => throw new ArgumentOutOfRangeException(nameof(index)),
+        0 => new(attempt, _second, _third, Count),
+        1 => new(_first, attempt, _third, Count),
+        _ => new(_first, _second, attempt, Count),
+    };
 }
 
 /// <summary>Inputs of the machine. Every input is one of these, fed one at a time by the shell.</summary>
@@ -198,6 +335,12 @@ internal sealed record BackoffScheduled(long TimerId, DateTimeOffset DueAt, Time
 
 internal sealed record BackoffElapsed(long TimerId) : MachineEvent;
 
+/// <summary>The stagger timer <paramref name="TimerId"/> elapsed: the attempts in flight have been silent for the stagger delay.</summary>
+internal sealed record StaggerElapsed(long TimerId) : MachineEvent;
+
+/// <summary>The PBX of attempt <paramref name="AttemptId"/> answered (or asks for two-factor authorization): it keeps the floor.</summary>
+internal sealed record AttemptAnswered(long AttemptId) : MachineEvent;
+
 internal enum MachineCommandKind : byte
 {
     /// <summary>Start transport call <see cref="MachineCommand.AttemptId"/> to <see cref="MachineCommand.Target"/>.</summary>
@@ -220,6 +363,13 @@ internal enum MachineCommandKind : byte
 
     /// <summary>A fact worth a log line (<see cref="MachineCommand.Note"/>, <see cref="MachineCommand.Text"/>); changes nothing.</summary>
     Note,
+
+    /// <summary>
+    /// Candidates of the round wait behind silent attempts: after the stagger delay for <see cref="MachineCommand.Target"/>
+    /// (the PBX just tried) deliver <see cref="StaggerElapsed"/> for <see cref="MachineCommand.TimerId"/>. A newer stagger
+    /// timer, or a state without one, makes it obsolete: the shell drops it.
+    /// </summary>
+    StartStagger,
 }
 
 /// <summary>
@@ -250,11 +400,11 @@ internal readonly record struct MachineCommand
     /// <summary>CloseConnection: the id of the attempt whose connection to close.</summary>
     public long ConnectionId => Id;
 
-    /// <summary>StartBackoff: the timer id.</summary>
+    /// <summary>StartBackoff, StartStagger: the timer id.</summary>
     public long TimerId => Id;
 
-    /// <summary>Connect: the PBX to connect to.</summary>
-    public PbxAddress? Target => Kind == MachineCommandKind.Connect ? Slot.Pbx : null;
+    /// <summary>Connect: the PBX to connect to; StartStagger: the PBX whose silence the timer measures.</summary>
+    public PbxAddress? Target => Kind is MachineCommandKind.Connect or MachineCommandKind.StartStagger ? Slot.Pbx : null;
 
     /// <summary>Connect: the scheme to connect with.</summary>
     public PbxScheme Scheme { get; private init; }
@@ -291,6 +441,9 @@ internal readonly record struct MachineCommand
 
     public static MachineCommand ResetBackoff() => new(MachineCommandKind.ResetBackoff);
 
+    public static MachineCommand StartStagger(long timerId, PbxAddress silent) =>
+        new(MachineCommandKind.StartStagger, timerId) { Slot = new(MachineTextCode.NotStarted) { Pbx = silent } };
+
     public static MachineCommand Persist(PbxAddress? secondary, PbxAddress home) =>
         new(MachineCommandKind.Persist) { Slot = new(MachineTextCode.NotStarted) { Pbx = home, Other = secondary } };
 
@@ -304,18 +457,21 @@ internal readonly record struct MachineCommand
 }
 
 /// <summary>
-/// The commands of one decision, held inline in three slots: no event yields more than <see cref="Capacity"/> (a login
-/// yields two notes and a persist; a stop yields cancel, close and reset). The machine fills it through
-/// <see cref="RedundancyMachine.Decide"/>.
+/// The commands of one decision, held inline in six slots: no event yields more than <see cref="Capacity"/> (a login
+/// yields two notes, a persist and a cancel for each other attempt in flight, at most two; a stop yields three cancels,
+/// a close and a reset). The machine fills it through <see cref="RedundancyMachine.Decide"/>.
 /// </summary>
 internal struct MachineCommands : IEnumerable<MachineCommand>
 {
-    public const int Capacity = 3;
+    public const int Capacity = 6;
 
-    // Three plain fields: the indexer hands out a reference to one, so reading a command copies nothing.
+    // Plain fields: the indexer hands out a reference to one, so reading a command copies nothing.
     internal MachineCommand First;
     internal MachineCommand Second;
     internal MachineCommand Third;
+    internal MachineCommand Fourth;
+    internal MachineCommand Fifth;
+    internal MachineCommand Sixth;
     internal int Count;
 
     public readonly int Length => Count;
@@ -332,12 +488,15 @@ internal struct MachineCommands : IEnumerable<MachineCommand>
                 throw new ArgumentOutOfRangeException(nameof(index));
             }
 
-            if (index == 0)
+            switch (index)
             {
-                return ref First;
+                case 0: return ref First;
+                case 1: return ref Second;
+                case 2: return ref Third;
+                case 3: return ref Fourth;
+                case 4: return ref Fifth;
+                default: return ref Sixth;
             }
-
-            return ref index == 1 ? ref Second : ref Third;
         }
     }
 
@@ -373,6 +532,8 @@ internal enum MachineNote : byte
     RoundFailed,
     StaleEventIgnored,
     EventIgnored,
+    AttemptStaggered,
+    RedirectJoined,
 }
 
 /// <summary>
@@ -507,6 +668,18 @@ internal enum MachineTextCode : byte
     StaleBackoffSchedule,
 
     StaleBackoffEnd,
+
+    /// <summary><see cref="MachineText.Pbx"/> has not answered within the stagger delay; <see cref="MachineText.Other"/> starts beside it.</summary>
+    StaggeredAttempt,
+
+    /// <summary>The redirect from <see cref="MachineText.Pbx"/> leads to <see cref="MachineText.Other"/>, which an attempt in flight tries already.</summary>
+    RedirectJoined,
+
+    /// <summary>A stagger timer that is no longer pending.</summary>
+    StaleStagger,
+
+    /// <summary>An answer of an attempt that is no longer in flight.</summary>
+    StaleAnswer,
 }
 
 internal enum MachineTextWrap : byte

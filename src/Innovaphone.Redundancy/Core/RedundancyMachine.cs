@@ -48,6 +48,12 @@ internal static class RedundancyMachine
             case StopRequested:
                 OnStop(decision);
                 break;
+            case StaggerElapsed stagger:
+                OnStaggerElapsed(config, stagger, decision);
+                break;
+            case AttemptAnswered answered:
+                OnAttemptAnswered(answered, decision);
+                break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(@event), @event.GetType().Name, "Unknown machine event.");
         }
@@ -72,6 +78,7 @@ internal static class RedundancyMachine
         }
 
         next.AttemptNumber = 0;
+        next.EarlyLosses = 0;
         next.ConnectionId = null;
         next.TimerId = null;
         next.NextAttemptAt = null;
@@ -88,11 +95,7 @@ internal static class RedundancyMachine
             return;
         }
 
-        if (next.AttemptId is long attempt)
-        {
-            decision.Add(MachineCommand.CancelAttempt(attempt));
-        }
-
+        CancelAttempts(decision, except: 0);
         if (next.ConnectionId is long connection)
         {
             decision.Add(MachineCommand.CloseConnection(connection));
@@ -107,28 +110,32 @@ internal static class RedundancyMachine
     private static void OnAttemptCompleted(MachineConfig config, AttemptCompleted completed, Decision decision)
     {
         ref var next = ref decision.State;
-        if (completed.AttemptId != next.AttemptId)
+        var index = next.Attempts.IndexOf(completed.AttemptId);
+        if (index < 0)
         {
-            // A late answer of an attempt that was cancelled or superseded. The shell disposes
+            // A late answer of an attempt that was cancelled or superseded (or lost a race). The shell disposes
             // a connection it carries because ConnectionId will not name it.
             Ignore(decision, new MachineText(MachineTextCode.LateAttemptResult) { Number = completed.AttemptId }, stale: true);
             return;
         }
 
-        var target = next.AttemptTarget!;
+        var attempt = next.Attempts[index];
         switch (completed.Outcome)
         {
             case LoggedIn loggedIn:
-                OnLoggedIn(config, completed.AttemptId, target, loggedIn.Info, decision);
+                // The first login of the round wins; the others are cancelled (a standby winner comes home by StandbyBack).
+                CancelAttempts(decision, except: attempt.Id);
+                OnLoggedIn(config, attempt, loggedIn.Info, decision);
                 break;
 
             case Redirected redirected:
-                OnRedirected(config, target, redirected, decision);
+                OnRedirected(config, index, attempt, redirected, decision);
                 break;
 
             case Rejected rejected:
                 // R9: a rejected login is not a failover case.
-                var reason = new MachineText(MachineTextCode.LoginRejected) { Pbx = target, Detail = rejected.Text, Number = rejected.Code };
+                var reason = new MachineText(MachineTextCode.LoginRejected) { Pbx = attempt.Target, Detail = rejected.Text, Number = rejected.Code };
+                CancelAttempts(decision, except: attempt.Id);
                 decision.Add(MachineCommand.NoteOf(MachineNote.LoginRejected, reason));
                 decision.Add(MachineCommand.ResetBackoff());
                 Settle(ref next);
@@ -137,8 +144,9 @@ internal static class RedundancyMachine
                 break;
 
             case AttemptFailed failed:
-                var why = new MachineText(MachineTextCode.AttemptFailed) { Pbx = target, FailureKind = failed.Kind, Detail = failed.Reason };
+                var why = new MachineText(MachineTextCode.AttemptFailed) { Pbx = attempt.Target, FailureKind = failed.Kind, Detail = failed.Reason };
                 decision.Add(MachineCommand.NoteOf(MachineNote.AttemptFailed, why));
+                next.Attempts = next.Attempts.RemoveAt(index);
                 NextCandidate(config, decision, why);
                 break;
 
@@ -147,10 +155,61 @@ internal static class RedundancyMachine
         }
     }
 
-    private static void OnLoggedIn(MachineConfig config, long attemptId, PbxAddress pbx, PbxLoginInfo info, Decision decision)
+    // Staggered attempts: the PBX of an attempt answered, so it is alive and keeps the floor.
+    private static void OnAttemptAnswered(AttemptAnswered answered, Decision decision)
     {
         ref var next = ref decision.State;
-        var redirects = next.Hops.RedirectCount;
+        var index = next.Attempts.IndexOf(answered.AttemptId);
+        if (index < 0)
+        {
+            Ignore(decision, new MachineText(MachineTextCode.StaleAnswer) { Number = answered.AttemptId }, stale: true);
+            return;
+        }
+
+        var attempt = next.Attempts[index];
+        if (!attempt.Answered)
+        {
+            next.Attempts = next.Attempts.ReplaceAt(index, attempt with { Answered = true });
+        }
+    }
+
+    // Staggered attempts (R7): the attempts in flight stayed silent for the stagger delay; the next candidate starts beside them.
+    private static void OnStaggerElapsed(MachineConfig config, StaggerElapsed elapsed, Decision decision)
+    {
+        ref var next = ref decision.State;
+        if (elapsed.TimerId != next.StaggerTimerId)
+        {
+            Ignore(decision, new MachineText(MachineTextCode.StaleStagger), stale: true);
+            return;
+        }
+
+        next.StaggerTimerId = null;
+        var lead = next.Attempts.Lead;
+        if (next.Attempts.AnyAnswered)
+        {
+            // Only a silent candidate is raced: one that answered (a two-factor prompt above all) keeps the floor; if it
+            // fails, the next candidate starts at once.
+            return;
+        }
+
+        var pending = SkipInFlight(next, next.Pending);
+        if (pending.IsEmpty)
+        {
+            next.Pending = default;
+            return;
+        }
+
+        var why = new MachineText(MachineTextCode.StaggeredAttempt) { Pbx = lead.Target, Other = pending.First };
+        decision.Add(MachineCommand.NoteOf(MachineNote.AttemptStaggered, why));
+        BeginAttempt(config, decision, pending.First!, pending.Rest, why);
+    }
+
+    private static void OnLoggedIn(MachineConfig config, in InFlightAttempt attempt, PbxLoginInfo info, Decision decision)
+    {
+        ref var next = ref decision.State;
+        var pbx = attempt.Target;
+        var attemptId = attempt.Id;
+        var redirects = attempt.Hops.RedirectCount;
         var home = next.Home;
         var oldSecondary = next.Secondary;
 
@@ -200,19 +259,20 @@ internal static class RedundancyMachine
     }
 
     // R3: follow within the hop limit, never in a loop, never to another scheme.
-    private static void OnRedirected(MachineConfig config, PbxAddress from, Redirected redirected, Decision decision)
+    private static void OnRedirected(MachineConfig config, int index, in InFlightAttempt attempt, Redirected redirected, Decision decision)
     {
         ref var next = ref decision.State;
+        var from = attempt.Target;
         var refusal = MachineTextCode.NotStarted;
-        if (redirected.Scheme != next.AttemptScheme)
+        if (redirected.Scheme != attempt.Scheme)
         {
             refusal = MachineTextCode.RedirectSchemeRefused;
         }
-        else if (next.Hops.Contains(redirected.Target))
+        else if (attempt.Hops.Contains(redirected.Target))
         {
             refusal = MachineTextCode.RedirectLoopRefused;
         }
-        else if (next.Hops.RedirectCount >= config.MaxRedirectHops)
+        else if (attempt.Hops.RedirectCount >= config.MaxRedirectHops)
         {
             refusal = MachineTextCode.RedirectHopLimitRefused;
         }
@@ -223,25 +283,33 @@ internal static class RedundancyMachine
             {
                 Pbx = from,
                 Other = redirected.Target,
-                SchemeFrom = next.AttemptScheme,
+                SchemeFrom = attempt.Scheme,
                 SchemeTo = redirected.Scheme,
-                Hops = refusal == MachineTextCode.RedirectLoopRefused ? next.Hops : default,
+                Hops = refusal == MachineTextCode.RedirectLoopRefused ? attempt.Hops : default,
                 Number = refusal == MachineTextCode.RedirectHopLimitRefused ? config.MaxRedirectHops : 0,
             };
             decision.Add(MachineCommand.NoteOf(MachineNote.RedirectRefused, why));
+            next.Attempts = next.Attempts.RemoveAt(index);
             NextCandidate(config, decision, why);
+            return;
+        }
+
+        if (next.Attempts.Targets(redirected.Target))
+        {
+            // Never two attempts to one PBX: the attempt in flight there carries on for both.
+            decision.Add(MachineCommand.NoteOf(MachineNote.RedirectJoined, new MachineText(MachineTextCode.RedirectJoined) { Pbx = from, Other = redirected.Target }));
+            next.Attempts = next.Attempts.RemoveAt(index);
             return;
         }
 
         var id = next.NextId;
         decision.Add(MachineCommand.NoteOf(MachineNote.RedirectFollowed, new MachineText(MachineTextCode.RedirectFollowed) { Pbx = from, Other = redirected.Target }));
-        decision.Add(MachineCommand.Connect(id, redirected.Target, redirected.Scheme, next.AttemptNumber, next.Hops.Length));
+        decision.Add(MachineCommand.Connect(id, redirected.Target, redirected.Scheme, next.AttemptNumber, attempt.Hops.Length));
         next.Phase = RedundancyState.Redirected;
         next.Reason = new MachineText(MachineTextCode.Redirected) { Pbx = from, Other = redirected.Target };
         next.NextId = id + 1;
-        next.AttemptId = id;
-        next.AttemptTarget = redirected.Target;
-        next.Hops = next.Hops.Add(redirected.Target);
+        next.Attempts = next.Attempts.ReplaceAt(index, new InFlightAttempt(id, redirected.Target, redirected.Scheme, attempt.Hops.Add(redirected.Target), Answered: false));
+        ArmStagger(decision, redirected.Target);
     }
 
     private static void OnConnectionLost(MachineConfig config, ConnectionLost lost, Decision decision)
@@ -271,15 +339,25 @@ internal static class RedundancyMachine
             ? new MachineText(MachineTextCode.StandbyBack) { Pbx = pbx }
             : new MachineText(MachineTextCode.ConnectionLost) { Pbx = pbx, Detail = lost.Loss.Reason };
         decision.Add(MachineCommand.NoteOf(standbyBack ? MachineNote.StandbyBack : MachineNote.ConnectionLost, why));
-        if (lost.Unstable)
+        if (lost.Unstable && !standbyBack)
         {
-            // Lost right after its login: back off before the reconnect (R7 resumes after it, current PBX first).
-            next.CurrentFirst = !standbyBack;
-            Backoff(decision, why with { Wrap = MachineTextWrap.Unstable });
-            return;
+            // Lost right after its login. Once may be chance: reconnect at once. The second time in a row, back off before
+            // the reconnect (R7 resumes after it, current PBX first), growing with every further early loss, so that a
+            // PBX that accepts and drops every login meets a backoff, not a storm. A StandbyBack is never delayed (R8).
+            next.EarlyLosses++;
+            if (next.EarlyLosses >= 2)
+            {
+                next.CurrentFirst = true;
+                Backoff(decision, why with { Wrap = MachineTextWrap.Unstable });
+                return;
+            }
         }
-
-        decision.Add(MachineCommand.ResetBackoff());
+        else if (!lost.Unstable)
+        {
+            // The connection proved stable: the next trouble starts from scratch.
+            next.EarlyLosses = 0;
+            decision.Add(MachineCommand.ResetBackoff());
+        }
 
         // R8: the user's PBX is back; the normal procedure from the primary gets us there.
         // R7: otherwise the current PBX first, then the alternation from the primary.
@@ -335,6 +413,7 @@ internal static class RedundancyMachine
     private static void StartRound(MachineConfig config, Decision decision, PbxRound candidates, in MachineText reason) =>
         BeginAttempt(config, decision, candidates.First!, candidates.Rest, reason);
 
+    // Starts the attempt to one candidate of the round, beside those in flight (none when a round starts).
     private static void BeginAttempt(MachineConfig config, Decision decision, PbxAddress target, PbxRound pending, in MachineText reason)
     {
         ref var next = ref decision.State;
@@ -344,27 +423,74 @@ internal static class RedundancyMachine
         next.Phase = RedundancyState.Connecting;
         next.Reason = reason;
         next.NextId = id + 1;
-        next.AttemptId = id;
-        next.AttemptTarget = target;
-        next.AttemptScheme = config.Scheme;
-        next.Hops = HopPath.Start(target);
+        next.Attempts = next.Attempts.Add(new InFlightAttempt(id, target, config.Scheme, HopPath.Start(target), Answered: false));
         next.Pending = pending;
         next.AttemptNumber = number;
+        ArmStagger(decision, target);
     }
 
-    // Within a round there is no delay; when the round is exhausted, back off (R6).
+    // While candidates wait, a stagger timer measures the silence of the PBX just tried (R7); it replaces an older one.
+    private static void ArmStagger(Decision decision, PbxAddress silent)
+    {
+        ref var next = ref decision.State;
+        if (SkipInFlight(next, next.Pending).IsEmpty)
+        {
+            next.StaggerTimerId = null;
+            return;
+        }
+
+        var timer = next.NextId;
+        decision.Add(MachineCommand.StartStagger(timer, silent));
+        next.NextId = timer + 1;
+        next.StaggerTimerId = timer;
+    }
+
+    // An attempt ended without a login. Within a round there is no delay: the next candidate starts at once; when the
+    // round is exhausted and nothing is in flight any more, back off (R6).
     private static void NextCandidate(MachineConfig config, Decision decision, in MachineText why)
     {
-        var pending = decision.State.Pending;
+        ref var next = ref decision.State;
+        var pending = SkipInFlight(next, next.Pending);
         if (!pending.IsEmpty)
         {
             BeginAttempt(config, decision, pending.First!, pending.Rest, why);
             return;
         }
 
+        next.Pending = default;
+        if (next.Attempts.Count > 0)
+        {
+            // Others are still trying: the round goes on with them.
+            next.StaggerTimerId = null;
+            return;
+        }
+
         decision.Add(MachineCommand.NoteOf(MachineNote.RoundFailed, why with { Wrap = MachineTextWrap.RoundFailed }));
-        decision.State.CurrentFirst = false;
+        next.CurrentFirst = false;
         Backoff(decision, why with { Wrap = MachineTextWrap.NoPbxReachable });
+    }
+
+    // The candidates still to start, without those an attempt in flight tries already (never two attempts to one PBX).
+    private static PbxRound SkipInFlight(in MachineState state, PbxRound pending)
+    {
+        while (!pending.IsEmpty && state.IsInFlight(pending.First!))
+        {
+            pending = pending.Rest;
+        }
+
+        return pending;
+    }
+
+    private static void CancelAttempts(Decision decision, long except)
+    {
+        var attempts = decision.State.Attempts;
+        for (var i = 0; i < attempts.Count; i++)
+        {
+            if (attempts[i].Id != except)
+            {
+                decision.Add(MachineCommand.CancelAttempt(attempts[i].Id));
+            }
+        }
     }
 
     private static void Backoff(Decision decision, in MachineText reason)
@@ -375,10 +501,9 @@ internal static class RedundancyMachine
         next.Phase = RedundancyState.Failover;
         next.Reason = reason;
         next.NextId = timer + 1;
-        next.AttemptId = null;
-        next.AttemptTarget = null;
-        next.Hops = default;
+        next.Attempts = default;
         next.Pending = default;
+        next.StaggerTimerId = null;
         next.TimerId = timer;
         next.NextAttemptAt = null;
     }
@@ -386,10 +511,9 @@ internal static class RedundancyMachine
     // No attempt, timer or round left pending.
     private static void Settle(ref MachineState next)
     {
-        next.AttemptId = null;
-        next.AttemptTarget = null;
-        next.Hops = default;
+        next.Attempts = default;
         next.Pending = default;
+        next.StaggerTimerId = null;
         next.TimerId = null;
         next.NextAttemptAt = null;
         next.ConnectionId = null;
@@ -435,8 +559,17 @@ internal ref struct Decision
             case 2:
                 Commands.Third = command;
                 break;
+            case 3:
+                Commands.Fourth = command;
+                break;
+            case 4:
+                Commands.Fifth = command;
+                break;
+            case 5:
+                Commands.Sixth = command;
+                break;
             default:
-                throw new InvalidOperationException("A decision holds at most three commands.");
+                throw new InvalidOperationException("A decision holds at most six commands.");
         }
 
         Commands.Count++;

@@ -58,6 +58,10 @@ internal static class MachineTextFormat
         MachineTextCode.StaleConnectionLoss => "loss of a connection that is no longer current",
         MachineTextCode.StaleBackoffSchedule => "schedule of a backoff that is no longer pending",
         MachineTextCode.StaleBackoffEnd => "end of a backoff that is no longer pending",
+        MachineTextCode.StaggeredAttempt => $"no answer from {text.Pbx} within the stagger delay: also trying {text.Other}",
+        MachineTextCode.RedirectJoined => $"{text.Pbx} redirects to {text.Other}, which this round is trying already",
+        MachineTextCode.StaleStagger => "stagger timer that is no longer pending",
+        MachineTextCode.StaleAnswer => "answer of an attempt that is no longer in flight",
         _ => throw new ArgumentOutOfRangeException(nameof(text), text.Code, "Unknown machine text."),
     };
 

@@ -19,6 +19,29 @@ public interface IPbxTransport
     /// <param name="cancellationToken">Cancels the attempt (stop, timeout).</param>
     /// <returns>What the PBX answered; see <see cref="LoginOutcome"/>.</returns>
     ValueTask<LoginOutcome> ConnectAsync(PbxLoginRequest request, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Completes when every socket the transport is still closing in the background has closed. A transport returns
+    /// an outcome (a Redirect, a rejection, a failure) without waiting for the close handshake of that socket, so that
+    /// the next attempt starts at once; the manager awaits this in <c>StopAsync</c> and <c>DisposeAsync</c>, so that
+    /// no socket outlives them. Each close must be bounded by the transport itself (its close timeout).
+    /// </summary>
+    /// <param name="cancellationToken">Stops waiting (the closes go on).</param>
+    /// <returns>By default a completed task: a transport that closes before it returns an outcome has nothing to wait for.</returns>
+    Task WaitForClosesAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}
+
+/// <summary>How far a login attempt has come, as the transport reports it through <see cref="PbxLoginRequest.Progress"/>.</summary>
+public enum PbxLoginProgress
+{
+    /// <summary>
+    /// The PBX has answered (for myApps: the Authenticate to the first Login arrived). A PBX that answers is alive:
+    /// the manager no longer starts the next candidate of a round beside it (staggered attempts race silent PBXes only).
+    /// </summary>
+    Answered = 1,
+
+    /// <summary>The PBX asks for a two-factor confirmation (myApps Authorize): the user is busy with this attempt.</summary>
+    AwaitingAuthorization = 2,
 }
 
 /// <summary>The WebSocket scheme of a connection. A redirect may never change it.</summary>
@@ -35,7 +58,15 @@ public enum PbxScheme
 /// <param name="Pbx">The PBX to connect to.</param>
 /// <param name="Scheme">The scheme to connect with.</param>
 /// <param name="AttemptId">The manager's id of this attempt (for logs and traces).</param>
-public sealed record PbxLoginRequest(PbxAddress Pbx, PbxScheme Scheme, long AttemptId);
+public sealed record PbxLoginRequest(PbxAddress Pbx, PbxScheme Scheme, long AttemptId)
+{
+    /// <summary>
+    /// Where the transport reports how far the attempt has come (<see cref="PbxLoginProgress"/>); called on the
+    /// transport's thread, must return at once, may be called more than once. A transport that reports nothing still
+    /// works: its attempts count as silent until they end. Default: <see langword="null"/> (nobody listens).
+    /// </summary>
+    public IProgress<PbxLoginProgress>? Progress { get; init; }
+}
 
 /// <summary>What a PBX answered to a login attempt.</summary>
 public abstract record LoginOutcome

@@ -278,10 +278,26 @@ public sealed class RedundancyMachineTests
     }
 
     [Fact]
-    public void R7_UnstableLoss_BacksOffFirst_ThenReconnectsToCurrentFirst()
+    public void R7_FirstEarlyLoss_ReconnectsAtOnceToCurrentFirst()
     {
         Feed(new StartRequested(new RedundancyRecord(Master, Slave2, Slave2)));
         Redirect(Slave2);
+        Succeed();
+        Lose(unstable: true);
+
+        _state.Phase.Should().Be(RedundancyState.Connecting);
+        LastConnect.Target.Should().Be(Slave2, "R7: the current PBX first, at once: one early loss may be chance");
+        Commands(MachineCommandKind.StartBackoff).Should().BeEmpty();
+        Commands(MachineCommandKind.ResetBackoff).Should().BeEmpty("an early loss does not end the episode");
+    }
+
+    [Fact]
+    public void R7_SecondEarlyLossInARow_BacksOffFirst_ThenReconnectsToCurrentFirst()
+    {
+        Feed(new StartRequested(new RedundancyRecord(Master, Slave2, Slave2)));
+        Redirect(Slave2);
+        Succeed();
+        Lose(unstable: true);
         Succeed();
         Lose(unstable: true);
 

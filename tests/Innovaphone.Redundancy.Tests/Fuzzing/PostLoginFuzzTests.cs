@@ -40,7 +40,7 @@ public sealed class PostLoginFuzzTests
             TimeProvider = new FakeTimeProvider(),
             RandomSource = LoginDriverTests.PinnedRandom,
         };
-        await using var transport = new MyAppsWebSocketTransport(options, (_, _) => ValueTask.FromResult(client), useReceiveWatchdog: false);
+        await using var transport = new MyAppsWebSocketTransport(options, (_, _) => ValueTask.FromResult(client));
 
         var login = transport.ConnectAsync(new PbxLoginRequest(PbxAddress.Parse("master.example.com/PBX0"), PbxScheme.Wss, 1), ct).AsTask();
         var buffer = new byte[64 * 1024];

@@ -139,7 +139,7 @@ public sealed class SecretLeakTests
         ValueTask<WebSocket> Connect(Uri uri, CancellationToken token) => RecordingWebSocket.ConnectAsync(uri, wire, token);
 
         // alice: user login learning a session, session login, session expiry with the password fallback.
-        var alice = new MyAppsWebSocketTransport(Options(User, Password), Connect, useReceiveWatchdog: false);
+        var alice = new MyAppsWebSocketTransport(Options(User, Password), Connect);
         await using (alice)
         {
             (await ConnectAsync(alice, master)).Should().BeOfType<LoggedIn>();
@@ -156,7 +156,7 @@ public sealed class SecretLeakTests
         seen.Add((await Assert.ThrowsAsync<ObjectDisposedException>(() => alice.ConnectAsync(new PbxLoginRequest(master.Address, emulator.Scheme, 2), ct).AsTask())).Message);
 
         // bob: redirected from the master to his slave, with a good and with a forged digest; then a wrong password.
-        var bob = new MyAppsWebSocketTransport(Options("bob", Password), Connect, useReceiveWatchdog: false);
+        var bob = new MyAppsWebSocketTransport(Options("bob", Password), Connect);
         await using (bob)
         {
             (await ConnectAsync(bob, master)).Should().BeOfType<Redirected>();
@@ -166,7 +166,7 @@ public sealed class SecretLeakTests
             (await ConnectAsync(bob, master)).Should().BeOfType<AttemptFailed>();
         }
 
-        var wrong = new MyAppsWebSocketTransport(Options(User, "Wrong-Pa55"), Connect, useReceiveWatchdog: false);
+        var wrong = new MyAppsWebSocketTransport(Options(User, "Wrong-Pa55"), Connect);
         await using (wrong)
         {
             secrets.Add("Wrong-Pa55");

@@ -38,7 +38,8 @@ public sealed class MachinePropertyTests
     private void Run(int[] history)
     {
         var state = MachineState.Initial;
-        long? inFlight = null;
+        var inFlight = new HashSet<long>();
+        var cancelled = new HashSet<long>();
         var issued = new List<long>();
         PbxAddress? expectCurrent = null;
 
@@ -49,29 +50,59 @@ public sealed class MachinePropertyTests
             var commands = default(MachineCommands);
             RedundancyMachine.Decide(Config, ref state, @event, ref commands);
             _reached.Add(state.Phase);
+            commands.Length.Should().BeLessThanOrEqualTo(MachineCommands.Capacity);
 
-            // I2: at most one transport call in flight, as the shell sees it.
-            if (@event is AttemptCompleted done && done.AttemptId == inFlight)
+            // I2: the attempts in flight, as the shell sees them from the commands, are the machine's; a bounded number.
+            if (@event is AttemptCompleted done)
             {
-                inFlight = null;
+                inFlight.Remove(done.AttemptId);
             }
 
             foreach (var command in commands)
             {
                 switch (command.Kind)
                 {
-                    case MachineCommandKind.CancelAttempt when command.AttemptId == inFlight:
-                        inFlight = null;
+                    case MachineCommandKind.CancelAttempt:
+                        inFlight.Remove(command.AttemptId).Should().BeTrue("only an attempt in flight is cancelled");
+                        cancelled.Add(command.AttemptId);
                         break;
                     case MachineCommandKind.Connect:
-                        inFlight.Should().BeNull("I2: a new attempt starts only when none is in flight");
-                        inFlight = command.AttemptId;
+                        inFlight.Add(command.AttemptId);
                         issued.Add(command.AttemptId);
+                        if (command.Hop == 0 && before.Attempts.Count > 0 && @event is not (StartRequested or StopRequested))
+                        {
+                            // Staggered: a further candidate of the round, in the round's order, never one already in flight.
+                            new[] { before.Pending.First, before.Pending.Second, before.Pending.Third }.Should().Contain(command.Target, "a staggered start is a candidate of the round");
+                        }
+
                         break;
                 }
             }
 
-            inFlight.Should().Be(state.AttemptId, "the machine's idea of the attempt in flight matches its commands");
+            inFlight.Should().BeEquivalentTo(Enumerable.Range(0, state.Attempts.Count).Select(i => state.Attempts[i].Id), "the attempts in flight match the commands");
+            inFlight.Count.Should().BeLessThanOrEqualTo(AttemptSet.Capacity, "I2: a bounded number of attempts in flight");
+            Enumerable.Range(0, state.Attempts.Count).Select(i => state.Attempts[i].Target).Should().OnlyHaveUniqueItems("I2: never two attempts to one PBX");
+
+            // A cancelled attempt's late result never wins.
+            if (state.ConnectionId is long held)
+            {
+                cancelled.Should().NotContain(held);
+            }
+
+            // Nothing is left running after a stop.
+            if (state.Phase == RedundancyState.Stopped)
+            {
+                inFlight.Should().BeEmpty();
+                state.StaggerTimerId.Should().BeNull();
+                state.TimerId.Should().BeNull();
+            }
+
+            // A stagger timer is pending only while candidates wait beside attempts in flight.
+            if (state.StaggerTimerId is not null)
+            {
+                state.Attempts.Count.Should().BeGreaterThan(0);
+                state.Pending.IsEmpty.Should().BeFalse();
+            }
 
             // I1: up exactly in Connected and Standby.
             state.ToConnInfo(Config).Up.Should().Be(state.Phase is RedundancyState.Connected or RedundancyState.Standby, "I1");
@@ -79,12 +110,12 @@ public sealed class MachinePropertyTests
             // I3: never stuck: while trying (not idle, stopped, faulted or up), exactly one attempt or one timer.
             if (state.Phase is RedundancyState.Connecting or RedundancyState.Redirected or RedundancyState.Failover)
             {
-                (state.AttemptId is not null ^ state.TimerId is not null).Should().BeTrue($"I3 in {state.Phase}");
+                (state.Attempts.Count > 0 ^ state.TimerId is not null).Should().BeTrue($"I3 in {state.Phase}");
                 (state.Phase == RedundancyState.Failover).Should().Be(state.TimerId is not null, "a timer is pending exactly in Failover");
             }
             else
             {
-                state.AttemptId.Should().BeNull();
+                state.Attempts.Count.Should().Be(0);
                 state.TimerId.Should().BeNull();
             }
 
@@ -117,20 +148,29 @@ public sealed class MachinePropertyTests
 
             if (@event is ConnectionLost { Loss.Kind: ConnectionLossKind.Closed } lost && lost.ConnectionId == before.ConnectionId)
             {
-                if (lost.Unstable)
+                var backsOff = lost.Unstable && before.EarlyLosses >= 1;
+                if (backsOff)
                 {
-                    connects.Should().BeEmpty("I6: an unstable connection backs off first");
+                    connects.Should().BeEmpty("I6: the second early loss in a row backs off first");
                 }
                 else
                 {
-                    connects.Single().Target.Should().Be(before.Current, "I6");
+                    connects.Single().Target.Should().Be(before.Current, "I6: a loss (the first early one too) reconnects to the current PBX at once");
                 }
 
-                expectCurrent = lost.Unstable ? before.Current : null;
+                expectCurrent = backsOff ? before.Current : null;
+            }
+
+            if (@event is ConnectionLost { Loss.Kind: ConnectionLossKind.StandbyBack } back && back.ConnectionId == before.ConnectionId)
+            {
+                connects.Single().Target.Should().Be(Config.Primary, "R8: StandbyBack reconnects from the primary at once, early or not");
             }
 
             // I8: redirect hops never exceed the limit.
-            (state.Hops.Length - 1).Should().BeLessThanOrEqualTo(Config.MaxRedirectHops, "I8");
+            for (var i = 0; i < state.Attempts.Count; i++)
+            {
+                (state.Attempts[i].Hops.Length - 1).Should().BeLessThanOrEqualTo(Config.MaxRedirectHops, "I8");
+            }
 
             // Stale and ignored events change nothing.
             if (commands.All(c => c.Kind == MachineCommandKind.Note && c.Note is MachineNote.StaleEventIgnored or MachineNote.EventIgnored) && commands.Length > 0)
@@ -168,9 +208,15 @@ public sealed class MachinePropertyTests
             return pick % 2 == 0 ? new BackoffElapsed(pick) : new ConnectionLost(pick, new ConnectionLoss(ConnectionLossKind.Closed, "stale"));
         }
 
-        if (state.AttemptId is long attempt)
+        if (kind == 4 && state.StaggerTimerId is long stagger)
         {
-            return new AttemptCompleted(attempt, Outcome(kind + pick, pbx));
+            return new StaggerElapsed(pick % 4 == 0 ? pick : stagger);
+        }
+
+        if (state.Attempts.Count > 0)
+        {
+            var attempt = state.Attempts[pick % state.Attempts.Count].Id;
+            return kind == 5 ? new AttemptAnswered(attempt) : new AttemptCompleted(attempt, Outcome(kind + pick, pbx));
         }
 
         if (state.TimerId is long timer)

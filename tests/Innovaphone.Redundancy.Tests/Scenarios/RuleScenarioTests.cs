@@ -267,9 +267,15 @@ public sealed class RuleScenarioTests : IAsyncLifetime
         await _h.StartAsync(pbx, o => o with { MinStableConnection = TimeSpan.FromSeconds(5) });
         await _h.WaitUpAsync(pbx);
 
-        // Accepted, then dropped at once, three times: no reconnect storm, a growing backoff instead.
+        // Accepted, then dropped at once: the first early loss reconnects at once (it may be chance), every further one
+        // in a row backs off, growing: no reconnect storm.
+        _h.Sim.Kill(pbx);
+        _h.Sim.Revive(pbx);
+        await _h.WaitUntilAsync(() => _h.Changes.Count(c => c.Current == RedundancyState.Connected) == 2, "login 2, at once");
+        _h.Changes.Should().NotContain(c => c.Current == RedundancyState.Failover, "the first early loss does not back off");
+
         var waits = new List<TimeSpan>();
-        for (var i = 1; i <= 3; i++)
+        for (var i = 2; i <= 4; i++)
         {
             _h.Sim.Kill(pbx);
             _h.Sim.Revive(pbx);
@@ -288,6 +294,36 @@ public sealed class RuleScenarioTests : IAsyncLifetime
         _h.Sim.Kill(pbx);
         await _h.WaitUpAsync(standby, standby: true);
         _h.Changes.Count(c => c.Current == RedundancyState.Failover).Should().Be(failovers, "a stable connection's loss does not back off");
+    }
+
+    [Fact]
+    public async Task R7_PbxThatDropsEveryLogin_AttemptRateStaysBounded()
+    {
+        var (pbx, standby) = SingleWithStandby();
+        _h.Sim.Kill(standby);
+        await _h.StartAsync(pbx, o => o with { MinStableConnection = TimeSpan.FromSeconds(5), BackoffMax = TimeSpan.FromSeconds(30) });
+        await _h.WaitUpAsync(pbx);
+        var start = _h.Time.GetUtcNow();
+
+        // 12 logins, each dropped at once: after the first immediate reconnect the backoff doubles to its cap.
+        var waits = new List<TimeSpan>();
+        for (var i = 1; i <= 12; i++)
+        {
+            _h.Sim.Kill(pbx);
+            _h.Sim.Revive(pbx);
+            if (i > 1)
+            {
+                waits.Add(await _h.SkipBackoffAsync());
+            }
+
+            await _h.WaitUntilAsync(() => _h.Changes.Count(c => c.Current == RedundancyState.Connected) == i + 1, $"login {i + 1}");
+        }
+
+        var elapsed = _h.Time.GetUtcNow() - start;
+        waits.Should().BeInAscendingOrder().And.EndWith(TimeSpan.FromSeconds(30));
+        var attempts = _h.Sim.Attempts.Count(a => a.Pbx == pbx.Address) - 1;
+        attempts.Should().Be(12, "one attempt per dropped login: every reconnect logs in at once");
+        (attempts / elapsed.TotalMinutes).Should().BeLessThan(6, "12 logins took over two minutes of backoff: bounded by about one per BackoffMax once grown");
     }
 
     [Fact]
@@ -447,13 +483,35 @@ public sealed class RuleScenarioTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task R11_HangingPbx_AttemptTimesOutAndTheRoundGoesOn()
+    public async Task R7_HangingPbx_IsRacedAfterTheStaggerDelay_AndCancelledWhenTheStandbyWins()
     {
         var (pbx, standby) = SingleWithStandby();
         await _h.Store.SaveAsync($"{pbx.Address}|{ScenarioHarness.User}", new RedundancyRecord(pbx.Address, standby.Address, pbx.Address), CancellationToken.None);
         _h.Sim.SetHanging(pbx, true);
         _h.Sim.Partition(pbx, standby);
         await _h.StartAsync(pbx);
+        await _h.WaitForStateAsync(RedundancyState.Connecting);
+
+        // The state change is published after the commands ran, so the stagger timer exists now.
+        _h.Time.Advance(TimeSpan.FromMilliseconds(249));
+        _h.Sim.Attempts.Should().NotContain(a => a.Pbx == standby.Address, "the secondary waits for the stagger delay");
+        _h.Time.Advance(TimeSpan.FromMilliseconds(1));
+        await _h.WaitUntilAsync(() => _h.Manager.ConnInfo.Up, "up on the standby");
+
+        _h.Manager.ConnInfo.Should().Be(new ConnInfo(true, true, standby.Address, pbx.Address, standby.Address, null));
+        _h.Logs.Should().Contain(l => l.Id.Id == Log.AttemptStaggeredId);
+        _h.Logs.Should().NotContain(l => l.Id.Id == Log.AttemptFailedId, "the hanging attempt lost the race and was cancelled, not timed out");
+        await _h.WaitUntilAsync(() => _h.Sim.Attempts.Any(a => a.Pbx == pbx.Address && a.Outcome == SimulatedAttemptOutcome.Abandoned), "the hanging attempt to be abandoned");
+    }
+
+    [Fact]
+    public async Task R11_HangingPbx_WithoutStaggering_AttemptTimesOutAndTheRoundGoesOn()
+    {
+        var (pbx, standby) = SingleWithStandby();
+        await _h.Store.SaveAsync($"{pbx.Address}|{ScenarioHarness.User}", new RedundancyRecord(pbx.Address, standby.Address, pbx.Address), CancellationToken.None);
+        _h.Sim.SetHanging(pbx, true);
+        _h.Sim.Partition(pbx, standby);
+        await _h.StartAsync(pbx, o => o with { StaggerDelay = Timeout.InfiniteTimeSpan });
 
         await _h.AdvanceUntilAsync(() => _h.Manager.ConnInfo.Up, TimeSpan.FromSeconds(1), 20, "up on the standby");
 

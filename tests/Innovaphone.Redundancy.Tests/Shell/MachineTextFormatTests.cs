@@ -63,6 +63,12 @@ public sealed class MachineTextFormatTests
         (new(MachineTextCode.StaleConnectionLoss), "loss of a connection that is no longer current"),
         (new(MachineTextCode.StaleBackoffSchedule), "schedule of a backoff that is no longer pending"),
         (new(MachineTextCode.StaleBackoffEnd), "end of a backoff that is no longer pending"),
+        (new(MachineTextCode.StaggeredAttempt) { Pbx = Master, Other = Slave1 },
+            "no answer from master.example.com/PBX0 within the stagger delay: also trying slave1.example.com/PBX0"),
+        (new(MachineTextCode.RedirectJoined) { Pbx = Master, Other = Slave1 },
+            "master.example.com/PBX0 redirects to slave1.example.com/PBX0, which this round is trying already"),
+        (new(MachineTextCode.StaleStagger), "stagger timer that is no longer pending"),
+        (new(MachineTextCode.StaleAnswer), "answer of an attempt that is no longer in flight"),
         (Failed with { Wrap = MachineTextWrap.NoPbxReachable },
             "no PBX reachable; last: attempt to master.example.com/PBX0 failed (Unreachable): connection refused"),
         (Failed with { Wrap = MachineTextWrap.RoundFailed },
@@ -134,6 +140,11 @@ public sealed class MachineTextFormatTests
             "primary master.example.com/PBX0, secondary slave1.example.com/PBX0, user's PBX slave1.example.com/PBX0");
         MachineTextFormat.Format(state.Reason).Should().Be("connected to the user's PBX slave1.example.com/PBX0 (redirected)");
 
+        // The first early loss reconnects at once; the second in a row backs off.
+        state = Decide(state, new ConnectionLost(state.ConnectionId!.Value, new ConnectionLoss(ConnectionLossKind.Closed, "reset"), Unstable: true), out notes);
+        notes.Should().Equal("connection to slave1.example.com/PBX0 lost: reset");
+        MachineTextFormat.Format(state.Reason).Should().Be("connection to slave1.example.com/PBX0 lost: reset");
+        state = Decide(state, new AttemptCompleted(state.AttemptId!.Value, new LoggedIn(new NoConnection(Slave1), PbxLoginInfo.None)), out _);
         state = Decide(state, new ConnectionLost(state.ConnectionId!.Value, new ConnectionLoss(ConnectionLossKind.Closed, "reset"), Unstable: true), out notes);
         notes.Should().Equal("connection to slave1.example.com/PBX0 lost: reset");
         MachineTextFormat.Format(state.Reason).Should().Be("connection to slave1.example.com/PBX0 lost: reset; the connection was unstable, backing off");

@@ -72,9 +72,9 @@ public sealed class MyAppsWebSocketTransportTests : IAsyncLifetime
         OnAuthorize = onAuthorize,
     };
 
-    private MyAppsWebSocketTransport NewTransport(MyAppsTransportOptions? options = null, Func<Uri, CancellationToken, ValueTask<WebSocket>>? connect = null, bool watchdog = false)
+    private MyAppsWebSocketTransport NewTransport(MyAppsTransportOptions? options = null, Func<Uri, CancellationToken, ValueTask<WebSocket>>? connect = null)
     {
-        var transport = new MyAppsWebSocketTransport(options ?? Options(), connect ?? ((_, _) => ValueTask.FromResult(Client)), watchdog);
+        var transport = new MyAppsWebSocketTransport(options ?? Options(), connect ?? ((_, _) => ValueTask.FromResult(Client)));
         _transports.Add(transport);
         return transport;
     }
@@ -456,34 +456,90 @@ public sealed class MyAppsWebSocketTransportTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Connection_ReceiveWatchdog_EndsSilentConnection()
+    public async Task Connection_IdlePbxSendsNothing_StaysUp()
     {
-        var transport = NewTransport(watchdog: true);
+        // A PBX sends nothing while idle. An earlier net8.0 watchdog ended such a connection after interval + timeout
+        // (30 s then); on every runtime only a missing PONG (.NET 9+) or TCP keep-alive may end it.
+        var transport = NewTransport();
         var connection = await LogInAsync(transport);
 
-        _time.Advance(TimeSpan.FromSeconds(29));
-        connection.Lost.IsCompleted.Should().BeFalse();
-        _time.Advance(TimeSpan.FromSeconds(1));
+        for (var i = 0; i < 12; i++)
+        {
+            _time.Advance(TimeSpan.FromSeconds(10));
+        }
 
-        var loss = await connection.Lost.WaitAsync(Hang, Ct);
-        loss.Kind.Should().Be(ConnectionLossKind.Closed);
-        loss.Reason.Should().Contain("keepalive");
-        _logs.GetSnapshot().Should().Contain(r => r.Id.Id == WebSocketLog.KeepAliveExpiredId);
+        connection.Lost.IsCompleted.Should().BeFalse("two idle minutes of a healthy connection are not a loss");
+        _logs.GetSnapshot().Should().NotContain(r => r.Id.Id == WebSocketLog.KeepAliveExpiredId);
     }
 
     [Fact]
-    public async Task Connection_ReceiveWatchdog_IsResetByTraffic()
+    public async Task ConnectAsync_Redirect_ReturnsBeforeTheCloseHandshakeEnds()
     {
-        var transport = NewTransport(watchdog: true);
-        var connection = await LogInAsync(transport);
-        var received = connection.Messages.FirstAsync().ToTask(Ct);
+        var transport = NewTransport();
 
-        _time.Advance(TimeSpan.FromSeconds(20));
-        await PbxSendAsync("{\"mt\":\"Ping\"}");
-        await received.WaitAsync(Hang, Ct);
-        _time.Advance(TimeSpan.FromSeconds(20));
+        var outcome = transport.ConnectAsync(new PbxLoginRequest(Master, PbxScheme.Wss, 1), Ct).AsTask();
+        await PbxReceiveAsync();
+        await PbxSendAsync(LoginDriverTests.Authenticate());
+        await PbxReceiveAsync();
+        await PbxSendAsync(LoginDriverTests.Redirect("{\"host\":\"slave.example.com\",\"https\":8443,\"mod\":\"PBX1\"}"));
 
-        connection.Lost.IsCompleted.Should().BeFalse();
+        // The PBX never answers the close: the outcome is there all the same, and the close goes on in the background.
+        (await outcome.WaitAsync(Hang, Ct)).Should().BeOfType<Redirected>();
+        (await Pbx.ReceiveAsync(new byte[128], Ct).WaitAsync(Hang, Ct)).MessageType.Should().Be(WebSocketMessageType.Close);
+        transport.BackgroundCloseCount.Should().Be(1);
+        var closed = transport.WaitForClosesAsync(Ct);
+        closed.IsCompleted.Should().BeFalse("the close handshake waits for the PBX, up to CloseTimeout");
+
+        _time.Advance(TimeSpan.FromSeconds(2));
+        await closed.WaitAsync(Hang, Ct);
+        transport.BackgroundCloseCount.Should().Be(0);
+        Client.State.Should().Be(WebSocketState.Aborted, "a close that timed out aborts the socket");
+    }
+
+    [Fact]
+    public async Task ConnectAsync_ReportsAnsweredOnFirstFrame_AndAwaitingAuthorization()
+    {
+        var transport = NewTransport(Options(onAuthorize: _ => { }));
+        var reports = new List<PbxLoginProgress>();
+        var request = new PbxLoginRequest(Master, PbxScheme.Wss, 1) { Progress = new ListProgress(reports) };
+
+        var outcome = transport.ConnectAsync(request, Ct).AsTask();
+        await PbxReceiveAsync();
+        reports.Should().BeEmpty("the PBX has not answered yet");
+        await PbxSendAsync(LoginDriverTests.Authenticate());
+        await PbxReceiveAsync();
+        reports.Should().Equal(PbxLoginProgress.Answered);
+        await PbxSendAsync("{\"mt\":\"Authorize\",\"code\":4711}");
+        await PbxSendAsync(LoginDriverTests.LoginResult("{\"session\":{\"usr\":\"709531db4935322206\",\"pwd\":\"eb57d30f5fcdb0706c\"}}"));
+
+        (await outcome.WaitAsync(Hang, Ct)).Should().BeOfType<LoggedIn>();
+        reports.Should().Equal(PbxLoginProgress.Answered, PbxLoginProgress.AwaitingAuthorization);
+    }
+
+    [Fact]
+    public void TcpKeepAlive_FollowsTheKeepAliveOptions()
+    {
+        using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        MyAppsWebSocketTransport.ConfigureTcpKeepAlive(socket, Options() with { KeepAliveInterval = TimeSpan.FromSeconds(7), KeepAliveTimeout = TimeSpan.FromMilliseconds(2500) });
+
+        ((int)socket.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive)!).Should().NotBe(0);
+        socket.GetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveTime).Should().Be(7);
+        socket.GetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveInterval).Should().Be(1);
+        socket.GetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveRetryCount).Should().Be(3, "2.5 s of probes one second apart round up to 3");
+    }
+
+    [Fact]
+    public void TcpKeepAlive_Off_WhenKeepAliveIsOff()
+    {
+        using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        MyAppsWebSocketTransport.ConfigureTcpKeepAlive(socket, Options() with { KeepAliveInterval = TimeSpan.Zero });
+
+        ((int)socket.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive)!).Should().Be(0);
+    }
+
+    private sealed class ListProgress(List<PbxLoginProgress> reports) : IProgress<PbxLoginProgress>
+    {
+        public void Report(PbxLoginProgress value) => reports.Add(value);
     }
 
     [Fact]

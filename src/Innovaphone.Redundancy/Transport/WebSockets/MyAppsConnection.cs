@@ -28,12 +28,9 @@ public sealed class MyAppsConnection : IPbxConnection
     private readonly Subject<string> _messages = new();
     private readonly SemaphoreSlim _sendGate = new(1, 1);
     private readonly CancellationTokenSource _stop = new();
-    private readonly TimeSpan? _watchdogLimit;
     private readonly object _closeGate = new();
-    private ITimer? _watchdog;
     private Task? _receiveLoop;
     private Task? _closing;
-    private volatile bool _watchdogFired;
     private volatile bool _disposing;
 
     internal MyAppsConnection(
@@ -43,7 +40,6 @@ public sealed class MyAppsConnection : IPbxConnection
         MyAppsTransportOptions options,
         TimeProvider timeProvider,
         ILogger logger,
-        TimeSpan? watchdogLimit,
         Action onLoggedOut)
     {
         _socket = socket;
@@ -52,7 +48,6 @@ public sealed class MyAppsConnection : IPbxConnection
         _options = options;
         _timeProvider = timeProvider;
         _logger = logger;
-        _watchdogLimit = watchdogLimit;
         _onLoggedOut = onLoggedOut;
     }
 
@@ -129,11 +124,6 @@ public sealed class MyAppsConnection : IPbxConnection
     /// <summary>Starts the receive loop; called once, right after login.</summary>
     internal void Start()
     {
-        if (_watchdogLimit is { } limit)
-        {
-            _watchdog = _timeProvider.CreateTimer(static s => ((MyAppsConnection)s!).OnWatchdog(), this, limit, Timeout.InfiniteTimeSpan);
-        }
-
         _receiveLoop = Task.Run(ReceiveLoopAsync);
     }
 
@@ -148,14 +138,13 @@ public sealed class MyAppsConnection : IPbxConnection
         catch (Exception e) when (e is WebSocketException or IOException or ObjectDisposedException or OperationCanceledException or InvalidOperationException)
         {
             closeStatus = WebSocketCloseStatus.NormalClosure;
-            loss = _watchdogFired
-                ? new ConnectionLoss(ConnectionLossKind.Closed, string.Create(CultureInfo.InvariantCulture, $"keepalive: nothing received within {_watchdogLimit}"))
-                : _disposing
-                    ? new ConnectionLoss(ConnectionLossKind.ClosedByClient, "closed by this client")
+            loss = _disposing
+                ? new ConnectionLoss(ConnectionLossKind.ClosedByClient, "closed by this client")
+                : KeepAliveExpired(e)
+                    ? new ConnectionLoss(ConnectionLossKind.Closed, string.Create(CultureInfo.InvariantCulture, $"keepalive: no answer to a PING within {_options.KeepAliveTimeout}"))
                     : new ConnectionLoss(ConnectionLossKind.Closed, $"socket error ({e.GetType().Name}: {e.Message})");
         }
 
-        _watchdog?.Dispose();
         End(loss);
         _messages.OnCompleted();
         await CloseAsync(closeStatus, "connection ended").ConfigureAwait(false);
@@ -165,7 +154,7 @@ public sealed class MyAppsConnection : IPbxConnection
     {
         while (true)
         {
-            var frame = await FrameIo.ReceiveAsync(_socket, _options.MaxFrameBytes, _watchdog is null ? null : FeedWatchdog, _stop.Token).ConfigureAwait(false);
+            var frame = await FrameIo.ReceiveAsync(_socket, _options.MaxFrameBytes, onData: null, _stop.Token).ConfigureAwait(false);
             switch (frame.Kind)
             {
                 case ReceivedFrameKind.Closed:
@@ -225,13 +214,16 @@ public sealed class MyAppsConnection : IPbxConnection
         }
     }
 
-    private void FeedWatchdog() => _watchdog?.Change(_watchdogLimit!.Value, Timeout.InfiniteTimeSpan);
-
-    private void OnWatchdog()
+    /// <summary>Whether ClientWebSocket aborted the socket because a PING went unanswered (.NET 9+ KeepAliveTimeout).</summary>
+    private bool KeepAliveExpired(Exception e)
     {
-        // A half-open TCP connection looks alive for minutes: without traffic for the whole limit, give up on it.
-        _watchdogFired = true;
-        WebSocketLog.KeepAliveExpired(_logger, Pbx, _watchdogLimit!.Value);
-        _socket.Abort();
+        // .NET reports it as a faulted WebSocket whose inner exception is a TimeoutException; nothing else times out here.
+        if (e is WebSocketException { InnerException: TimeoutException } || e.InnerException is WebSocketException { InnerException: TimeoutException })
+        {
+            WebSocketLog.KeepAliveExpired(_logger, Pbx, _options.KeepAliveTimeout);
+            return true;
+        }
+
+        return false;
     }
 }

@@ -74,19 +74,22 @@ public sealed record MyAppsTransportOptions
     public int MaxFrameBytes { get; init; } = 1024 * 1024;
 
     /// <summary>
-    /// How often the client sends a WebSocket keepalive frame. <see cref="TimeSpan.Zero"/> disables keepalive.
-    /// Default: 20 s.
+    /// How often the client checks that the PBX is still there; <see cref="TimeSpan.Zero"/> turns every check off.
+    /// On .NET 9 and later the client sends a WebSocket PING this often. On every runtime it is also the TCP keep-alive
+    /// idle time (whole seconds, at least 1): the kernel then probes a silent connection. Default: 5 s (with
+    /// <see cref="KeepAliveTimeout"/> 5 s a silent death is found within about 11 s; docs/performance.md has the CPU cost).
     /// </summary>
-    public TimeSpan KeepAliveInterval { get; init; } = TimeSpan.FromSeconds(20);
+    public TimeSpan KeepAliveInterval { get; init; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
-    /// How long to wait for the peer after a keepalive before the connection counts as dead.
-    /// On .NET 9 and later this is <c>ClientWebSocketOptions.KeepAliveTimeout</c> (PING/PONG). On .NET 8, whose
-    /// client sends unsolicited PONGs that get no answer, a watchdog ends the connection when nothing at all was
-    /// received for <see cref="KeepAliveInterval"/> + this timeout. <see cref="Timeout.InfiniteTimeSpan"/> disables
-    /// the check. Default: 10 s.
+    /// How long the PBX may stay silent after a check before the connection counts as dead.
+    /// On .NET 9 and later this is <c>ClientWebSocketOptions.KeepAliveTimeout</c>: no PONG within it ends the connection.
+    /// On every runtime it is also the number of TCP keep-alive probes, one per second (whole seconds, at least 1).
+    /// On .NET 8, whose ClientWebSocket cannot send PINGs, TCP keep-alive is the only check: it finds a dead host or a
+    /// cut network, not a PBX process that hangs while its host still acknowledges TCP (docs/protocol.md).
+    /// <see cref="Timeout.InfiniteTimeSpan"/> disables the check. Default: 5 s.
     /// </summary>
-    public TimeSpan KeepAliveTimeout { get; init; } = TimeSpan.FromSeconds(10);
+    public TimeSpan KeepAliveTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Bounds the WebSocket opening handshake (TCP, TLS, HTTP upgrade). Default: 10 s.</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
@@ -114,7 +117,7 @@ public sealed record MyAppsTransportOptions
     /// </summary>
     public Action<int>? OnAuthorize { get; init; }
 
-    /// <summary>The clock for all timeouts and the keepalive watchdog. Default: <see langword="null"/> = <see cref="TimeProvider.System"/>.</summary>
+    /// <summary>The clock for the connect, login, authorize and close timeouts. Default: <see langword="null"/> = <see cref="TimeProvider.System"/>.</summary>
     public TimeProvider? TimeProvider { get; init; }
 
     /// <summary>Creates the transport's logger. Default: <see langword="null"/> = no logging.</summary>

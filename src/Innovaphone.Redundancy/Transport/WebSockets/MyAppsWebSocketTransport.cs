@@ -35,8 +35,9 @@ public sealed class MyAppsWebSocketTransport : IPbxTransport, IAsyncDisposable
     private readonly ILogger _logger;
     private readonly RandomBytesFiller _random;
     private readonly Func<Uri, CancellationToken, ValueTask<WebSocket>> _connect;
-    private readonly TimeSpan? _watchdogLimit;
     private readonly object _gate = new();
+    private readonly BackgroundCloses _closes = new();
+    private HttpMessageInvoker? _invoker;
     private readonly Subject<MyAppsConnection> _connections = new();
     private MyAppsSession? _session;
     private MyAppsConnection? _current;
@@ -46,12 +47,12 @@ public sealed class MyAppsWebSocketTransport : IPbxTransport, IAsyncDisposable
     /// <param name="options">Credentials and settings; validated here.</param>
     /// <exception cref="ArgumentException">An option is invalid; the message names it (never its value).</exception>
     public MyAppsWebSocketTransport(MyAppsTransportOptions options)
-        : this(options, connect: null, useReceiveWatchdog: null)
+        : this(options, connect: null)
     {
     }
 
-    /// <summary>Test seam: replaces the WebSocket handshake and forces the receive watchdog on or off.</summary>
-    internal MyAppsWebSocketTransport(MyAppsTransportOptions options, Func<Uri, CancellationToken, ValueTask<WebSocket>>? connect, bool? useReceiveWatchdog)
+    /// <summary>Test seam: replaces the WebSocket handshake.</summary>
+    internal MyAppsWebSocketTransport(MyAppsTransportOptions options, Func<Uri, CancellationToken, ValueTask<WebSocket>>? connect)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
@@ -61,17 +62,6 @@ public sealed class MyAppsWebSocketTransport : IPbxTransport, IAsyncDisposable
         _random = options.RandomSource ?? RandomNumberGenerator.Fill;
         _session = options.InitialSession;
         _connect = connect ?? ConnectClientWebSocketAsync;
-
-#if NET9_0_OR_GREATER
-        // ClientWebSocket sends PINGs and enforces KeepAliveTimeout itself.
-        var watchdog = useReceiveWatchdog ?? false;
-#else
-        // .NET 8's ClientWebSocket sends unsolicited PONGs that get no answer: only a receive watchdog notices a dead peer.
-        var watchdog = useReceiveWatchdog ?? true;
-#endif
-        _watchdogLimit = watchdog && options.KeepAliveInterval > TimeSpan.Zero && options.KeepAliveTimeout != Timeout.InfiniteTimeSpan
-            ? options.KeepAliveInterval + options.KeepAliveTimeout
-            : null;
     }
 
     /// <summary>
@@ -173,6 +163,7 @@ public sealed class MyAppsWebSocketTransport : IPbxTransport, IAsyncDisposable
         var keepSocket = false;
         var graceful = false;
         var authorizing = false;
+        var answered = false;
         try
         {
             var step = driver.Start();
@@ -216,12 +207,13 @@ public sealed class MyAppsWebSocketTransport : IPbxTransport, IAsyncDisposable
 
                     // The user needs time to confirm on another device: from now on the authorize timeout bounds the wait.
                     loginTimeout.CancelAfter(_options.AuthorizeTimeout);
+                    Report(request, PbxLoginProgress.AwaitingAuthorization);
                     InvokeOnAuthorize(code, request.AttemptId);
                 }
 
                 if (step.LoggedIn is { } info)
                 {
-                    var connection = new MyAppsConnection(socket, request.Pbx, info, _options, _timeProvider, _logger, _watchdogLimit, OnLoggedOut);
+                    var connection = new MyAppsConnection(socket, request.Pbx, info, _options, _timeProvider, _logger, OnLoggedOut);
                     keepSocket = true;
                     WebSocketLog.LoggedIn(_logger, request.AttemptId, request.Pbx, info.Standby, info.Alternative, info.Master);
                     Publish(connection);
@@ -238,6 +230,13 @@ public sealed class MyAppsWebSocketTransport : IPbxTransport, IAsyncDisposable
                 }
 
                 var received = await FrameIo.ReceiveAsync(socket, _options.MaxFrameBytes, onData: null, linked.Token).ConfigureAwait(false);
+                if (!answered)
+                {
+                    // The PBX is alive and talking: a staggered round no longer races it.
+                    answered = true;
+                    Report(request, PbxLoginProgress.Answered);
+                }
+
                 step = received.Kind switch
                 {
                     ReceivedFrameKind.Text => driver.OnText(received.Data),
@@ -270,8 +269,10 @@ public sealed class MyAppsWebSocketTransport : IPbxTransport, IAsyncDisposable
         {
             if (graceful)
             {
-                await FrameIo.CloseQuietlyAsync(socket, WebSocketCloseStatus.NormalClosure, "login ended", _options.CloseTimeout, _timeProvider, _logger, request.Pbx)
-                    .ConfigureAwait(false);
+                // In the background: the outcome (a Redirect above all) must not wait for the close handshake, which a PBX
+                // that keeps TCP open after its close frame stretches by up to a second (ClientWebSocket waits for the
+                // server's TCP close). Bounded by CloseTimeout; DisposeAsync and WaitForClosesAsync wait for it.
+                _closes.Add(FrameIo.CloseQuietlyAsync(socket, WebSocketCloseStatus.NormalClosure, "login ended", _options.CloseTimeout, _timeProvider, _logger, request.Pbx));
             }
             else if (!keepSocket)
             {
@@ -305,9 +306,17 @@ public sealed class MyAppsWebSocketTransport : IPbxTransport, IAsyncDisposable
             await current.DisposeAsync().ConfigureAwait(false);
         }
 
+        await _closes.WhenAllAsync(CancellationToken.None).ConfigureAwait(false);
+        _invoker?.Dispose();
         _connections.OnCompleted();
         _connections.Dispose();
     }
+
+    /// <inheritdoc/>
+    public Task WaitForClosesAsync(CancellationToken cancellationToken) => _closes.WhenAllAsync(cancellationToken);
+
+    /// <summary>How many sockets are being closed in the background (tests).</summary>
+    internal int BackgroundCloseCount => _closes.Count;
 
     /// <summary>The WebSocket URL for a PBX: <c>wss://authority</c> (or <c>ws://</c>) plus the formatted path template.</summary>
     internal Uri BuildUri(PbxAddress pbx, PbxScheme scheme)
@@ -329,15 +338,10 @@ public sealed class MyAppsWebSocketTransport : IPbxTransport, IAsyncDisposable
                 socket.Options.KeepAliveTimeout = _options.KeepAliveTimeout;
             }
 #endif
-            if (_options.RemoteCertificateValidationCallback is { } validate)
-            {
-                socket.Options.RemoteCertificateValidationCallback = validate;
-            }
-
             socket.Options.CollectHttpResponseDetails = true;
             try
             {
-                await socket.ConnectAsync(uri, cancellationToken).ConfigureAwait(false);
+                await socket.ConnectAsync(uri, Invoker, cancellationToken).ConfigureAwait(false);
             }
             catch (WebSocketException e) when (socket.HttpStatusCode != 0 && socket.HttpStatusCode != System.Net.HttpStatusCode.SwitchingProtocols)
             {
@@ -354,6 +358,76 @@ public sealed class MyAppsWebSocketTransport : IPbxTransport, IAsyncDisposable
             socket.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// One handler for all of this transport's connections: its connect callback turns on TCP keep-alive, which finds a
+    /// dead PBX host or a cut network on every runtime (on .NET 8 the only check: its ClientWebSocket cannot PING).
+    /// </summary>
+    private HttpMessageInvoker Invoker
+    {
+        get
+        {
+            lock (_gate)
+            {
+                ObjectDisposedException.ThrowIf(_disposed, this);
+                if (_invoker is null)
+                {
+                    var handler = new SocketsHttpHandler { ConnectCallback = ConnectTcpAsync };
+                    if (_options.RemoteCertificateValidationCallback is { } validate)
+                    {
+                        handler.SslOptions.RemoteCertificateValidationCallback = validate;
+                    }
+
+                    _invoker = new HttpMessageInvoker(handler, disposeHandler: true);
+                }
+
+                return _invoker;
+            }
+        }
+    }
+
+    private async ValueTask<Stream> ConnectTcpAsync(SocketsHttpConnectionContext context, CancellationToken cancellationToken)
+    {
+        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        try
+        {
+            ConfigureTcpKeepAlive(socket, _options);
+            await socket.ConnectAsync(context.DnsEndPoint, cancellationToken).ConfigureAwait(false);
+            return new NetworkStream(socket, ownsSocket: true);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// TCP keep-alive from <see cref="MyAppsTransportOptions.KeepAliveInterval"/> (idle time before the first probe, whole
+    /// seconds, at least 1) and <see cref="MyAppsTransportOptions.KeepAliveTimeout"/> (probes one second apart, at least
+    /// one): the kernel resets a connection whose peer stops acknowledging. Off when either option turns keepalive off.
+    /// </summary>
+    internal static void ConfigureTcpKeepAlive(Socket socket, MyAppsTransportOptions options)
+    {
+        if (options.KeepAliveInterval <= TimeSpan.Zero || options.KeepAliveTimeout == Timeout.InfiniteTimeSpan)
+        {
+            return;
+        }
+
+        try
+        {
+            socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive, true);
+            socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveTime, WholeSeconds(options.KeepAliveInterval));
+            socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveInterval, 1);
+            socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveRetryCount, WholeSeconds(options.KeepAliveTimeout));
+        }
+        catch (Exception e) when (e is SocketException or PlatformNotSupportedException)
+        {
+            // A platform without per-socket keep-alive settings keeps its defaults; the connection still works.
+        }
+
+        static int WholeSeconds(TimeSpan value) => (int)Math.Clamp(Math.Ceiling(value.TotalSeconds), 1, 32767);
     }
 
     private static bool IsConnectFailure(Exception e) =>
@@ -393,6 +467,19 @@ public sealed class MyAppsWebSocketTransport : IPbxTransport, IAsyncDisposable
             case AttemptFailed failed:
                 WebSocketLog.LoginFailed(_logger, request.AttemptId, request.Pbx, failed.Kind, failed.Reason);
                 break;
+        }
+    }
+
+    private void Report(PbxLoginRequest request, PbxLoginProgress progress)
+    {
+        try
+        {
+            request.Progress?.Report(progress);
+        }
+        catch (Exception e)
+        {
+            // A listener's bug must not fail the login.
+            WebSocketLog.ProgressListenerFailed(_logger, request.AttemptId, e.GetType().Name);
         }
     }
 

@@ -28,6 +28,7 @@ internal static partial class WebSocketLog
     public const int CloseIncompleteId = 216;
     public const int SessionDroppedId = 217;
     public const int MessageSubscriberFailedId = 218;
+    public const int ProgressListenerFailedId = 219;
 
     [LoggerMessage(ConnectingId, LogLevel.Debug, "Attempt {AttemptId}: connecting to {Uri}")]
     public static partial void Connecting(ILogger logger, long attemptId, Uri uri);
@@ -49,6 +50,9 @@ internal static partial class WebSocketLog
 
     [LoggerMessage(AuthorizeCallbackFailedId, LogLevel.Warning, "Attempt {AttemptId}: the OnAuthorize callback threw {ExceptionType}; the login keeps waiting")]
     public static partial void AuthorizeCallbackFailed(ILogger logger, long attemptId, string exceptionType);
+
+    [LoggerMessage(ProgressListenerFailedId, LogLevel.Warning, "Attempt {AttemptId}: the login progress listener threw {ExceptionType}; the login goes on")]
+    public static partial void ProgressListenerFailed(ILogger logger, long attemptId, string exceptionType);
 
     [LoggerMessage(LoggedInId, LogLevel.Information, "Attempt {AttemptId}: logged in to {Pbx} (standby {Standby}, alt {Alternative}, master {Master})")]
     public static partial void LoggedIn(ILogger logger, long attemptId, PbxAddress pbx, bool? standby, PbxAddress? alternative, PbxAddress? master);
@@ -74,7 +78,7 @@ internal static partial class WebSocketLog
     [LoggerMessage(ConnectionLostId, LogLevel.Information, "Connection to {Pbx} ended ({Kind}): {Reason}")]
     public static partial void ConnectionLost(ILogger logger, PbxAddress pbx, ConnectionLossKind kind, string reason);
 
-    [LoggerMessage(KeepAliveExpiredId, LogLevel.Warning, "Nothing received from {Pbx} within {Limit}; treating the connection as dead")]
+    [LoggerMessage(KeepAliveExpiredId, LogLevel.Warning, "{Pbx} did not answer a keepalive PING within {Limit}; treating the connection as dead")]
     public static partial void KeepAliveExpired(ILogger logger, PbxAddress pbx, TimeSpan limit);
 
     [LoggerMessage(CloseIncompleteId, LogLevel.Debug, "Close handshake with {Pbx} did not complete ({ExceptionType}); aborted the socket")]
