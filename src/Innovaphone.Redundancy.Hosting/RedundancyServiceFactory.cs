@@ -55,6 +55,7 @@ internal static class RedundancyServiceFactory
             BackoffJitter = options.BackoffJitter,
             MinStableConnection = options.MinStableConnection,
             ReconnectJitter = options.ReconnectJitter,
+            StaggerDelay = options.StaggerDelay,
             MaxRedirectHops = options.MaxRedirectHops,
             TimeProvider = time,
             LoggerFactory = loggerFactory,

@@ -93,8 +93,9 @@ public sealed class RedundancyServiceOptions
     public bool BackoffJitter { get; set; } = true;
 
     /// <summary>
-    /// A connection lost sooner than this after its login counts as unstable and is retried only after a backoff.
-    /// <see cref="TimeSpan.Zero"/> turns this off. Default: 2 s. Range: 0 to 10 min.
+    /// A connection lost sooner than this after its login is an early loss: the first reconnects at once, the second in
+    /// a row and every further one only after a growing backoff. <see cref="TimeSpan.Zero"/> turns this off.
+    /// Default: 2 s. Range: 0 to 10 min.
     /// </summary>
     public TimeSpan MinStableConnection { get; set; } = TimeSpan.FromSeconds(2);
 
@@ -103,6 +104,13 @@ public sealed class RedundancyServiceOptions
     /// one PBX do not arrive at the next PBX at once. Default: 0 (reconnect at once). Range: 0 to 10 min.
     /// </summary>
     public TimeSpan ReconnectJitter { get; set; } = TimeSpan.Zero;
+
+    /// <summary>
+    /// Staggered attempts: a PBX that has not answered within this delay no longer blocks the next candidate of the
+    /// round (the delay for a PBX not seen yet; learned per PBX afterwards). <c>-00:00:00.001</c>
+    /// (<see cref="Timeout.InfiniteTimeSpan"/>) turns staggering off. Default: 250 ms. Range: 10 ms to 1 min.
+    /// </summary>
+    public TimeSpan StaggerDelay { get; set; } = TimeSpan.FromMilliseconds(250);
 
     /// <summary>The most redirects one attempt follows. Default: 5. Range: 0 to 32.</summary>
     public int MaxRedirectHops { get; set; } = 5;
@@ -159,7 +167,7 @@ public sealed class RedundancyServiceOptions
         text.Append(CultureInfo.InvariantCulture, $"Scheme = {Scheme}, AllowInsecure = {AllowInsecure}, TrustedCertificateThumbprints = [{string.Join(", ", TrustedCertificateThumbprints)}], ");
         text.Append(CultureInfo.InvariantCulture, $"Phys = {Phys}, StateFile = {StateFile}, ");
         text.Append(CultureInfo.InvariantCulture, $"AttemptTimeout = {AttemptTimeout}, BackoffInitial = {BackoffInitial}, BackoffMax = {BackoffMax}, BackoffJitter = {BackoffJitter}, ");
-        text.Append(CultureInfo.InvariantCulture, $"MinStableConnection = {MinStableConnection}, ReconnectJitter = {ReconnectJitter}, MaxRedirectHops = {MaxRedirectHops}, ");
+        text.Append(CultureInfo.InvariantCulture, $"MinStableConnection = {MinStableConnection}, ReconnectJitter = {ReconnectJitter}, StaggerDelay = {StaggerDelay}, MaxRedirectHops = {MaxRedirectHops}, ");
         text.Append(CultureInfo.InvariantCulture, $"UserAgent = {UserAgent}, PathTemplate = {PathTemplate}, Build = {Build}, MaxFrameBytes = {MaxFrameBytes}, ");
         text.Append(CultureInfo.InvariantCulture, $"KeepAliveInterval = {KeepAliveInterval}, KeepAliveTimeout = {KeepAliveTimeout}, ConnectTimeout = {ConnectTimeout}, ");
         text.Append(CultureInfo.InvariantCulture, $"LoginTimeout = {LoginTimeout}, AuthorizeTimeout = {AuthorizeTimeout}, CloseTimeout = {CloseTimeout} }}");

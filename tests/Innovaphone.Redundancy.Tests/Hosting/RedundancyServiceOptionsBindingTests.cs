@@ -35,6 +35,7 @@ public sealed class RedundancyServiceOptionsBindingTests
         ["BackoffJitter"] = "false",
         ["MinStableConnection"] = "00:00:05",
         ["ReconnectJitter"] = "00:00:03",
+        ["StaggerDelay"] = "00:00:00.400",
         ["MaxRedirectHops"] = "3",
         ["UserAgent"] = "MyService/1.0",
         ["PathTemplate"] = "/{module}/APPS/{build}/websocket",
@@ -89,6 +90,7 @@ public sealed class RedundancyServiceOptionsBindingTests
         o.BackoffJitter.Should().BeFalse();
         o.MinStableConnection.Should().Be(TimeSpan.FromSeconds(5));
         o.ReconnectJitter.Should().Be(TimeSpan.FromSeconds(3));
+        o.StaggerDelay.Should().Be(TimeSpan.FromMilliseconds(400));
         o.MaxRedirectHops.Should().Be(3);
         o.UserAgent.Should().Be("MyService/1.0");
         o.PathTemplate.Should().Be("/{module}/APPS/{build}/websocket");
@@ -142,6 +144,7 @@ public sealed class RedundancyServiceOptionsBindingTests
             BackoffJitter = false,
             MinStableConnection = TimeSpan.FromSeconds(5),
             ReconnectJitter = TimeSpan.FromSeconds(3),
+            StaggerDelay = TimeSpan.FromMilliseconds(400),
             MaxRedirectHops = 3,
         });
         manager.Invoking(m => m.Validate()).Should().NotThrow();

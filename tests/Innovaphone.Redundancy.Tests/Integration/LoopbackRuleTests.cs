@@ -154,7 +154,13 @@ public sealed class LoopbackRuleTests : IAsyncLifetime
         _h.Transport.Session.Should().BeNull("LogoutResult ends the session");
     }
 
+    // .NET 8's ClientWebSocket cannot PING, and TCP keep-alive does not notice a PBX whose host still acknowledges TCP
+    // (docs/protocol.md): on net8.0 a frozen PBX process goes unnoticed until it sends or closes something.
+#if NET9_0_OR_GREATER
     [Fact]
+#else
+    [Fact(Skip = "net8.0 cannot detect a frozen PBX process (no WebSocket PING); see docs/protocol.md")]
+#endif
     public async Task R7_HalfOpenPbx_KeepaliveNoticesIt_AndTheStandbyTakesOver()
     {
         var (pbx, standby) = await SingleWithStandbyAsync();
@@ -172,6 +178,11 @@ public sealed class LoopbackRuleTests : IAsyncLifetime
 
         await _h.WaitUpAsync(standby, standby: true);
         _h.LogEventIds().Should().Contain(Log.ConnectionLostId);
+
+        // R7 staggered: the reconnect to the frozen PBX (current first) got no answer; the standby started beside it
+        // after the stagger delay and won; the frozen attempt was cancelled, not waited for until its timeout.
+        _h.LogEventIds().Should().Contain(Log.AttemptStaggeredId);
+        _h.Logs.Should().NotContain(l => l.Id.Id == Log.AttemptFailedId && l.Message.Contains(pbx.Address.ToString(), StringComparison.Ordinal));
 
         // Thawed, the PBX reads what was held back (the client's abort) and releases the login.
         _h.Emulator.SetHalfOpen(pbx, false);
