@@ -178,6 +178,7 @@ public sealed class LoopbackRuleTests : IAsyncLifetime
 
         await _h.WaitUpAsync(standby, standby: true);
         _h.LogEventIds().Should().Contain(Log.ConnectionLostId);
+        _h.LogEventIds().Should().Contain(Innovaphone.Redundancy.Transport.WebSockets.WebSocketLog.KeepAliveExpiredId, "a missing PONG is named as such");
 
         // R7 staggered: the reconnect to the frozen PBX (current first) got no answer; the standby started beside it
         // after the stagger delay and won; the frozen attempt was cancelled, not waited for until its timeout.

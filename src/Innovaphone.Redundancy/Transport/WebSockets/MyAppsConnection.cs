@@ -217,12 +217,20 @@ public sealed class MyAppsConnection : IPbxConnection
     /// <summary>Whether ClientWebSocket aborted the socket because a PING went unanswered (.NET 9+ KeepAliveTimeout).</summary>
     private bool KeepAliveExpired(Exception e)
     {
-        // .NET reports it as a faulted WebSocket whose inner exception is a TimeoutException; nothing else times out here.
-        if (e is WebSocketException { InnerException: TimeoutException } || e.InnerException is WebSocketException { InnerException: TimeoutException })
+#if NET9_0_OR_GREATER
+        // ClientWebSocket reports its own keepalive abort to the pending receive only as "Aborted" (an
+        // OperationCanceledException); nothing else here aborts the socket or cancels the receive but DisposeAsync, which
+        // the caller has ruled out.
+        if (e is OperationCanceledException && _options.KeepAliveInterval > TimeSpan.Zero && _options.KeepAliveTimeout != Timeout.InfiniteTimeSpan)
         {
             WebSocketLog.KeepAliveExpired(_logger, Pbx, _options.KeepAliveTimeout);
             return true;
         }
+#else
+        _ = e;
+#endif
+        return false;
+    }
 
         return false;
     }
