@@ -264,12 +264,16 @@ public sealed class RedundancyManager : IAsyncDisposable
         }
 
         // The reconnect after a loss of the current connection is spread by ReconnectJitter; every other attempt starts at once.
+        // A stagger timer measures the silence of the attempt just started, so it also waits out that attempt's delay.
         var firstDelay = @event is ConnectionLost lost && lost.ConnectionId == previousConnection ? ReconnectDelay() : TimeSpan.Zero;
+        var lastDelay = TimeSpan.Zero;
         for (var i = 0; i < commands.Length; i++)
         {
-            await ExecuteAsync(commands[i], firstDelay).ConfigureAwait(false);
-            if (commands[i].Kind == MachineCommandKind.Connect)
+            var kind = commands[i].Kind;
+            await ExecuteAsync(commands[i], kind == MachineCommandKind.StartStagger ? lastDelay : firstDelay).ConfigureAwait(false);
+            if (kind == MachineCommandKind.Connect)
             {
+                lastDelay = firstDelay;
                 firstDelay = TimeSpan.Zero;
             }
         }
@@ -358,8 +362,12 @@ public sealed class RedundancyManager : IAsyncDisposable
             case MachineCommandKind.StartStagger:
                 _staggerTimer?.Dispose();
                 _staggerTimerId = command.TimerId;
+                var due = _staggerDelays.For(command.Target!);
                 _staggerTimer = _time.CreateTimer(
-                    static s => ((StaggerTimerState)s!).Fire(), new StaggerTimerState(this, command.TimerId), _staggerDelays.For(command.Target!), Timeout.InfiniteTimeSpan);
+                    static s => ((StaggerTimerState)s!).Fire(),
+                    new StaggerTimerState(this, command.TimerId),
+                    due == Timeout.InfiniteTimeSpan ? due : due + delay,
+                    Timeout.InfiniteTimeSpan);
                 break;
             case MachineCommandKind.CancelAttempt:
                 if (_attempts.TryRemove(command.AttemptId, out var attempt))

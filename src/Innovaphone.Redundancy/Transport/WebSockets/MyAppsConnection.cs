@@ -231,7 +231,4 @@ public sealed class MyAppsConnection : IPbxConnection
 #endif
         return false;
     }
-
-        return false;
-    }
 }
