@@ -197,7 +197,7 @@ public sealed class SlowSubscriberFailoverTests
             {
                 Volatile.Write(ref _inside, 1);
                 _blocked.TrySetResult();
-                gate.Wait(GateBound);
+                gate.Wait(GateBound, TestContext.Current.CancellationToken);
                 Volatile.Write(ref _inside, 0);
             }
         }

@@ -20,15 +20,15 @@ public sealed class SubscriberPublisherTests
     {
         using var gate = new ManualResetEventSlim();
         var publisher = SubscriberPublisher<int>.EveryValue(_errors.Enqueue);
-        var blocked = new Recorder<int>(onNext: _ => gate.Wait(Guard));
+        var blocked = new Recorder<int>(onNext: _ => gate.Wait(Guard, TestContext.Current.CancellationToken));
         var other = new Recorder<int>();
         using var s1 = publisher.Subscribe(blocked);
         using var s2 = publisher.Subscribe(other);
 
         // If OnNext ran subscribers on the caller's thread, this would hang for the whole guard.
-        await Task.Run(() => publisher.OnNext(1)).WaitAsync(Guard, TestContext.Current.CancellationToken);
+        await Task.Run(() => publisher.OnNext(1), TestContext.Current.CancellationToken).WaitAsync(Guard, TestContext.Current.CancellationToken);
         other.WaitForCount(1);
-        blocked.Entered.Wait(Guard).Should().BeTrue();
+        blocked.Entered.Wait(Guard, TestContext.Current.CancellationToken).Should().BeTrue();
 
         other.Values.Should().Equal(1);
         gate.Set();
@@ -70,7 +70,7 @@ public sealed class SubscriberPublisherTests
             {
                 publisher.OnNext(i);
             }
-        });
+        }, TestContext.Current.CancellationToken);
 
         foreach (var recorder in recorders)
         {
@@ -87,16 +87,24 @@ public sealed class SubscriberPublisherTests
     {
         const int Count = 2_000;
         using var gate = new ManualResetEventSlim();
+        using var blockedOnOne = new ManualResetEventSlim();
         var publisher = SubscriberPublisher<int>.LatestValue(0, _errors.Enqueue);
 
         // Slow on its first pumped value, so the burst piles up behind it; fast afterwards.
-        var slow = new Recorder<int>(onNext: v => { if (v == 1) { gate.Wait(Guard); } });
+        var slow = new Recorder<int>(onNext: v =>
+        {
+            if (v == 1)
+            {
+                blockedOnOne.Set();
+                gate.Wait(Guard, TestContext.Current.CancellationToken);
+            }
+        });
         var fast = new Recorder<int>();
         using var s1 = publisher.Subscribe(slow);
         using var s2 = publisher.Subscribe(fast);
 
         publisher.OnNext(1);
-        slow.Entered.Wait(Guard).Should().BeTrue();
+        blockedOnOne.Wait(Guard, TestContext.Current.CancellationToken).Should().BeTrue();
 
         // Values repeat in the burst (i / 2 and a return to 0), as connInfo may flip back to an earlier value.
         for (var i = 2; i < Count; i++)
@@ -139,13 +147,13 @@ public sealed class SubscriberPublisherTests
     {
         using var gate = new ManualResetEventSlim();
         var publisher = SubscriberPublisher<int>.LatestValue(1, _errors.Enqueue);
-        var recorder = new Recorder<int>(onNext: v => { if (v == 1) { gate.Wait(Guard); } });
+        var recorder = new Recorder<int>(onNext: v => { if (v == 1) { gate.Wait(Guard, TestContext.Current.CancellationToken); } });
 
         // The replay blocks the subscribing thread only; the publisher is not held up by it.
-        var subscribing = Task.Run(() => publisher.Subscribe(recorder));
-        recorder.Entered.Wait(Guard).Should().BeTrue();
+        var subscribing = Task.Run(() => publisher.Subscribe(recorder), TestContext.Current.CancellationToken);
+        recorder.Entered.Wait(Guard, TestContext.Current.CancellationToken).Should().BeTrue();
         // Would time out if the replay held a lock the publisher needs.
-        await Task.Run(() => { publisher.OnNext(2); publisher.OnNext(3); }).WaitAsync(Guard, TestContext.Current.CancellationToken);
+        await Task.Run(() => { publisher.OnNext(2); publisher.OnNext(3); }, TestContext.Current.CancellationToken).WaitAsync(Guard, TestContext.Current.CancellationToken);
         recorder.Values.Should().Equal([1], "nothing overtakes the replay");
 
         gate.Set();
@@ -160,22 +168,22 @@ public sealed class SubscriberPublisherTests
     {
         using var gate = new ManualResetEventSlim();
         var publisher = SubscriberPublisher<int>.EveryValue(_errors.Enqueue);
-        var blocked = new Recorder<int>(onNext: v => { if (v == 1) { gate.Wait(Guard); } });
+        var blocked = new Recorder<int>(onNext: v => { if (v == 1) { gate.Wait(Guard, TestContext.Current.CancellationToken); } });
         var other = new Recorder<int>();
         using var s1 = publisher.Subscribe(blocked);
         using var s2 = publisher.Subscribe(other);
         publisher.OnNext(1);
-        blocked.Entered.Wait(Guard).Should().BeTrue();
+        blocked.Entered.Wait(Guard, TestContext.Current.CancellationToken).Should().BeTrue();
         publisher.OnNext(2);
 
         // Would time out if completion waited for the blocked subscriber.
-        await Task.Run(publisher.OnCompleted).WaitAsync(Guard, TestContext.Current.CancellationToken);
-        other.Completed.Wait(Guard).Should().BeTrue();
+        await Task.Run(publisher.OnCompleted, TestContext.Current.CancellationToken).WaitAsync(Guard, TestContext.Current.CancellationToken);
+        other.Completed.Wait(Guard, TestContext.Current.CancellationToken).Should().BeTrue();
         other.Values.Should().Equal(1, 2);
         blocked.Completed.IsSet.Should().BeFalse();
 
         gate.Set();
-        blocked.Completed.Wait(Guard).Should().BeTrue();
+        blocked.Completed.Wait(Guard, TestContext.Current.CancellationToken).Should().BeTrue();
         blocked.Values.Should().Equal([1, 2], "completion comes after the last value");
     }
 
@@ -210,12 +218,12 @@ public sealed class SubscriberPublisherTests
     {
         using var gate = new ManualResetEventSlim();
         var publisher = SubscriberPublisher<int>.EveryValue(_errors.Enqueue);
-        var blocked = new Recorder<int>(onNext: v => { if (v == 1) { gate.Wait(Guard); } });
+        var blocked = new Recorder<int>(onNext: v => { if (v == 1) { gate.Wait(Guard, TestContext.Current.CancellationToken); } });
         var witness = new Recorder<int>();
         var subscription = publisher.Subscribe(blocked);
         using var w = publisher.Subscribe(witness);
         publisher.OnNext(1);
-        blocked.Entered.Wait(Guard).Should().BeTrue();
+        blocked.Entered.Wait(Guard, TestContext.Current.CancellationToken).Should().BeTrue();
         publisher.OnNext(2);
 
         subscription.Dispose();
@@ -224,8 +232,8 @@ public sealed class SubscriberPublisherTests
         gate.Set();
 
         // The witness is served after the blocked subscriber's pump would have had its chance at 2 and 3 as well.
-        witness.Completed.Wait(Guard).Should().BeTrue();
-        blocked.Exited.Wait(Guard).Should().BeTrue();
+        witness.Completed.Wait(Guard, TestContext.Current.CancellationToken).Should().BeTrue();
+        blocked.Exited.Wait(Guard, TestContext.Current.CancellationToken).Should().BeTrue();
         blocked.Values.Should().Equal([1], "the call in progress finishes, nothing after it is delivered");
         blocked.Completed.IsSet.Should().BeFalse();
     }
@@ -295,7 +303,7 @@ public sealed class SubscriberPublisherTests
                 Exited.Reset();
                 if (!condition(Values))
                 {
-                    Exited.Wait(TimeSpan.FromMilliseconds(50));
+                    Exited.Wait(TimeSpan.FromMilliseconds(50), TestContext.Current.CancellationToken);
                 }
             }
         }
