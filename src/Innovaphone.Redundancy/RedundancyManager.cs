@@ -1,7 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Reactive.Linq;
-using System.Reactive.Subjects;
 using System.Threading.Channels;
 using Innovaphone.Redundancy.Core;
 using Innovaphone.Redundancy.Persistence;
@@ -19,10 +17,22 @@ namespace Innovaphone.Redundancy;
 /// PBXes, alternates between primary and secondary while PBXes fail, and publishes connInfo.
 /// </summary>
 /// <remarks>
-/// <para>All public members are thread-safe. Notifications are delivered one at a time, in order, on the
-/// manager's own processing loop: a subscriber should not block; one that throws is logged and keeps its
-/// subscription. <see cref="DisposeAsync"/> stops, releases every connection, attempt and timer, and
-/// completes the observables.</para>
+/// <para>All public members are thread-safe. Subscribers never delay the manager (R10): each subscriber has its own
+/// queue, delivered on the thread pool one call at a time and in order, never on the manager's processing loop. A
+/// subscriber that blocks holds up only its own notifications; one that throws is logged (event 104) and keeps its
+/// subscription. Disposing a subscription stops delivery to it after the call in progress, if any.</para>
+/// <para><see cref="StateChanges"/> queues every change for every subscriber, however slow: each change is an event
+/// with its own reason and time. <see cref="ConnInfoChanges"/> lets a slow subscriber skip superseded values: connInfo is
+/// a snapshot and each value replaces the one before, so a subscriber that falls behind gets the latest (never the same
+/// value twice in a row) rather than working through a backlog of obsolete targets; its backlog never exceeds one value.
+/// Because delivery is asynchronous, <see cref="ConnInfo"/> and <see cref="State"/> may be ahead of what a subscriber
+/// has seen so far, and the two observables are not ordered with respect to each other.</para>
+/// <para>The store is written in the background, so a slow store does not delay failover either: saves never overlap,
+/// the latest record wins when several queue up, and <see cref="StopAsync"/> and <see cref="DisposeAsync"/> return only
+/// once every save queued before them is done.</para>
+/// <para><see cref="DisposeAsync"/> stops, releases every connection, attempt and timer, and completes the observables:
+/// each subscriber gets OnCompleted after its last value; disposal does not wait for that, so a blocked subscriber does
+/// not hold it up.</para>
 /// <para>The rules it implements (R1–R12) are described in docs/concepts.md.</para>
 /// </remarks>
 public sealed class RedundancyManager : IAsyncDisposable
@@ -40,8 +50,9 @@ public sealed class RedundancyManager : IAsyncDisposable
     private readonly CancellationTokenSource _lifetime = new();
     private readonly ConcurrentDictionary<long, CancellationTokenSource> _attempts = new();
     private readonly ConcurrentDictionary<Task, byte> _background = new();
-    private readonly BehaviorSubject<ConnInfo> _connInfo;
-    private readonly Subject<RedundancyStateChange> _stateChanges = new();
+    private readonly SubscriberPublisher<ConnInfo> _connInfo;
+    private readonly SubscriberPublisher<RedundancyStateChange> _stateChanges;
+    private readonly StoreWriter _storeWriter;
     private readonly SemaphoreSlim _lifecycle = new(1, 1);
     private readonly ManagerMetrics _metrics;
     private readonly StaggerDelays _staggerDelays;
@@ -76,9 +87,13 @@ public sealed class RedundancyManager : IAsyncDisposable
         _backoff = new BackoffScheduler(options, _time, Post);
         _random = options.Randomizer ?? Random.Shared.NextDouble;
         _staggerDelays = new StaggerDelays(options.StaggerDelay);
-        _connInfo = new BehaviorSubject<ConnInfo>(_state.ToConnInfo(_config));
-        ConnInfoChanges = new GuardedObservable<ConnInfo>(_connInfo.AsObservable(), OnSubscriberError);
-        StateChanges = new GuardedObservable<RedundancyStateChange>(_stateChanges.AsObservable(), OnSubscriberError);
+
+        // Subscribers and the store are served off the loop, so that neither can delay failover (R10).
+        _connInfo = SubscriberPublisher<ConnInfo>.LatestValue(_state.ToConnInfo(_config), OnSubscriberError);
+        _stateChanges = SubscriberPublisher<RedundancyStateChange>.EveryValue(OnSubscriberError);
+        _storeWriter = new StoreWriter(_store, _storeKey, ex => Log.StoreSaveFailed(_logger, ex.GetType().Name, ex.Message), _lifetime.Token);
+        ConnInfoChanges = _connInfo;
+        StateChanges = _stateChanges;
         _loop = Task.Run(RunLoopAsync);
     }
 
@@ -89,12 +104,13 @@ public sealed class RedundancyManager : IAsyncDisposable
     public ConnInfo ConnInfo => _connInfo.Value;
 
     /// <summary>
-    /// connInfo on every change (R10): a new subscriber gets the current value at once; the same value is
-    /// never published twice in a row; completes when the manager is disposed.
+    /// connInfo on every change (R10): a new subscriber gets the current value at once, before Subscribe returns; the
+    /// same value is never delivered twice in a row; a slow subscriber skips superseded values and ends on the latest;
+    /// completes when the manager is disposed.
     /// </summary>
     public IObservable<ConnInfo> ConnInfoChanges { get; }
 
-    /// <summary>Every change of <see cref="State"/>, once each; completes when the manager is disposed.</summary>
+    /// <summary>Every change of <see cref="State"/>, once each and in order, however slow the subscriber; completes when the manager is disposed.</summary>
     public IObservable<RedundancyStateChange> StateChanges { get; }
 
     /// <summary>The live connection while <see cref="State"/> is Connected or Standby; otherwise null.</summary>
@@ -171,7 +187,7 @@ public sealed class RedundancyManager : IAsyncDisposable
             await _lifetime.CancelAsync().ConfigureAwait(false);
             await DrainBackgroundAsync(CancellationToken.None).ConfigureAwait(false);
             // Completed, not disposed: ConnInfo stays readable and a late subscriber gets OnCompleted, not an
-            // ObjectDisposedException (the subjects hold nothing but their subscriber lists).
+            // ObjectDisposedException. Completion is queued after each subscriber's last value, not waited for.
             _connInfo.OnCompleted();
             _stateChanges.OnCompleted();
             _lifetime.Dispose();
@@ -186,6 +202,7 @@ public sealed class RedundancyManager : IAsyncDisposable
     {
         if (State == RedundancyState.Stopped)
         {
+            await _storeWriter.FlushAsync(cancellationToken).ConfigureAwait(false);
             return;
         }
 
@@ -194,6 +211,9 @@ public sealed class RedundancyManager : IAsyncDisposable
 
         // Sockets the transport closes in the background (after a Redirect, a cancelled or lost race) end within its close timeout.
         await _options.Transport.WaitForClosesAsync(cancellationToken).ConfigureAwait(false);
+
+        // Saves leave the loop but not the lifecycle: whatever was queued before the stop is on disk when it returns.
+        await _storeWriter.FlushAsync(cancellationToken).ConfigureAwait(false);
         Log.Stopped(_logger);
     }
 
@@ -394,7 +414,7 @@ public sealed class RedundancyManager : IAsyncDisposable
                 _backoff.Reset();
                 break;
             case MachineCommandKind.Persist:
-                await PersistAsync(command.ToRecord(_config)).ConfigureAwait(false);
+                _storeWriter.Save(command.ToRecord(_config));
                 break;
             case MachineCommandKind.Note:
                 LogNote(command.Note, command.Text);
@@ -461,20 +481,6 @@ public sealed class RedundancyManager : IAsyncDisposable
         if (!Post(new AttemptCompleted(request.AttemptId, outcome)) && outcome is LoggedIn late)
         {
             await late.Connection.DisposeAsync().ConfigureAwait(false);
-        }
-    }
-
-    private async Task PersistAsync(RedundancyRecord record)
-    {
-        try
-        {
-            await _store.SaveAsync(_storeKey, record, _lifetime.Token).ConfigureAwait(false);
-        }
-#pragma warning disable CA1031 // A store failure loses the record, not the connection.
-        catch (Exception ex)
-#pragma warning restore CA1031
-        {
-            Log.StoreSaveFailed(_logger, ex.GetType().Name, ex.Message);
         }
     }
 

@@ -86,7 +86,8 @@ public sealed class RedundancyHostedServiceTests : IDisposable
         // Disposed without a stop first (a host whose stop was cut short): disposal alone must release everything.
         await ((IAsyncDisposable)host).DisposeAsync();
 
-        completed.Task.IsCompleted.Should().BeTrue("a disposed manager completes its observables");
+        // A disposed manager completes its observables; OnCompleted arrives off the disposing thread, so it is waited for.
+        await completed.Task.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
         _sim.LiveConnectionCount.Should().Be(0);
         await FluentActions.Awaiting(() => manager.StartAsync(TestContext.Current.CancellationToken)).Should().ThrowAsync<ObjectDisposedException>();
     }

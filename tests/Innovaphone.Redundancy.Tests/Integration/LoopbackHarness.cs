@@ -129,6 +129,10 @@ internal sealed class LoopbackHarness : IAsyncDisposable
     public async Task<ConnInfo> WaitUpAsync(SimulatedPbx on, bool standby = false)
     {
         await WaitUntilAsync(() => Manager.ConnInfo is { Up: true } c && c.Standby == standby && c.Cur == on.Address, $"up (standby {standby}) on {on}");
+
+        // State changes arrive off the manager's loop, after the ConnInfo property changed: wait for the one that goes with it.
+        var state = standby ? RedundancyState.Standby : RedundancyState.Connected;
+        await WaitUntilAsync(() => Changes.LastOrDefault()?.Current == state, $"the change to {state} on {on}");
         return Manager.ConnInfo;
     }
 

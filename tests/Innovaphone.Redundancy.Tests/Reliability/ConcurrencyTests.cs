@@ -109,7 +109,8 @@ public sealed class ConcurrencyTests
 
         await manager.DisposeAsync().AsTask().WaitAsync(Guard);
         manager.State.Should().Be(RedundancyState.Stopped);
-        probe.Both.Should().BeTrue("dispose completes both observables");
+        // Completion is delivered off the disposing thread, after each subscriber's last value: waited for, bounded.
+        await probe.BothAsync.WaitAsync(Guard);
         sim.LiveConnectionCount.Should().Be(0, "dispose releases every connection");
         manager.Connection.Should().BeNull();
         await manager.Invoking(m => m.StartAsync()).Should().ThrowAsync<ObjectDisposedException>();
@@ -202,13 +203,15 @@ public sealed class ConcurrencyTests
 
     private sealed class CompletionProbe
     {
-        private int _connInfo;
-        private int _stateChanges;
+        private readonly TaskCompletionSource _connInfo = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource _stateChanges = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        public bool Both => Volatile.Read(ref _connInfo) == 1 && Volatile.Read(ref _stateChanges) == 1;
+        public bool Both => _connInfo.Task.IsCompleted && _stateChanges.Task.IsCompleted;
 
-        public void ConnInfoCompleted() => Interlocked.Exchange(ref _connInfo, 1);
+        public Task BothAsync => Task.WhenAll(_connInfo.Task, _stateChanges.Task);
 
-        public void StateChangesCompleted() => Interlocked.Exchange(ref _stateChanges, 1);
+        public void ConnInfoCompleted() => _connInfo.TrySetResult();
+
+        public void StateChangesCompleted() => _stateChanges.TrySetResult();
     }
 }

@@ -97,7 +97,7 @@ public sealed class ManagerPropertyTests
 
             await rig.Manager.DisposeAsync().AsTask().WaitAsync(RecoveryGuard, cancellationToken);
             rig.Sim.LiveConnectionCount.Should().Be(0, "R11: dispose releases every connection");
-            rig.ObservablesCompleted.Should().BeTrue("R11: dispose completes both observables");
+            (await rig.WaitUntilAsync(() => rig.ObservablesCompleted, RecoveryGuard, cancellationToken)).Should().BeTrue("R11: dispose completes both observables");
             rig.Manager.State.Should().Be(RedundancyState.Stopped);
             foreach (var state in rig.Changes.Select(c => c.Current).Distinct())
             {

@@ -82,6 +82,23 @@ internal sealed class VirtualTimeRig : IAsyncDisposable
     /// <summary>Waits for the next notification, at most <paramref name="bound"/> of real time.</summary>
     public Task<bool> NextNotificationAsync(TimeSpan bound, CancellationToken cancellationToken) => _signal.WaitAsync(bound, cancellationToken);
 
+    /// <summary>Waits (without moving time) until <paramref name="condition"/> holds or <paramref name="guard"/> of real time has passed.</summary>
+    public async Task<bool> WaitUntilAsync(Func<bool> condition, TimeSpan guard, CancellationToken cancellationToken)
+    {
+        var started = TimeProvider.System.GetTimestamp();
+        while (!condition())
+        {
+            if (TimeProvider.System.GetElapsedTime(started) > guard)
+            {
+                return false;
+            }
+
+            await NextNotificationAsync(TimeSpan.FromMilliseconds(5), cancellationToken);
+        }
+
+        return true;
+    }
+
     /// <summary>Heals every partition, revives every PBX and ends every hang.</summary>
     public void HealEverything()
     {

@@ -108,7 +108,7 @@ public sealed class ReconnectJitterTests : IAsyncLifetime
         await _h.Manager.DisposeAsync();
         _h.Time.Advance(TimeSpan.FromHours(1));
 
-        _h.Completed.Should().BeTrue();
+        await _h.WaitCompletedAsync();
         _h.Sim.Attempts.Should().BeEmpty();
     }
 

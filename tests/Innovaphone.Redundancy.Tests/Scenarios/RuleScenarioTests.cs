@@ -461,7 +461,7 @@ public sealed class RuleScenarioTests : IAsyncLifetime
         await _h.Manager.DisposeAsync();
         _h.Time.Advance(TimeSpan.FromHours(1));
 
-        _h.Completed.Should().BeTrue();
+        await _h.WaitCompletedAsync();
         _h.Sim.Attempts.Should().HaveCount(attempts);
         _h.Changes.Last().Current.Should().Be(RedundancyState.Stopped);
         var start = () => _h.Manager.StartAsync();
@@ -478,7 +478,7 @@ public sealed class RuleScenarioTests : IAsyncLifetime
 
         await _h.Manager.DisposeAsync();
 
-        _h.Completed.Should().BeTrue();
+        await _h.WaitCompletedAsync();
         _h.Sim.LiveConnectionCount.Should().Be(0);
     }
 
@@ -600,7 +600,7 @@ public sealed class RuleScenarioTests : IAsyncLifetime
         await _h.WaitUpAsync(slave2);
         await manager.DisposeAsync();
 
-        _h.Completed.Should().BeTrue();
+        await _h.WaitCompletedAsync();
         manager.State.Should().Be(RedundancyState.Stopped);
         _h.Sim.LiveConnectionCount.Should().Be(0);
     }

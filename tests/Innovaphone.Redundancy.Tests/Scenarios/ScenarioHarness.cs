@@ -25,7 +25,8 @@ internal sealed class ScenarioHarness : IAsyncDisposable
     private readonly ConcurrentQueue<RedundancyStateChange> _changes = new();
     private readonly SemaphoreSlim _signal = new(0);
     private readonly List<IDisposable> _subscriptions = [];
-    private bool _completed;
+    private bool _connInfoCompleted;
+    private bool _stateChangesCompleted;
     private int _skippedBackoffs;
 
     public ScenarioHarness(FakeTimeProvider? time = null)
@@ -53,7 +54,8 @@ internal sealed class ScenarioHarness : IAsyncDisposable
 
     public IReadOnlyList<FakeLogRecord> Logs => LogProvider.Collector.GetSnapshot();
 
-    public bool Completed => Volatile.Read(ref _completed);
+    /// <summary>Both observables have delivered OnCompleted (which comes after their last value).</summary>
+    public bool Completed => Volatile.Read(ref _connInfoCompleted) && Volatile.Read(ref _stateChangesCompleted);
 
     /// <summary>Creates the manager (not started) with options suited to virtual time; no jitter unless asked for.</summary>
     public RedundancyManager Create(SimulatedPbx primary, Func<RedundancyOptions, RedundancyOptions>? configure = null, string password = Password)
@@ -77,8 +79,10 @@ internal sealed class ScenarioHarness : IAsyncDisposable
         Manager = new RedundancyManager(configure is null ? options : configure(options));
         _subscriptions.Add(Manager.ConnInfoChanges.Subscribe(
             info => { _connInfos.Enqueue(info); _signal.Release(); },
-            () => { Volatile.Write(ref _completed, true); _signal.Release(); }));
-        _subscriptions.Add(Manager.StateChanges.Subscribe(change => { _changes.Enqueue(change); _signal.Release(); }));
+            () => { Volatile.Write(ref _connInfoCompleted, true); _signal.Release(); }));
+        _subscriptions.Add(Manager.StateChanges.Subscribe(
+            change => { _changes.Enqueue(change); _signal.Release(); },
+            () => { Volatile.Write(ref _stateChangesCompleted, true); _signal.Release(); }));
         return Manager;
     }
 
@@ -115,15 +119,28 @@ internal sealed class ScenarioHarness : IAsyncDisposable
         return Changes.Skip(after).First(c => c.Current == state);
     }
 
-    /// <summary>Waits until connInfo matches, and returns it.</summary>
+    /// <summary>
+    /// Waits until connInfo matches and this harness has been notified of it (notifications arrive off the manager's
+    /// loop, after the <see cref="RedundancyManager.ConnInfo"/> property changed), and returns it.
+    /// </summary>
     public async Task<ConnInfo> WaitForConnInfoAsync(Func<ConnInfo, bool> match, string what)
     {
-        await WaitUntilAsync(() => match(Manager.ConnInfo), what);
+        await WaitUntilAsync(() => match(Manager.ConnInfo) && _connInfos.LastOrDefault() == Manager.ConnInfo, what);
         return Manager.ConnInfo;
     }
 
-    public Task<ConnInfo> WaitUpAsync(SimulatedPbx on, bool standby = false) =>
-        WaitForConnInfoAsync(c => c.Up && c.Standby == standby && c.Cur == on.Address, $"up (standby {standby}) on {on}");
+    /// <summary>Waits until up on <paramref name="on"/>, with both the connInfo and the state change that go with it received.</summary>
+    public async Task<ConnInfo> WaitUpAsync(SimulatedPbx on, bool standby = false)
+    {
+        var state = standby ? RedundancyState.Standby : RedundancyState.Connected;
+        var what = $"up (standby {standby}) on {on}";
+        var info = await WaitForConnInfoAsync(c => c.Up && c.Standby == standby && c.Cur == on.Address, what);
+        await WaitUntilAsync(() => Changes.LastOrDefault()?.Current == state, $"{what}: the change to {state}");
+        return info;
+    }
+
+    /// <summary>Waits until both observables have completed, after the manager was disposed.</summary>
+    public Task WaitCompletedAsync() => WaitUntilAsync(() => Completed, "both observables to complete");
 
     /// <summary>Waits until the manager is in Failover with its next attempt scheduled, then moves the clock there.</summary>
     public async Task<TimeSpan> SkipBackoffAsync()
