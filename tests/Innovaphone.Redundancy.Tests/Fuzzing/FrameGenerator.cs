@@ -356,7 +356,7 @@ internal sealed class FrameGenerator(Random random)
         return new string(chars);
     }
 
-    private string RandomHex(int bytes) => Convert.ToHexStringLower(RandomBytes(bytes));
+    private string RandomHex(int bytes) => LowerHex.Of(RandomBytes(bytes));
 
     private byte[] RandomBytes(int count)
     {
@@ -387,6 +387,6 @@ internal sealed class FrameGenerator(Random random)
         var all = new byte[prefixBytes.Length + rawInfo.Length];
         prefixBytes.CopyTo(all, 0);
         rawInfo.CopyTo(all, prefixBytes.Length);
-        return Convert.ToHexStringLower(SHA256.HashData(all));
+        return LowerHex.Of(SHA256.HashData(all));
     }
 }

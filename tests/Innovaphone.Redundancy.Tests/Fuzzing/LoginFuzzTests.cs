@@ -88,7 +88,7 @@ public sealed class LoginFuzzTests
             if (stage >= Stage.AfterDigestLogin)
             {
                 var authenticate = new FuzzInput(FuzzInputKind.Text, Encoding.UTF8.GetBytes(
-                    $"{{\"mt\":\"Authenticate\",\"type\":\"{model.Type}\",\"method\":\"digest\",\"domain\":\"fuzz.example.com\",\"challenge\":\"{Convert.ToHexStringLower(RandomBytes(random, 8))}\"}}"), "Authenticate (setup)");
+                    $"{{\"mt\":\"Authenticate\",\"type\":\"{model.Type}\",\"method\":\"digest\",\"domain\":\"fuzz.example.com\",\"challenge\":\"{LowerHex.Of(RandomBytes(random, 8))}\"}}"), "Authenticate (setup)");
                 history.Add(authenticate);
                 step = driver.OnText(authenticate.Frame);
                 model.OnSent(step.Send[0], authenticate.Frame);
@@ -429,6 +429,6 @@ public sealed class LoginFuzzTests
 
         public override string ToString() => $"type {Type}, {Phase}";
 
-        private static string Sha256Hex(byte[] data) => Convert.ToHexStringLower(SHA256.HashData(data));
+        private static string Sha256Hex(byte[] data) => LowerHex.Of(SHA256.HashData(data));
     }
 }

@@ -7,7 +7,9 @@ namespace Innovaphone.Redundancy.Tests.PublicApi;
 
 /// <summary>
 /// The public API of every package is checked in; any change is a visible diff. On a difference the test writes
-/// <c>*.received.txt</c> next to the approved file: review it and copy it over the approved one.
+/// <c>*.received.txt</c> next to the approved file: review it and copy it over the approved one. Runs on both test
+/// legs against one approved file per package: the net8.0 and net10.0 builds of each package have the same public API
+/// (an API for one of them only would need approved files per target framework).
 /// </summary>
 public sealed class PublicApiTests
 {
