@@ -458,8 +458,9 @@ public sealed class MyAppsWebSocketTransportTests : IAsyncLifetime
     [Fact]
     public async Task Connection_IdlePbxSendsNothing_StaysUp()
     {
-        // A PBX sends nothing while idle. An earlier net8.0 watchdog ended such a connection after interval + timeout
-        // (30 s then); on every runtime only a missing PONG (.NET 9+) or TCP keep-alive may end it.
+        // A PBX sends nothing while idle. An earlier net8.0 receive watchdog, on this TimeProvider, ended such a connection
+        // after interval + timeout (this test failed on the net8.0 leg then); on every runtime only a missing PONG
+        // (.NET 9+, ClientWebSocket's own timer) or TCP keep-alive (the kernel's) may end it now.
         var transport = NewTransport();
         var connection = await LogInAsync(transport);
 
