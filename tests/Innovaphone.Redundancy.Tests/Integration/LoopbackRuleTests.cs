@@ -168,8 +168,11 @@ public sealed class LoopbackRuleTests : IAsyncLifetime
         {
             KeepAliveInterval = TimeSpan.FromMilliseconds(200),
             KeepAliveTimeout = TimeSpan.FromMilliseconds(400),
-            ConnectTimeout = TimeSpan.FromMilliseconds(500),
-        });
+
+            // Far beyond the stagger delay (at most 250 ms here), so that the race is decided by staggering, not by
+            // this timeout, even on a loaded machine.
+            ConnectTimeout = TimeSpan.FromSeconds(10),
+        }, manager: o => o with { AttemptTimeout = TimeSpan.FromSeconds(10) });
         await _h.WaitUpAsync(pbx);
 
         // Frozen: TCP stays open, nothing is read or answered, and the standby has lost its registration to it.

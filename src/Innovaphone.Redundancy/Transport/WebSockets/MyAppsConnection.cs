@@ -227,7 +227,8 @@ public sealed class MyAppsConnection : IPbxConnection
             return true;
         }
 #else
-        _ = e;
+        // .NET 8 has no PING: nothing to name (the instance is read so that both builds keep one signature).
+        _ = (e, _options);
 #endif
         return false;
     }
