@@ -33,7 +33,7 @@ internal sealed class EmulatedConnectionListener : IConnectionListener
     private readonly object _gate = new();
     private TaskCompletionSource? _holeEnded;
     private CancellationTokenSource _holeStarted = new();
-    private Socket? _filler;
+    private List<Socket> _fillers = [];
 
     private EmulatedConnectionListener(Socket socket, SocketConnectionContextFactory factory)
     {
@@ -66,7 +66,7 @@ internal sealed class EmulatedConnectionListener : IConnectionListener
     /// </summary>
     public void SetBlackHole(bool on)
     {
-        Socket? filler = null;
+        List<Socket> fillers;
         lock (_gate)
         {
             var ended = _holeEnded;
@@ -82,11 +82,11 @@ internal sealed class EmulatedConnectionListener : IConnectionListener
                 // A pending accept would take the filler (or a client) out of the queue: cancel it first.
                 _holeStarted.Cancel();
                 _socket.Listen(0);
-                _filler = Fill();
+                _fillers.Add(Fill());
                 return;
             }
 
-            (filler, _filler) = (_filler, null);
+            (fillers, _fillers) = (_fillers, []);
 
             // The cancelled source is not disposed: an accept may still be linking its token. It holds no timer.
             _holeStarted = new CancellationTokenSource();
@@ -95,8 +95,8 @@ internal sealed class EmulatedConnectionListener : IConnectionListener
             _holeEnded = null;
         }
 
-        // The filler's server end is accepted next and ends at once (EOF before any request).
-        filler?.Dispose();
+        // The fillers' server ends are accepted next and end at once (EOF before any request).
+        fillers.ForEach(f => f.Dispose());
     }
 
     public async ValueTask<ConnectionContext?> AcceptAsync(CancellationToken cancellationToken = default)
@@ -118,6 +118,18 @@ internal sealed class EmulatedConnectionListener : IConnectionListener
                 using var accept = CancellationTokenSource.CreateLinkedTokenSource(stop.Token, holeStarted);
                 var socket = await _socket.AcceptAsync(accept.Token);
                 socket.NoDelay = true;
+                lock (_gate)
+                {
+                    // An accept that was already under way when the hole started may have taken the filler (or a
+                    // client that came just before it) out of the queue: fill it again. Where the queue was still
+                    // full, the new filler's SYN is dropped and it stays pending until the hole ends.
+                    if (_holeEnded is not null && !_closed.IsCancellationRequested)
+                    {
+                        _fillers.Add(Fill());
+                    }
+                }
+
+                // Served as a live socket: under the hole it is silent, as every live socket is.
                 return _factory.Create(socket);
             }
             catch (OperationCanceledException) when (!stop.IsCancellationRequested)
@@ -173,7 +185,7 @@ internal sealed class EmulatedConnectionListener : IConnectionListener
 
     private void Close()
     {
-        Socket? filler;
+        List<Socket> fillers;
         lock (_gate)
         {
             if (_closed.IsCancellationRequested)
@@ -182,11 +194,11 @@ internal sealed class EmulatedConnectionListener : IConnectionListener
             }
 
             _closed.Cancel();
-            (filler, _filler) = (_filler, null);
+            (fillers, _fillers) = (_fillers, []);
             _holeEnded?.TrySetResult();
         }
 
-        filler?.Dispose();
+        fillers.ForEach(f => f.Dispose());
         _socket.Dispose();
     }
 }
