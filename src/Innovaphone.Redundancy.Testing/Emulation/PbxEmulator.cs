@@ -135,7 +135,10 @@ public sealed class PbxEmulator : IAsyncDisposable
     /// Closes every socket of <paramref name="pbx"/> with a WebSocket close handshake (status 1001, going away), as a
     /// PBX that restarts in an orderly way does; their logins end. New connections are accepted as before.
     /// </summary>
-    /// <returns>A task that completes when those sockets have ended (bounded by <see cref="PbxEmulatorOptions.CloseTimeout"/>).</returns>
+    /// <returns>
+    /// A task that completes when those sockets have ended their close handshakes (bounded by
+    /// <see cref="PbxEmulatorOptions.CloseTimeout"/>); a linger set by <see cref="SetLinger"/> runs on after it.
+    /// </returns>
     /// <exception cref="ArgumentException"><paramref name="pbx"/> is not served by this emulator.</exception>
     public Task CloseConnectionsAsync(SimulatedPbx pbx) => Host(pbx).CloseAllAsync();
 
