@@ -4,8 +4,9 @@
 # (the reference of each figure is given in docs/performance.md).
 #   bench/run.sh          full run (BenchmarkDotNet default job, 100 runs per latency figure, 50 half-open runs,
 #                         --scale 1000 and 5000 with 60 s idle each; the emulator of the scale runs is a second process)
-#   bench/run.sh --quick  under 3 minutes on 2 cores (short job, 50 runs, 5 runs of the 1 s JS peer, 50 half-open runs,
-#                         --scale 200 with 5 s idle)
+#   bench/run.sh --quick  about 6 minutes on 2 cores (short job, 50 runs, 5 runs of the 1 s JS peer, 50 half-open runs,
+#                         the field-failover cases with library defaults: 10 runs each, 3 of the frozen/black-holed/slow-subscriber
+#                         ones (~3 min, mostly the default keepalive and timeouts), --scale 200 with 5 s idle)
 # Full logs go to bench/artifacts/.
 set -euo pipefail
 
@@ -43,10 +44,10 @@ build bench/Innovaphone.Redundancy.Failover/Innovaphone.Redundancy.Failover.cspr
 
 if $quick; then
   bdn_args=(--job short)
-  harness_args=(--quick --runs 50 --peer-runs 5 --halfopen-runs 50 --scale 200 --idle 5)
+  harness_args=(--quick --runs 50 --peer-runs 5 --halfopen-runs 50 --field-runs 10 --field-slow-runs 3 --scale 200 --idle 5)
 else
   bdn_args=()
-  harness_args=(--runs 100 --peer-runs 50 --halfopen-runs 50 --scale 1000,5000 --idle 60)
+  harness_args=(--runs 100 --peer-runs 50 --halfopen-runs 50 --field-runs 30 --field-slow-runs 5 --scale 1000,5000 --idle 60)
 fi
 
 echo "# $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"

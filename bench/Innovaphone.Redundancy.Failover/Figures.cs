@@ -2,13 +2,13 @@ using System.Globalization;
 
 namespace Innovaphone.Redundancy.Failover;
 
-/// <summary>Prints figures as <c>##figure name value unit ratio</c> lines (bench/run.sh strips the marker).</summary>
+/// <summary>Prints figures as <c>##figure name value unit ratio [note]</c> lines (bench/run.sh strips the marker); the note is a target and whether it was met.</summary>
 internal static class Figures
 {
-    public static void Print(string name, double value, string unit, double? ratio = null) =>
+    public static void Print(string name, double value, string unit, double? ratio = null, string? note = null) =>
         Console.WriteLine(string.Create(
             CultureInfo.InvariantCulture,
-            $"##figure {name} {value:0.###} {unit} {(ratio is { } r ? r.ToString(r < 0.1 ? "0.0000" : "0.00", CultureInfo.InvariantCulture) : "-")}"));
+            $"##figure {name} {value:0.###} {unit} {(ratio is { } r ? r.ToString(r < 0.1 ? "0.0000" : "0.00", CultureInfo.InvariantCulture) : "-")}{(note is null ? "" : "  " + note)}"));
 
     /// <summary>The value at <paramref name="p"/> (0..1) of <paramref name="sorted"/>, nearest rank.</summary>
     public static double Percentile(IReadOnlyList<double> sorted, double p)

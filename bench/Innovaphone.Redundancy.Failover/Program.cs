@@ -10,13 +10,14 @@ namespace Innovaphone.Redundancy.Failover;
 /// Failover latency over real loopback WebSockets: the myApps transport against the <see cref="PbxEmulator"/>.
 /// Topology: a master PBX (the user's PBX and the primary) and an explicit standby PBX for it (the secondary).
 /// Usage: <c>[--runs N] [--peer-runs N] [--halfopen-runs N] [--scale N[,N...]] [--idle SECONDS] [--settle SECONDS] [--jitter-rate LOGINS_PER_S]
-/// [--keepalive-interval-ms MS] [--keepalive-timeout-ms MS] [--quick]</c>.
+/// [--keepalive-interval-ms MS] [--keepalive-timeout-ms MS] [--field-runs N] [--field-slow-runs N] [--quick]</c>.
+/// The field cases (<see cref="FieldFailover"/>) run with library defaults.
 /// The scale runs serve the emulator from a second process (this program with <c>--serve-emulator</c>), so that memory and
 /// CPU are the client's alone.
 /// </summary>
 internal static class Program
 {
-    private const string Password = "bench-Pa55";
+    internal const string Password = "bench-Pa55";
     private static readonly TimeSpan Guard = TimeSpan.FromSeconds(60);
 
     /// <summary>Thousands of logins on a loaded 2-core box can take minutes: the scale runs wait longer before giving up.</summary>
@@ -46,6 +47,8 @@ internal static class Program
         var scales = OptionList(args, "--scale");
         var idle = Option(args, "--idle", quick ? 5 : 60);
         var jitterRate = Option(args, "--jitter-rate", 1000);
+        var fieldRuns = Option(args, "--field-runs", quick ? 10 : 30);
+        var fieldSlowRuns = Option(args, "--field-slow-runs", quick ? 3 : 5);
 
         // The quick run keeps its 3 minutes: a shorter settle before the idle window (its idle CPU is then less steady).
         s_settleTime = TimeSpan.FromSeconds(Option(args, "--settle", quick ? 3 : 10));
@@ -59,7 +62,7 @@ internal static class Program
             s_keepAliveTimeout = kat == 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromMilliseconds(kat);
         }
 
-        Console.WriteLine($"# failover harness: runs {runs}, peer runs {peerRuns}, half-open runs {halfOpenRuns}, scale {string.Join(',', scales)}, " +
+        Console.WriteLine($"# failover harness: runs {runs}, peer runs {peerRuns}, half-open runs {halfOpenRuns}, field runs {fieldRuns}/{fieldSlowRuns}, scale {string.Join(',', scales)}, " +
                           $"idle {idle} s, jitter rate {jitterRate}/s, scale keepalive {ScaleTransportOptions("x").KeepAliveInterval}/{ScaleTransportOptions("x").KeepAliveTimeout}, " +
                           $"{Environment.ProcessorCount} cores");
         if (runs > 0)
@@ -70,6 +73,11 @@ internal static class Program
         if (halfOpenRuns > 0)
         {
             await HalfOpenAsync(halfOpenRuns);
+        }
+
+        if (fieldRuns > 0)
+        {
+            await FieldFailover.RunAsync(fieldRuns, fieldSlowRuns);
         }
 
         foreach (var scale in scales)
@@ -455,7 +463,7 @@ internal static class Program
         }
     }
 
-    private static async Task<IPbxConnection> LogInAsync(MyAppsWebSocketTransport transport, SimulatedPbx pbx)
+    internal static async Task<IPbxConnection> LogInAsync(MyAppsWebSocketTransport transport, SimulatedPbx pbx)
     {
         var outcome = await transport.ConnectAsync(new PbxLoginRequest(pbx.Address, PbxScheme.Ws, 1), CancellationToken.None);
         return outcome is LoggedIn loggedIn
@@ -463,9 +471,9 @@ internal static class Program
             : throw new InvalidOperationException($"Login to {pbx} did not succeed: {outcome}");
     }
 
-    private static ConnInfoWait WhenConnInfo(RedundancyManager manager, Func<ConnInfo, bool> condition) => new(manager, condition);
+    internal static ConnInfoWait WhenConnInfo(RedundancyManager manager, Func<ConnInfo, bool> condition) => new(manager, condition);
 
-    private static MyAppsTransportOptions TransportOptions(string user) => new()
+    internal static MyAppsTransportOptions TransportOptions(string user) => new()
     {
         Username = user,
         Password = Password,
@@ -508,7 +516,7 @@ internal static class Program
     }
 
     /// <summary>Completes with the <see cref="Stopwatch"/> timestamp of the first connInfo that meets the condition.</summary>
-    private sealed class ConnInfoWait : IDisposable
+    internal sealed class ConnInfoWait : IDisposable
     {
         private readonly TaskCompletionSource<long> _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private readonly IDisposable _subscription;
