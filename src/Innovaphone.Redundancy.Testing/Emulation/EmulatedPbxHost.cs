@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Innovaphone.Redundancy.Transport;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -11,6 +12,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 
 namespace Innovaphone.Redundancy.Testing;
@@ -36,6 +38,10 @@ internal sealed class EmulatedPbxHost : IAsyncDisposable
     private int? _twoFactorCode;
     private TaskCompletionSource _twoFactorConfirmed = NewSignal();
     private TaskCompletionSource? _halfOpenEnded;
+    private bool _halfOpen;
+    private bool _blackHole;
+    private TimeSpan _linger;
+    private EmulatedConnectionListenerFactory? _listeners;
     private bool _disposed;
 
     public EmulatedPbxHost(PbxEmulator emulator) => _emulator = emulator;
@@ -48,7 +54,7 @@ internal sealed class EmulatedPbxHost : IAsyncDisposable
 
     public int Port { get; private set; }
 
-    /// <summary>Completes when the PBX is not (any more) half-open; already complete while it answers normally.</summary>
+    /// <summary>Completes when the PBX is not (any more) half-open or black-holed; already complete while it answers normally.</summary>
     public Task Resumed
     {
         get
@@ -91,6 +97,11 @@ internal sealed class EmulatedPbxHost : IAsyncDisposable
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { Args = [] });
         builder.WebHost.UseKestrelCore();
         builder.Services.AddLogging();
+
+        // Our own accept loop instead of Kestrel's socket transport, so that a black hole can leave SYNs unanswered.
+        builder.Services.RemoveAll<IConnectionListenerFactory>();
+        builder.Services.AddSingleton<IConnectionListenerFactory>(sp =>
+            _listeners = new EmulatedConnectionListenerFactory(sp.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>()));
 
         // A test tool embedded in someone else's process: no Ctrl+C/SIGTERM handler that would keep the host
         // process alive by stopping only this listener.
@@ -192,10 +203,53 @@ internal sealed class EmulatedPbxHost : IAsyncDisposable
 
     public void SetHalfOpen(bool halfOpen)
     {
+        lock (_gate)
+        {
+            _halfOpen = halfOpen;
+        }
+
+        UpdateFrozen();
+    }
+
+    public void SetBlackHole(bool blackHole)
+    {
+        // Live sockets go silent first, then new connects stop completing: no connect completes unanswered in between.
+        lock (_gate)
+        {
+            _blackHole = blackHole;
+        }
+
+        UpdateFrozen();
+        _listeners?.Listener?.SetBlackHole(blackHole);
+    }
+
+    /// <summary>How long a socket stays open at the TCP level after a completed close handshake.</summary>
+    public TimeSpan Linger
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _linger;
+            }
+        }
+
+        set
+        {
+            lock (_gate)
+            {
+                _linger = value;
+            }
+        }
+    }
+
+    /// <summary>Starts or ends the frozen state (<see cref="Resumed"/> pending) while the PBX is half-open or black-holed.</summary>
+    private void UpdateFrozen()
+    {
         TaskCompletionSource? ended = null;
         lock (_gate)
         {
-            if (halfOpen)
+            if (_halfOpen || _blackHole)
             {
                 _halfOpenEnded ??= NewSignal();
             }
@@ -373,6 +427,22 @@ internal sealed class EmulatedPbxHost : IAsyncDisposable
         try
         {
             await socket.RunAsync(_stopping.Token);
+
+            // A lingering PBX keeps the TCP connection after the close handshake (returning ends the request, and
+            // Kestrel then closes it). The socket counts as open meanwhile; it reads nothing, as a server that has
+            // finished with a connection does, and the emulator's stop ends the wait.
+            var linger = Linger;
+            if (socket.ClosedCleanly && linger > TimeSpan.Zero)
+            {
+                try
+                {
+                    await Task.Delay(linger, _stopping.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    // Stopping: close now.
+                }
+            }
         }
         finally
         {

@@ -45,6 +45,9 @@ internal sealed class EmulatedSocket
         _answered = answered;
     }
 
+    /// <summary><see langword="true"/> once the socket has ended with a completed close handshake (not aborted).</summary>
+    public bool ClosedCleanly { get; private set; }
+
     /// <summary>Completes when the socket has ended and its simulated login is released.</summary>
     public Task Completion => _completion.Task;
 
@@ -88,7 +91,8 @@ internal sealed class EmulatedSocket
         finally
         {
             await ReleaseConnectionAsync();
-            if (_webSocket.State != WebSocketState.Closed)
+            ClosedCleanly = _webSocket.State == WebSocketState.Closed;
+            if (!ClosedCleanly)
             {
                 Abort();
             }

@@ -18,8 +18,8 @@ namespace Innovaphone.Redundancy.Testing;
 /// <see cref="SimulatedPbxSystem.SetLoginDelay"/> and <see cref="SimulatedPbxSystem.SetHanging"/> delay the answer to
 /// the digest Login; <see cref="SimulatedPbxSystem.Logout"/> sends LogoutResult and a standby PBX sends StandbyBack,
 /// each followed by a close. On top of these the emulator injects socket and protocol faults:
-/// <see cref="CloseConnectionsAsync"/>, <see cref="SetHalfOpen"/>, <see cref="SetFault"/>, <see cref="ForceRedirect"/>
-/// and two-factor login (<see cref="RequireTwoFactor"/>).</para>
+/// <see cref="CloseConnectionsAsync"/>, <see cref="SetHalfOpen"/>, <see cref="SetBlackHole"/>, <see cref="SetLinger"/>,
+/// <see cref="SetFault"/>, <see cref="ForceRedirect"/> and two-factor login (<see cref="RequireTwoFactor"/>).</para>
 /// <para>The simulator's attempt record is kept as for the in-memory transport, with two differences: a connection
 /// refused before any Login (a killed or cut-off PBX) is recorded without a user name, and under
 /// <see cref="SetFault"/> or <see cref="ForceRedirect"/> the record shows what the simulator decided, not what was sent.</para>
@@ -146,6 +146,51 @@ public sealed class PbxEmulator : IAsyncDisposable
     /// </summary>
     /// <exception cref="ArgumentException"><paramref name="pbx"/> is not served by this emulator.</exception>
     public void SetHalfOpen(SimulatedPbx pbx, bool halfOpen) => Host(pbx).SetHalfOpen(halfOpen);
+
+    /// <summary>
+    /// Makes <paramref name="pbx"/> keep the TCP connection open for <paramref name="linger"/> after every WebSocket close
+    /// handshake that completes from now on, as real servers do, instead of closing it at once; <see cref="TimeSpan.Zero"/>
+    /// (the default) turns it off. It applies to closes the client starts (after a Redirect, a login error, its own
+    /// logout or stop: the PBX answers the close frame, then lingers) and to those the PBX starts (StandbyBack,
+    /// LogoutResult, <see cref="CloseConnectionsAsync"/>: the client's answer arrives, then the PBX lingers); not to
+    /// aborted sockets (kill, partition, reset).
+    /// </summary>
+    /// <remarks>
+    /// RFC 6455 lets the server close TCP first, and .NET's <see cref="System.Net.WebSockets.ClientWebSocket"/> waits up
+    /// to 1 s for that after the close handshake before it aborts the connection itself: against a lingering PBX a
+    /// client that awaits <c>CloseAsync</c> loses about 1 s per close. During the linger the PBX reads nothing; the
+    /// socket still counts in <see cref="OpenSocketCount"/> even once the client has gone, until the linger ends or the
+    /// emulator is disposed. <see cref="CloseConnectionsAsync"/> completes when the handshakes are done, not after the linger.
+    /// </remarks>
+    /// <param name="pbx">A PBX served by this emulator.</param>
+    /// <param name="linger">How long to keep TCP open after the close handshake; zero or more.</param>
+    /// <exception cref="ArgumentException"><paramref name="pbx"/> is not served by this emulator.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="linger"/> is negative.</exception>
+    public void SetLinger(SimulatedPbx pbx, TimeSpan linger)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(linger, TimeSpan.Zero);
+        Host(pbx).Linger = linger;
+    }
+
+    /// <summary>
+    /// Black-holes <paramref name="pbx"/> (<see langword="true"/>), as a PBX that lost power or a network that drops its
+    /// packets: new TCP connects never complete (the SYN gets no answer; the client's connect runs into its own
+    /// timeout), and live sockets go silent as under <see cref="SetHalfOpen"/> (they stay open but nothing is read,
+    /// answered or sent). <see langword="false"/> (the default) ends it: live sockets answer what was held back, and a
+    /// pending connect completes at the client's next SYN retransmission (the kernel retries after 1 s, 3 s, 7 s, ...).
+    /// </summary>
+    /// <remarks>
+    /// <para>How: the emulator's listener stops accepting, lowers its listen backlog to 0 and fills the accept queue with a
+    /// connection of its own; Linux then drops every further SYN to the port (a listen-queue overflow), so that no
+    /// SYN-ACK is sent. No privileges or packet filters are needed. A connection the kernel had already completed and
+    /// queued before the call counts as live: its connect has completed, but its upgrade is never answered.</para>
+    /// <para>This relies on Linux's handling of a full accept queue. Other systems may answer such SYNs with a reset
+    /// (a refused connect, as after <see cref="SimulatedPbxSystem.Kill"/>) instead.</para>
+    /// </remarks>
+    /// <param name="pbx">A PBX served by this emulator.</param>
+    /// <param name="blackHole">Whether the PBX is black-holed.</param>
+    /// <exception cref="ArgumentException"><paramref name="pbx"/> is not served by this emulator.</exception>
+    public void SetBlackHole(SimulatedPbx pbx, bool blackHole) => Host(pbx).SetBlackHole(blackHole);
 
     /// <summary>Makes <paramref name="pbx"/> inject <paramref name="fault"/> into its login answers; <see cref="EmulatedFault.None"/> (the default) stops it.</summary>
     /// <param name="pbx">A PBX served by this emulator.</param>

@@ -1,3 +1,6 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
 using System.Net.WebSockets;
 using System.Security.Cryptography;
 using System.Text;
@@ -120,6 +123,125 @@ public sealed class PbxEmulatorTests : IAsyncLifetime
         FluentActions.Invoking(() => _emulator.SetFault(pbx, (EmulatedFault)99)).Should().Throw<ArgumentException>();
         FluentActions.Invoking(() => _emulator.ForceRedirect(pbx, foreign)).Should().Throw<ArgumentException>();
         FluentActions.Invoking(() => new PbxEmulator(options: new PbxEmulatorOptions { Domain = " " })).Should().Throw<ArgumentException>();
+    }
+
+    [Fact]
+    public async Task Linger_KeepsTcpOpenAfterTheCloseThatFollowsARedirect()
+    {
+        var master = await _emulator.AddMasterAsync(cancellationToken: TestContext.Current.CancellationToken);
+        var other = await _emulator.AddMasterAsync(cancellationToken: TestContext.Current.CancellationToken);
+        _emulator.System.AddUser(User, Password, master);
+        _emulator.ForceRedirect(master, other);
+
+        // Long enough to outlast the client's own 1 s wait by far; the emulator's disposal ends it.
+        _emulator.SetLinger(master, TimeSpan.FromSeconds(60));
+        using var socket = await ConnectAsync(master);
+        using (var answer = await LogInByHandAsync(socket))
+        {
+            answer.RootElement.GetProperty("mt").GetString().Should().Be("Redirect");
+        }
+
+        var closing = Stopwatch.StartNew();
+        await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "following the redirect", TestContext.Current.CancellationToken);
+        closing.Stop();
+
+        // The handshake is done (the client's CloseAsync returned) and the client has given up waiting for the PBX to
+        // close TCP, but the PBX still holds the connection.
+        socket.State.Should().Be(WebSocketState.Closed);
+        _emulator.OpenSocketCount.Should().Be(1, "a lingering PBX keeps TCP open after the close handshake");
+
+        // ClientWebSocket waits up to 1 s for the server's FIN: a lower bound, which load can only lengthen.
+        closing.Elapsed.Should().BeGreaterThan(TimeSpan.FromMilliseconds(900));
+    }
+
+    [Fact]
+    public async Task Linger_AppliesToACloseThePbxStarts_AndEnds()
+    {
+        var pbx = await _emulator.AddMasterAsync(cancellationToken: TestContext.Current.CancellationToken);
+        _emulator.System.AddUser(User, Password, pbx);
+        _emulator.SetLinger(pbx, TimeSpan.FromSeconds(2));
+        using var socket = await ConnectAsync(pbx);
+        (await LogInByHandAsync(socket)).Dispose();
+
+        var closed = _emulator.CloseConnectionsAsync(pbx);
+        var frame = await socket.ReceiveAsync(new byte[256], TestContext.Current.CancellationToken);
+        frame.MessageType.Should().Be(WebSocketMessageType.Close);
+        await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "bye", TestContext.Current.CancellationToken);
+        await closed.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+
+        // CloseConnectionsAsync completed with the handshake; the TCP connection outlives it by the linger.
+        _emulator.OpenSocketCount.Should().Be(1);
+        await UntilAsync(() => _emulator.OpenSocketCount == 0, TimeSpan.FromSeconds(15));
+    }
+
+    [Fact]
+    public async Task NoLinger_ClosesTcpRightAfterTheHandshake()
+    {
+        var pbx = await _emulator.AddMasterAsync(cancellationToken: TestContext.Current.CancellationToken);
+        _emulator.System.AddUser(User, Password, pbx);
+        using var socket = await ConnectAsync(pbx);
+        (await LogInByHandAsync(socket)).Dispose();
+
+        await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "done", TestContext.Current.CancellationToken);
+
+        await UntilAsync(() => _emulator.OpenSocketCount == 0, TimeSpan.FromSeconds(10));
+        FluentActions.Invoking(() => _emulator.SetLinger(pbx, TimeSpan.FromSeconds(-1))).Should().Throw<ArgumentOutOfRangeException>();
+    }
+
+    [Fact]
+    public async Task BlackHole_NewConnectsNeverComplete_LiveSocketsGoSilent_UntilItEnds()
+    {
+        var pbx = await _emulator.AddMasterAsync(cancellationToken: TestContext.Current.CancellationToken);
+        using var live = await ConnectAsync(pbx);
+        var port = _emulator.GetUri(pbx).Port;
+
+        _emulator.SetBlackHole(pbx, true);
+
+        await SendAsync(live, """{"mt":"LoginInfo"}""");
+        var answer = ReceiveAsync(live);
+        using var tcp = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        var connect = tcp.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), TestContext.Current.CancellationToken).AsTask();
+
+        // Past the kernel's first SYN retransmission (1 s): that one is dropped too. A bounded wait, not a sleep.
+        var first = await Task.WhenAny(connect, answer, Task.Delay(TimeSpan.FromSeconds(1.5), TestContext.Current.CancellationToken));
+        first.Should().NotBe(connect, "the SYN of a black-holed PBX gets no answer");
+        first.Should().NotBe(answer, "a live socket of a black-holed PBX answers nothing");
+
+        _emulator.SetBlackHole(pbx, false);
+
+        // The held-back frame is answered, and the pending connect completes at its next SYN retransmission (3 s).
+        using (var info = await answer.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken))
+        {
+            info.RootElement.GetProperty("mt").GetString().Should().Be("LoginInfoResult");
+        }
+
+        await connect.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+        using var after = await ConnectAsync(pbx);
+        after.State.Should().Be(WebSocketState.Open);
+    }
+
+    private static async Task UntilAsync(Func<bool> condition, TimeSpan bound)
+    {
+        // Polls a server-side count that has no event to await; bounded, and each wait is a short timer, not a sleep.
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        timeout.CancelAfter(bound);
+        while (!condition())
+        {
+            await Task.Delay(20, timeout.Token);
+        }
+    }
+
+    /// <summary>A full user login by hand; returns the PBX's answer to the digest Login.</summary>
+    private static async Task<JsonDocument> LogInByHandAsync(ClientWebSocket socket)
+    {
+        await SendAsync(socket, """{"mt":"Login","type":"user","userAgent":"raw"}""");
+        using var authenticate = await ReceiveAsync(socket);
+        var domain = authenticate.RootElement.GetProperty("domain").GetString()!;
+        var challenge = authenticate.RootElement.GetProperty("challenge").GetString()!;
+        const string Nonce = "8899aabbccddeeff";
+        var response = Sha256Hex($"innovaphoneAppClient:user:{domain}:{User}:{Password}:{Nonce}:{challenge}");
+        await SendAsync(socket, $$"""{"mt":"Login","type":"user","method":"digest","username":"{{User}}","nonce":"{{Nonce}}","response":"{{response}}","userAgent":"raw"}""");
+        return await ReceiveAsync(socket);
     }
 
     private static string Sha256Hex(string text) => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(text))).ToLowerInvariant();
