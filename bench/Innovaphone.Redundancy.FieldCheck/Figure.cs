@@ -21,9 +21,6 @@ internal sealed class Figure(string name, string unit)
     /// <summary>The upper limit in the samples' own scale (ms or count); null: no target, the figure is for information.</summary>
     public double? Limit { get; set; }
 
-    /// <summary>Why the figure was not measured (an emulator fault that does not exist yet); null when it was.</summary>
-    public string? Skipped { get; set; }
-
     /// <summary>Adds one run: milliseconds or a count, <see langword="null"/> for a run that timed out.</summary>
     public void Add(double? sample) => _samples.Add(sample);
 
@@ -38,11 +35,6 @@ internal sealed class Figure(string name, string unit)
     /// <summary><c>case runtime p50 max unit target verdict</c>.</summary>
     public string Format(string runtime)
     {
-        if (Skipped is not null)
-        {
-            return $"{Name} {runtime} - - {Unit} {TargetText()} n/a";
-        }
-
         var verdict = _samples.Count == 0 ? "n/a"
             : Limit is not { } limit ? TimedOut ? "info(timeout)" : "info"
             : !TimedOut && P50 <= limit ? "ok"

@@ -25,6 +25,9 @@ internal sealed class MonitorProcess : IAsyncDisposable
     /// <summary>Every Monitor still running, so that Ctrl-C or a crash of the runner leaves no child behind.</summary>
     private static readonly ConcurrentDictionary<MonitorProcess, byte> s_live = new();
 
+    /// <summary>Set by <see cref="KillAll"/>: a Monitor started while the runner is ending is killed at once.</summary>
+    private static volatile bool s_ending;
+
     private readonly Process _process;
     private readonly Thread _reader;
     private readonly Task _stderrCopy;
@@ -91,12 +94,18 @@ internal sealed class MonitorProcess : IAsyncDisposable
         var process = Process.Start(info) ?? throw new InvalidOperationException($"'{command[0]}' did not start.");
         var monitor = new MonitorProcess(process, startedAt, logPrefix);
         s_live.TryAdd(monitor, 0);
+        if (s_ending)
+        {
+            monitor.Kill();
+        }
+
         return monitor;
     }
 
     /// <summary>Kills every Monitor still running (Ctrl-C of the runner, process exit).</summary>
     public static void KillAll()
     {
+        s_ending = true;
         foreach (var monitor in s_live.Keys)
         {
             monitor.Kill();

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Text.RegularExpressions;
 using Innovaphone.Redundancy.FieldCheck;
 
@@ -13,6 +14,8 @@ if (!Settings.TryParse(args, out var settings, out var error))
 // Whatever ends the runner (Ctrl-C, an unhandled exception), no Monitor may outlive it.
 Console.CancelKeyPress += (_, _) => MonitorProcess.KillAll();
 AppDomain.CurrentDomain.ProcessExit += (_, _) => MonitorProcess.KillAll();
+using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, _ => MonitorProcess.KillAll());
+using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, _ => MonitorProcess.KillAll());
 
 var output = Console.Out;
 output.WriteLine($"""
@@ -21,10 +24,12 @@ output.WriteLine($"""
     # Every figure is measured from the event (process start, kill, revive, freeze) to the arrival of the Monitor's
     # connInfo line on its stdout, so it includes the pipe and the JSON line, as a user watching the Monitor sees it.
     #   floor.start-to-up          start of the Monitor process -> up:true at a single PBX (process start included)
+    #   floor.ready-to-up          the Monitor's first connInfo line (up:false, before it connects) -> up:true: no process start (the connect path still JITs)
     #   floor.kill-to-standby      PBX P killed 3 s after up (a stable connection) -> up:true standby:true at P's explicit standby B;
     #                              the reconnect floor: the fastest failover through this pipeline
     #   chain.*                    master M, slaves S1 and S2, user on S2, Monitor at S1 (S1 -> M -> S2):
     #     start-to-up-S2           Monitor start -> up at S2 (standby:false) through the 2 redirects
+    #     ready-to-up-S2           first connInfo line -> up at S2 (target from floor.ready-to-up)
     #     kill-S2-to-standby-M     S2 killed as soon as up at S2 is seen -> up:true standby:true cur=M
     #     revive-S2-to-up-S2       1 s later S2 revived (M sends StandbyBack) -> up at S2, standby:false
     #   chain-linger2s.*           the same with every PBX keeping TCP open 2 s after its close frame
@@ -34,7 +39,7 @@ output.WriteLine($"""
     #     down-to-up-B             detection -> up at B;  cut-to-up-B: freeze -> up at B (end to end)
     #   blackhole.*                the same with P black-holed (connects never complete)
     #   idle.changes-in-Ns         up at P, P sends nothing for N s: connInfo lines after the first up (expected 0)
-    # Targets: fast cases p50 <= 2 x floor p50 + 5 ms (start-based: start floor; kill/revive-based: reconnect floor);
+    # Targets: fast cases p50 <= 2 x floor p50 + 5 ms (start/ready-based: start/ready floor; kill/revive-based: reconnect floor);
     #   silent cases: detection <= 15 s, up on B <= 250 ms stagger + 2 x reconnect floor after detection, <= 17 s end to end;
     #   idle: 0 changes. A timed-out run counts as slower than all others; a figure with a timeout never passes.
     # runs: fast cases {settings.Runs}, slow cases {settings.SlowRuns}; hard timeouts {settings.Timeout.TotalSeconds} s / {settings.SlowTimeout.TotalSeconds} s
