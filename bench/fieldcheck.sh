@@ -4,8 +4,8 @@
 #   net10.0  framework-dependent build, run with the installed .NET 10 runtime (dotnet Monitor.dll)
 #   net8.0   self-contained linux-x64 publish for net8.0 (its own 8.0 runtime from the runtime pack)
 # Usage:
-#   bench/fieldcheck.sh            5 runs of each fast case, 1 of each slow case, 70 s idle   (about 4 min per runtime)
-#   bench/fieldcheck.sh --quick    3 runs, 1 slow run, 35 s idle                               (about 2.5 min per runtime)
+#   bench/fieldcheck.sh            5 runs of each fast case, 1 of each slow case, 70 s idle   (about 7 min per runtime)
+#   bench/fieldcheck.sh --quick    3 runs, 1 slow run, 35 s idle                               (about 5 min per runtime)
 #   bench/fieldcheck.sh [--quick] [--only net10.0|net8.0] [runner options: --runs N --slow-runs N --idle-seconds N --cases ...]
 # Full output, every Monitor's stdout (stamped) and stderr go to bench/artifacts/fieldcheck*.
 set -euo pipefail
