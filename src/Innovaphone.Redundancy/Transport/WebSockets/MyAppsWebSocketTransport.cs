@@ -392,8 +392,11 @@ public sealed class MyAppsWebSocketTransport : IPbxTransport, IAsyncDisposable
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try
         {
-            ConfigureTcpKeepAlive(socket, _options);
             await socket.ConnectAsync(context.DnsEndPoint, cancellationToken).ConfigureAwait(false);
+
+            // After the connect: on .NET 8 a socket option set before a connect to a DnsEndPoint makes the connect fail
+            // ("invalid for use after a failed connection attempt"); keep-alive applies to the established connection anyway.
+            ConfigureTcpKeepAlive(socket, _options);
             return new NetworkStream(socket, ownsSocket: true);
         }
         catch
