@@ -162,6 +162,9 @@ internal sealed class FieldCases(Settings settings, string runtime, TextWriter o
 
                 await Task.Delay(Stable);
                 var cutAt = Stopwatch.GetTimestamp();
+
+                // The standby loses its registration to P as the client does (else it would send the client back to P).
+                run.Sim.Partition(p, b);
                 if (blackHole)
                 {
                     // Live sockets go silent and new connects to P never complete (no SYN-ACK): a PBX that lost power.

@@ -62,13 +62,8 @@ public sealed class FaultMatrixTests : IAsyncLifetime
         await DisposeAndAssertCleanAsync();
     }
 
-    // .NET 8's ClientWebSocket cannot PING, and TCP keep-alive does not notice a PBX whose host still acknowledges TCP
-    // (docs/protocol.md): on net8.0 a frozen PBX process goes unnoticed until it sends or closes something.
-#if NET9_0_OR_GREATER
+    // Runs on both legs: net10.0 through ClientWebSocket's own PING/PONG, net8.0 through the transport's PingingStream.
     [Fact]
-#else
-    [Fact(Skip = "net8.0 cannot detect a frozen PBX process (no WebSocket PING); see docs/protocol.md")]
-#endif
     public async Task HalfOpenPeer_KeepaliveNoticesIt_StandbyTakesOver()
     {
         var (pbx, standby) = await SingleWithStandbyAsync();

@@ -154,13 +154,8 @@ public sealed class LoopbackRuleTests : IAsyncLifetime
         _h.Transport.Session.Should().BeNull("LogoutResult ends the session");
     }
 
-    // .NET 8's ClientWebSocket cannot PING, and TCP keep-alive does not notice a PBX whose host still acknowledges TCP
-    // (docs/protocol.md): on net8.0 a frozen PBX process goes unnoticed until it sends or closes something.
-#if NET9_0_OR_GREATER
+    // Runs on both legs: net10.0 through ClientWebSocket's own PING/PONG, net8.0 through the transport's PingingStream.
     [Fact]
-#else
-    [Fact(Skip = "net8.0 cannot detect a frozen PBX process (no WebSocket PING); see docs/protocol.md")]
-#endif
     public async Task R7_HalfOpenPbx_KeepaliveNoticesIt_AndTheStandbyTakesOver()
     {
         var (pbx, standby) = await SingleWithStandbyAsync();
@@ -191,6 +186,63 @@ public sealed class LoopbackRuleTests : IAsyncLifetime
         // Thawed, the PBX reads what was held back (the client's abort) and releases the login.
         _h.Emulator.SetHalfOpen(pbx, false);
         await _h.WaitUntilAsync(() => _h.Sim.LiveConnectionCount == 1, "the frozen login released");
+    }
+
+    [Fact]
+    public async Task R3_RedirectChainOverLingeringPbxes_FollowsEachRedirectWithoutWaitingForTheClose()
+    {
+        // Configured at slave S1, the user on slave S2: S1 redirects to the master, the master to S2. Every PBX keeps TCP
+        // open after its close handshake, as real servers do; ClientWebSocket waits up to 1 s for that TCP close.
+        var (s1, master, s2) = await ChainAsync(linger: TimeSpan.FromSeconds(30));
+
+        var stopwatch = Stopwatch.StartNew();
+        await _h.StartAsync(s1);
+        await _h.WaitUpAsync(s2);
+        stopwatch.Stop();
+
+        TestContext.Current.TestOutputHelper?.WriteLine($"start -> up at S2 over two lingering redirects: {stopwatch.Elapsed.TotalMilliseconds:F1} ms");
+        stopwatch.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(2), "a transport that awaited each close would have spent 1 s on each of the two");
+        _h.Sim.Attempts.Select(a => (a.Pbx, a.Outcome)).Should().Equal(
+            (s1.Address, SimulatedAttemptOutcome.Redirected), (master.Address, SimulatedAttemptOutcome.Redirected), (s2.Address, SimulatedAttemptOutcome.LoggedIn));
+
+        // Stop returns only once the redirect sockets the transport closed in the background are closed too.
+        await _h.Manager.StopAsync(TestContext.Current.CancellationToken);
+        _h.Transport.BackgroundCloseCount.Should().Be(0);
+    }
+
+    [Fact]
+    public async Task R8_StandbyBackThroughALingeringRedirectChain_ReturnsHomeAtOnce()
+    {
+        var (s1, master, s2) = await ChainAsync(linger: TimeSpan.FromSeconds(30));
+        await _h.StartAsync(s1);
+        await _h.WaitUpAsync(s2);
+        _h.Sim.Kill(s2);
+        await _h.WaitUpAsync(master, standby: true);
+
+        var stopwatch = Stopwatch.StartNew();
+        _h.Sim.Revive(s2);
+        var info = await _h.WaitUpAsync(s2);
+        stopwatch.Stop();
+
+        info.Should().Be(new ConnInfo(true, false, s2.Address, s1.Address, s2.Address, null));
+        TestContext.Current.TestOutputHelper?.WriteLine($"StandbyBack -> home over the lingering chain: {stopwatch.Elapsed.TotalMilliseconds:F1} ms");
+        stopwatch.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(2), "the lingering StandbyBack close and the two lingering redirects would each have cost 1 s");
+        _h.LogEventIds().Should().Contain(Log.StandbyBackId);
+    }
+
+    // Master M with slaves S1 and S2; the user lives on S2; every PBX lingers after its close handshake.
+    private async Task<(SimulatedPbx S1, SimulatedPbx Master, SimulatedPbx S2)> ChainAsync(TimeSpan linger)
+    {
+        var master = await _h.Emulator.AddMasterAsync(cancellationToken: TestContext.Current.CancellationToken);
+        var s1 = await _h.Emulator.AddSlaveAsync(master, cancellationToken: TestContext.Current.CancellationToken);
+        var s2 = await _h.Emulator.AddSlaveAsync(master, cancellationToken: TestContext.Current.CancellationToken);
+        _h.Sim.AddUser(LoopbackHarness.User, LoopbackHarness.Password, s2);
+        foreach (var pbx in new[] { s1, master, s2 })
+        {
+            _h.Emulator.SetLinger(pbx, linger);
+        }
+
+        return (s1, master, s2);
     }
 
     // A single PBX with an explicit standby PBX; the user lives on the single PBX.

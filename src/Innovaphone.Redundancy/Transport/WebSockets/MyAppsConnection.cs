@@ -214,22 +214,32 @@ public sealed class MyAppsConnection : IPbxConnection
         }
     }
 
-    /// <summary>Whether ClientWebSocket aborted the socket because a PING went unanswered (.NET 9+ KeepAliveTimeout).</summary>
+    /// <summary>Whether the keepalive ended the socket because a PING went unanswered.</summary>
     private bool KeepAliveExpired(Exception e)
     {
+        if (_options.KeepAliveInterval <= TimeSpan.Zero || _options.KeepAliveTimeout == Timeout.InfiniteTimeSpan)
+        {
+            return false;
+        }
+
 #if NET9_0_OR_GREATER
         // ClientWebSocket reports its own keepalive abort to the pending receive only as "Aborted" (an
         // OperationCanceledException); nothing else here aborts the socket or cancels the receive but DisposeAsync, which
         // the caller has ruled out.
-        if (e is OperationCanceledException && _options.KeepAliveInterval > TimeSpan.Zero && _options.KeepAliveTimeout != Timeout.InfiniteTimeSpan)
+        var expired = e is OperationCanceledException;
+#else
+        // The PingingStream under the WebSocket fails its reads with an IOException over a TimeoutException.
+        var expired = false;
+        for (var inner = e; inner is not null && !expired; inner = inner.InnerException)
+        {
+            expired = inner is TimeoutException;
+        }
+#endif
+        if (expired)
         {
             WebSocketLog.KeepAliveExpired(_logger, Pbx, _options.KeepAliveTimeout);
-            return true;
         }
-#else
-        // .NET 8 has no PING: nothing to name (the instance is read so that both builds keep one signature).
-        _ = (e, _options);
-#endif
-        return false;
+
+        return expired;
     }
 }

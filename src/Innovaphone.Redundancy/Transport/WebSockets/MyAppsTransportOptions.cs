@@ -75,19 +75,17 @@ public sealed record MyAppsTransportOptions
 
     /// <summary>
     /// How often the client checks that the PBX is still there; <see cref="TimeSpan.Zero"/> turns every check off.
-    /// On .NET 9 and later the client sends a WebSocket PING this often. On every runtime it is also the TCP keep-alive
-    /// idle time (whole seconds, at least 1): the kernel then probes a silent connection. Default: 5 s (with
-    /// <see cref="KeepAliveTimeout"/> 5 s a silent death is found within about 11 s; docs/performance.md has the CPU cost).
+    /// The client sends a WebSocket PING when nothing was received for this long (on .NET 9 and later ClientWebSocket's
+    /// own; on .NET 8 the transport's, see docs/protocol.md). It is also the TCP keep-alive idle time (whole seconds, at
+    /// least 1). Default: 5 s (with <see cref="KeepAliveTimeout"/> 5 s a silent death is found within about 11 s;
+    /// docs/performance.md has the CPU cost).
     /// </summary>
     public TimeSpan KeepAliveInterval { get; init; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
-    /// How long the PBX may stay silent after a check before the connection counts as dead.
-    /// On .NET 9 and later this is <c>ClientWebSocketOptions.KeepAliveTimeout</c>: no PONG within it ends the connection.
-    /// On every runtime it is also the number of TCP keep-alive probes, one per second (whole seconds, at least 1).
-    /// On .NET 8, whose ClientWebSocket cannot send PINGs, TCP keep-alive is the only check: it finds a dead host or a
-    /// cut network, not a PBX process that hangs while its host still acknowledges TCP (docs/protocol.md).
-    /// <see cref="Timeout.InfiniteTimeSpan"/> disables the check. Default: 5 s.
+    /// How long the PBX may stay silent after a PING before the connection counts as dead; it is also the number of TCP
+    /// keep-alive probes, one per second (whole seconds, at least 1). <see cref="Timeout.InfiniteTimeSpan"/> disables the
+    /// check. Default: 5 s.
     /// </summary>
     public TimeSpan KeepAliveTimeout { get; init; } = TimeSpan.FromSeconds(5);
 

@@ -332,10 +332,16 @@ public sealed class MyAppsWebSocketTransport : IPbxTransport, IAsyncDisposable
         {
             socket.Options.KeepAliveInterval = _options.KeepAliveInterval;
 #if NET9_0_OR_GREATER
-            if (_options.KeepAliveInterval > TimeSpan.Zero && _options.KeepAliveTimeout != Timeout.InfiniteTimeSpan)
+            if (PingsPeer)
             {
                 // PING/PONG: the client aborts when no PONG arrives within the timeout (a half-open connection).
                 socket.Options.KeepAliveTimeout = _options.KeepAliveTimeout;
+            }
+#else
+            if (PingsPeer)
+            {
+                // .NET 8 would send unsolicited PONGs; the PingingStream under the WebSocket sends PINGs instead.
+                socket.Options.KeepAliveInterval = TimeSpan.Zero;
             }
 #endif
             socket.Options.CollectHttpResponseDetails = true;
@@ -362,7 +368,8 @@ public sealed class MyAppsWebSocketTransport : IPbxTransport, IAsyncDisposable
 
     /// <summary>
     /// One handler for all of this transport's connections: its connect callback turns on TCP keep-alive, which finds a
-    /// dead PBX host or a cut network on every runtime (on .NET 8 the only check: its ClientWebSocket cannot PING).
+    /// dead PBX host or a cut network on every runtime; on .NET 8, whose ClientWebSocket cannot PING, its plaintext stream
+    /// filter adds a <see cref="PingingStream"/> that does.
     /// </summary>
     private HttpMessageInvoker Invoker
     {
@@ -374,6 +381,14 @@ public sealed class MyAppsWebSocketTransport : IPbxTransport, IAsyncDisposable
                 if (_invoker is null)
                 {
                     var handler = new SocketsHttpHandler { ConnectCallback = ConnectTcpAsync };
+#if !NET9_0_OR_GREATER
+                    if (PingsPeer)
+                    {
+                        // .NET 8's ClientWebSocket cannot PING: a stream under it does (above TLS, below the WebSocket).
+                        handler.PlaintextStreamFilter = (context, _) =>
+                            ValueTask.FromResult<Stream>(new PingingStream(context.PlaintextStream, _options.KeepAliveInterval, _options.KeepAliveTimeout, _timeProvider));
+                    }
+#endif
                     if (_options.RemoteCertificateValidationCallback is { } validate)
                     {
                         handler.SslOptions.RemoteCertificateValidationCallback = validate;
@@ -386,6 +401,9 @@ public sealed class MyAppsWebSocketTransport : IPbxTransport, IAsyncDisposable
             }
         }
     }
+
+    /// <summary>Whether connections check the PBX with WebSocket PINGs (keepalive interval and timeout both set).</summary>
+    private bool PingsPeer => _options.KeepAliveInterval > TimeSpan.Zero && _options.KeepAliveTimeout != Timeout.InfiniteTimeSpan;
 
     private async ValueTask<Stream> ConnectTcpAsync(SocketsHttpConnectionContext context, CancellationToken cancellationToken)
     {
