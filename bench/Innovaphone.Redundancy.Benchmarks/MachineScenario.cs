@@ -30,22 +30,35 @@ internal static class MachineScenario
         var connection = new NoConnection();
         var failed = new AttemptFailed(AttemptFailureKind.Unreachable, "connection refused");
         var due = new DateTimeOffset(2026, 1, 1, 0, 0, 1, TimeSpan.Zero);
-        MachineEvent[] events =
+
+        // Each step is built from the state before it, so that it carries the ids the machine handed out (attempt,
+        // connection, backoff timer; stagger timers take ids from the same sequence). Nobody fires a stagger timer here:
+        // the PBXes answer at once, as in a failover that staggering does not slow down.
+        Func<MachineState, MachineEvent>[] steps =
         [
-            new StartRequested(null),                                                              // -> Connecting (1 -> master)
-            new AttemptCompleted(1, new Redirected(UsersPbx, PbxScheme.Wss)),                      // -> Redirected (2 -> user's PBX)
-            new AttemptCompleted(2, new LoggedIn(connection, PbxLoginInfo.None)),                  // -> Connected, persist
-            new ConnectionLost(2, new ConnectionLoss(ConnectionLossKind.Closed, "reset")),         // -> Connecting (3 -> cur)
-            new AttemptCompleted(3, failed),                                                       // -> Connecting (4 -> pri)
-            new AttemptCompleted(4, failed),                                                       // -> Connecting (5 -> sec)
-            new AttemptCompleted(5, failed),                                                       // -> Failover (timer 6)
-            new BackoffScheduled(6, due, TimeSpan.FromSeconds(1)),                                 // Failover, NextAttemptAt
-            new BackoffElapsed(6),                                                                 // -> Connecting (7 -> pri)
-            new AttemptCompleted(7, new LoggedIn(connection, PbxLoginInfo.None)),                  // -> Standby (inferred, R4)
-            new ConnectionLost(7, new ConnectionLoss(ConnectionLossKind.StandbyBack, "back")),     // -> Connecting (8 -> pri)
-            new AttemptCompleted(8, new Redirected(UsersPbx, PbxScheme.Wss)),                      // -> Redirected (9)
-            new AttemptCompleted(9, new LoggedIn(connection, PbxLoginInfo.None)),                  // -> Connected
+            _ => new StartRequested(null),                                                                    // -> Connecting (master)
+            s => new AttemptCompleted(s.AttemptId!.Value, new Redirected(UsersPbx, PbxScheme.Wss)),            // -> Redirected (user's PBX)
+            s => new AttemptCompleted(s.AttemptId!.Value, new LoggedIn(connection, PbxLoginInfo.None)),        // -> Connected, persist
+            s => new ConnectionLost(s.ConnectionId!.Value, new ConnectionLoss(ConnectionLossKind.Closed, "reset")), // -> Connecting (cur)
+            s => new AttemptCompleted(s.AttemptId!.Value, failed),                                             // -> Connecting (pri)
+            s => new AttemptCompleted(s.AttemptId!.Value, failed),                                             // -> Connecting (sec)
+            s => new AttemptCompleted(s.AttemptId!.Value, failed),                                             // -> Failover (timer)
+            s => new BackoffScheduled(s.TimerId!.Value, due, TimeSpan.FromSeconds(1)),                         // Failover, NextAttemptAt
+            s => new BackoffElapsed(s.TimerId!.Value),                                                         // -> Connecting (pri)
+            s => new AttemptCompleted(s.AttemptId!.Value, new LoggedIn(connection, PbxLoginInfo.None)),        // -> Standby (inferred, R4)
+            s => new ConnectionLost(s.ConnectionId!.Value, new ConnectionLoss(ConnectionLossKind.StandbyBack, "back")), // -> Connecting (pri)
+            s => new AttemptCompleted(s.AttemptId!.Value, new Redirected(UsersPbx, PbxScheme.Wss)),            // -> Redirected
+            s => new AttemptCompleted(s.AttemptId!.Value, new LoggedIn(connection, PbxLoginInfo.None)),        // -> Connected
         ];
+        var events = new MachineEvent[steps.Length];
+        var state = MachineState.Initial;
+        var commands = default(MachineCommands);
+        for (var i = 0; i < steps.Length; i++)
+        {
+            events[i] = steps[i](state);
+            RedundancyMachine.Decide(Config, ref state, events[i], ref commands);
+        }
+
         Verify(events);
         return events;
     }
