@@ -217,13 +217,4 @@ public sealed class StaggeredAttemptTests
     private IEnumerable<MachineCommand> Of(MachineCommandKind kind) => _commands.Where(c => c.Kind == kind);
 
     private MachineCommand Single(MachineCommandKind kind) => Of(kind).Should().ContainSingle().Subject;
-
-    private sealed class NoConnection(PbxAddress pbx) : IPbxConnection
-    {
-        public PbxAddress Pbx { get; } = pbx;
-
-        public Task<ConnectionLoss> Lost { get; } = new TaskCompletionSource<ConnectionLoss>().Task;
-
-        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
-    }
 }

@@ -2,6 +2,7 @@ using CsCheck;
 using FluentAssertions;
 using Innovaphone.Redundancy.Core;
 using Innovaphone.Redundancy.Persistence;
+using Innovaphone.Redundancy.Tests.Core;
 using Innovaphone.Redundancy.Transport;
 using Xunit;
 
@@ -248,13 +249,4 @@ public sealed class MachinePropertyTests
         4 when n % 5 == 0 => new Rejected(1, "wrong password"),
         _ => new AttemptFailed((AttemptFailureKind)(n % 5), "random"),
     };
-
-    private sealed class NoConnection(PbxAddress pbx) : IPbxConnection
-    {
-        public PbxAddress Pbx { get; } = pbx;
-
-        public Task<ConnectionLoss> Lost { get; } = new TaskCompletionSource<ConnectionLoss>().Task;
-
-        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
-    }
 }

@@ -3,6 +3,7 @@ using FluentAssertions;
 using FluentAssertions.Execution;
 using Innovaphone.Redundancy.Core;
 using Innovaphone.Redundancy.Shell;
+using Innovaphone.Redundancy.Tests.Core;
 using Innovaphone.Redundancy.Transport;
 using Xunit;
 
@@ -156,14 +157,5 @@ public sealed class MachineTextFormatTests
         RedundancyMachine.Decide(Config, ref state, @event, ref commands);
         notes = commands.Where(c => c.Kind == MachineCommandKind.Note).Select(c => MachineTextFormat.Format(c.Text)).ToList();
         return state;
-    }
-
-    private sealed class NoConnection(PbxAddress pbx) : IPbxConnection
-    {
-        public PbxAddress Pbx { get; } = pbx;
-
-        public Task<ConnectionLoss> Lost { get; } = new TaskCompletionSource<ConnectionLoss>().Task;
-
-        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 }

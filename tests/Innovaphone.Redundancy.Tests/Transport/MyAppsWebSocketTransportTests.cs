@@ -79,6 +79,17 @@ public sealed class MyAppsWebSocketTransportTests : IAsyncLifetime
         return transport;
     }
 
+    /// <summary>Starts a login and plays a PBX that accepts alice/secret and redirects to slave.example.com:8443/PBX1.</summary>
+    private async Task<Task<LoginOutcome>> PbxRedirectsToSlaveAsync(MyAppsWebSocketTransport transport)
+    {
+        var outcome = transport.ConnectAsync(new PbxLoginRequest(Master, PbxScheme.Wss, 1), Ct).AsTask();
+        await PbxReceiveAsync();
+        await PbxSendAsync(LoginDriverTests.Authenticate());
+        await PbxReceiveAsync();
+        await PbxSendAsync(LoginDriverTests.Redirect("{\"host\":\"slave.example.com\",\"https\":8443,\"mod\":\"PBX1\"}"));
+        return outcome;
+    }
+
     private async Task<JsonElement> PbxReceiveAsync()
     {
         var buffer = new byte[64 * 1024];
@@ -174,11 +185,7 @@ public sealed class MyAppsWebSocketTransportTests : IAsyncLifetime
     {
         var transport = NewTransport();
 
-        var outcome = transport.ConnectAsync(new PbxLoginRequest(Master, PbxScheme.Wss, 1), Ct).AsTask();
-        await PbxReceiveAsync();
-        await PbxSendAsync(LoginDriverTests.Authenticate());
-        await PbxReceiveAsync();
-        await PbxSendAsync(LoginDriverTests.Redirect("{\"host\":\"slave.example.com\",\"https\":8443,\"mod\":\"PBX1\"}"));
+        var outcome = await PbxRedirectsToSlaveAsync(transport);
 
         // The client closes after a redirect; answer the close so that the handshake completes without fake time.
         var close = await Pbx.ReceiveAsync(new byte[128], Ct).WaitAsync(Hang, Ct);
@@ -478,11 +485,7 @@ public sealed class MyAppsWebSocketTransportTests : IAsyncLifetime
     {
         var transport = NewTransport();
 
-        var outcome = transport.ConnectAsync(new PbxLoginRequest(Master, PbxScheme.Wss, 1), Ct).AsTask();
-        await PbxReceiveAsync();
-        await PbxSendAsync(LoginDriverTests.Authenticate());
-        await PbxReceiveAsync();
-        await PbxSendAsync(LoginDriverTests.Redirect("{\"host\":\"slave.example.com\",\"https\":8443,\"mod\":\"PBX1\"}"));
+        var outcome = await PbxRedirectsToSlaveAsync(transport);
 
         // The PBX never answers the close: the outcome is there all the same, and the close goes on in the background.
         (await outcome.WaitAsync(Hang, Ct)).Should().BeOfType<Redirected>();
