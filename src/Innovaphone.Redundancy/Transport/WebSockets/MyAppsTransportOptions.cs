@@ -115,7 +115,7 @@ public sealed record MyAppsTransportOptions
     /// </summary>
     public Action<int>? OnAuthorize { get; init; }
 
-    /// <summary>The clock for the connect, login, authorize and close timeouts. Default: <see langword="null"/> = <see cref="TimeProvider.System"/>.</summary>
+    /// <summary>The clock for the connect, login, authorize and close timeouts and, on .NET 8, the keepalive PING timer. Default: <see langword="null"/> = <see cref="TimeProvider.System"/>.</summary>
     public TimeProvider? TimeProvider { get; init; }
 
     /// <summary>Creates the transport's logger. Default: <see langword="null"/> = no logging.</summary>
