@@ -1,5 +1,6 @@
 using System.Globalization;
 using Innovaphone.Redundancy;
+using Innovaphone.Redundancy.Transport;
 
 namespace Innovaphone.Redundancy.Monitor;
 
@@ -7,10 +8,13 @@ namespace Innovaphone.Redundancy.Monitor;
 internal sealed record MonitorArguments
 {
     public const string Usage =
-        "usage: monitor --pbx <host[:port]/module> --user <sip> [--password-env <VAR>] [--phys <location>] " +
+        "usage: monitor --pbx <myApps URL | host[:port][/module]> --user <sip> [--password-env <VAR>] [--phys <location>] " +
         "[--state-file <path>] [--insecure] [--build <n>] [--json]";
 
     public required PbxAddress Pbx { get; init; }
+
+    /// <summary>The scheme: an http:// or https:// URL given as --pbx names it; otherwise --insecure gives Ws, else Wss.</summary>
+    public PbxScheme Scheme { get; init; }
 
     public required string User { get; init; }
 
@@ -31,6 +35,7 @@ internal sealed record MonitorArguments
         result = null;
         error = null;
         PbxAddress? pbx = null;
+        string? pbxText = null;
         string? user = null, passwordVariable = null, phys = null, stateFile = null;
         int? build = null;
         bool insecure = false, json = false;
@@ -63,12 +68,8 @@ internal sealed record MonitorArguments
             switch (name)
             {
                 case "--pbx":
-                    if (!PbxAddress.TryParse(value, out pbx))
-                    {
-                        error = $"--pbx '{value}' is not of the form host[:port]/module";
-                        return false;
-                    }
-
+                    // Parsed once every argument is known: --insecure may come after it and decides the scheme of a non-URL.
+                    pbxText = value;
                     break;
                 case "--user": user = value; break;
                 case "--password-env": passwordVariable = value; break;
@@ -86,15 +87,35 @@ internal sealed record MonitorArguments
             }
         }
 
-        if (pbx is null || string.IsNullOrWhiteSpace(user))
+        if (pbxText is null)
         {
-            error = pbx is null ? "--pbx is required" : "--user is required";
+            error = "--pbx is required";
+            return false;
+        }
+
+        if (!PbxAddress.TryParseInput(pbxText, insecure ? PbxScheme.Ws : PbxScheme.Wss, out pbx, out var scheme, out var problem))
+        {
+            error = "--pbx " + problem;
+            return false;
+        }
+
+        if (scheme == PbxScheme.Ws && !insecure)
+        {
+            // Plain text only when asked for, as with the options: a URL copied from an http:// page does not opt in by itself.
+            error = $"--pbx '{pbxText}' is plain text (http://): add --insecure to allow it";
+            return false;
+        }
+
+        if (string.IsNullOrWhiteSpace(user))
+        {
+            error = "--user is required";
             return false;
         }
 
         result = new MonitorArguments
         {
             Pbx = pbx,
+            Scheme = scheme,
             User = user,
             PasswordVariable = passwordVariable,
             Phys = phys,

@@ -47,7 +47,7 @@ await using var manager = new RedundancyManager(new RedundancyOptions
     Transport = transport,
     User = arguments.User,
     Phys = arguments.Phys,
-    Scheme = arguments.Insecure ? PbxScheme.Ws : PbxScheme.Wss,
+    Scheme = arguments.Scheme,
     Store = arguments.StateFile is { } path ? new JsonFileRedundancyStore(path, loggerFactory.CreateLogger<JsonFileRedundancyStore>()) : null,
     LoggerFactory = loggerFactory,
 });

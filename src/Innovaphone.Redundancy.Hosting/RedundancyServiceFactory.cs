@@ -22,8 +22,8 @@ internal static class RedundancyServiceFactory
         var store = services.GetService<IRedundancyStore>()
                     ?? (options.StateFile is { } path ? new JsonFileRedundancyStore(path, loggerFactory?.CreateLogger<JsonFileRedundancyStore>()) : null);
 
-        // Validated at start; PbxAddress.Parse names the problem should the manager be resolved before the host starts.
-        var primary = PbxAddress.Parse(options.Primary ?? string.Empty);
+        // Validated at start; ParseInput names the problem should the manager be resolved before the host starts.
+        var primary = PbxAddress.ParseInput(options.Primary ?? string.Empty, options.Scheme, out _);
         // The host's meter factory (registered by AddMetrics, which the generic host does) scopes the manager's metrics.
         var managerOptions = ToManagerOptions(options, primary, transport, store, loggerFactory, time) with { MeterFactory = services.GetService<IMeterFactory>() };
         return new RedundancyManager(managerOptions);
@@ -36,6 +36,10 @@ internal static class RedundancyServiceFactory
         return new MyAppsWebSocketTransport(transportOptions);
     }
 
+    /// <summary>The scheme of a myApps URL given as <see cref="RedundancyServiceOptions.Primary"/>, else <see cref="RedundancyServiceOptions.Scheme"/>.</summary>
+    public static PbxScheme EffectiveScheme(RedundancyServiceOptions options) =>
+        PbxAddress.TryParseInput(options.Primary, options.Scheme, out _, out var scheme, out _) ? scheme : options.Scheme;
+
     public static RedundancyOptions ToManagerOptions(
         RedundancyServiceOptions options,
         PbxAddress primary,
@@ -47,7 +51,7 @@ internal static class RedundancyServiceFactory
             Primary = primary,
             Transport = transport,
             User = string.IsNullOrWhiteSpace(options.User) ? null : options.User,
-            Scheme = options.Scheme,
+            Scheme = EffectiveScheme(options),
             Phys = options.Phys,
             AttemptTimeout = options.AttemptTimeout,
             BackoffInitial = options.BackoffInitial,

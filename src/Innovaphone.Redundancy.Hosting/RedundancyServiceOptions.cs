@@ -24,8 +24,11 @@ public sealed class RedundancyServiceOptions
     public const string DefaultSectionName = "Innovaphone:Redundancy";
 
     /// <summary>
-    /// The primary PBX as <c>host[:port]/module</c>, for example <c>pbx.example.com/PBX0</c>: the PBX configured in
-    /// the client, which the manager connects to first. Required. Default: <see langword="null"/>.
+    /// The primary PBX: the PBX configured in the client, which the manager connects to first. Accepted as the myApps
+    /// URL copied from the browser (<c>https://pbx.example.com/PBX0/APPCLIENT/130000/index.htm</c>; its scheme replaces
+    /// <see cref="Scheme"/>: https is Wss, http is Ws), a bare host (module <c>PBX0</c>), <c>host:port</c> or
+    /// <c>host[:port]/module</c>, IPv6 in brackets; the scheme's default port is dropped (see
+    /// <see cref="PbxAddress.TryParseInput"/>). Required. Default: <see langword="null"/>.
     /// </summary>
     public string? Primary { get; set; }
 
@@ -52,7 +55,8 @@ public sealed class RedundancyServiceOptions
     public string? SessionPassword { get; set; }
 
     /// <summary>
-    /// <c>Wss</c> (TLS) or <c>Ws</c> (plain text; needs <see cref="AllowInsecure"/>). Redirects never change it.
+    /// <c>Wss</c> (TLS) or <c>Ws</c> (plain text; needs <see cref="AllowInsecure"/>). Redirects never change it; a myApps
+    /// URL as <see cref="Primary"/> replaces it with the URL's scheme.
     /// Default: <see cref="PbxScheme.Wss"/>.
     /// </summary>
     public PbxScheme Scheme { get; set; } = PbxScheme.Wss;

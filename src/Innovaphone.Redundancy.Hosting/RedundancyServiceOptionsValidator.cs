@@ -44,18 +44,21 @@ internal sealed class RedundancyServiceOptionsValidator : IValidateOptions<Redun
     private void ValidateManager(RedundancyServiceOptions options, List<string> failures)
     {
         PbxAddress? primary = null;
+        var scheme = options.Scheme;
         if (string.IsNullOrWhiteSpace(options.Primary))
         {
-            failures.Add($"{Key(nameof(options.Primary))} is required: the primary PBX as host[:port]/module, for example pbx.example.com/PBX0.");
+            failures.Add($"{Key(nameof(options.Primary))} is required: the primary PBX as the myApps URL, host, host:port or host[:port]/module, for example pbx.example.com/PBX0.");
         }
-        else if (!PbxAddress.TryParse(options.Primary, out primary))
+        else if (!PbxAddress.TryParseInput(options.Primary, options.Scheme, out primary, out scheme, out var error))
         {
-            failures.Add($"{Key(nameof(options.Primary))}: '{options.Primary}' is not a PBX address of the form host[:port]/module, for example pbx.example.com/PBX0.");
+            failures.Add($"{Key(nameof(options.Primary))}: {error}");
         }
 
-        if (options.Scheme == PbxScheme.Ws && !options.AllowInsecure && !_customTransport())
+        if (scheme == PbxScheme.Ws && !options.AllowInsecure && !_customTransport())
         {
-            failures.Add($"{Key(nameof(options.Scheme))} is Ws (plain text): set {Key(nameof(options.AllowInsecure))} to true to allow it, or use Wss.");
+            // An http:// URL as Primary means plain text just as Scheme = Ws does.
+            var source = options.Scheme == PbxScheme.Ws ? $"{Key(nameof(options.Scheme))} is Ws" : $"{Key(nameof(options.Primary))} is an http:// URL";
+            failures.Add($"{source} (plain text): set {Key(nameof(options.AllowInsecure))} to true to allow it, or use Wss.");
         }
 
         // The manager's ranges, checked by the manager's own rules; only the first failure is reported by them.

@@ -232,7 +232,7 @@ internal static class RedundancyMachine
             return;
         }
 
-        var secondary = DetermineSecondary(config, pbx, info);
+        var secondary = DetermineSecondary(config, pbx, redirects, info);
         decision.Add(MachineCommand.NoteOf(MachineNote.LoggedIn, new MachineText(MachineTextCode.LoggedIn) { Pbx = pbx, Number = redirects }));
         decision.Add(MachineCommand.NoteOf(
             MachineNote.Determined, new MachineText(MachineTextCode.Determined) { Pbx = pbx, Other = secondary, Primary = config.Primary }));
@@ -248,13 +248,24 @@ internal static class RedundancyMachine
     }
 
     /// <summary>
-    /// R5. The secondary is the PBX we ended on when that is not the primary (we were redirected there,
-    /// or reached it directly while the primary was down); otherwise the explicit standby of the primary,
-    /// otherwise its master; never the primary itself.
+    /// R5. After a redirected login the secondary is the PBX we ended on (the user's PBX). After a direct login the
+    /// concept's standby rule applies: the explicit standby (<c>alt</c>) of the PBX we ended on, else its master; when
+    /// that names no PBX or the primary itself, the PBX we ended on. The secondary is never the primary.
     /// </summary>
-    internal static PbxAddress? DetermineSecondary(MachineConfig config, PbxAddress endedOn, PbxLoginInfo info)
+    /// <remarks>
+    /// The fallback keeps both cases of docs/concepts.md "Interpretations": reached directly at a slave while the
+    /// primary (another slave) is down, its master becomes the secondary, so that the user stays served when that slave
+    /// fails too; reached directly at a slave whose master is the primary, the slave stays the secondary instead of a
+    /// secondary equal to the primary, which would leave the alternation with one PBX.
+    /// </remarks>
+    internal static PbxAddress? DetermineSecondary(MachineConfig config, PbxAddress endedOn, int redirects, PbxLoginInfo info)
     {
-        var candidate = endedOn != config.Primary ? endedOn : info.Alternative ?? info.Master;
+        var candidate = redirects > 0 ? endedOn : info.Alternative ?? info.Master;
+        if (candidate is null || candidate == config.Primary)
+        {
+            candidate = endedOn;
+        }
+
         return Different(candidate, config.Primary);
     }
 

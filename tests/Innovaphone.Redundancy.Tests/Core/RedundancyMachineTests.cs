@@ -156,6 +156,53 @@ public sealed class RedundancyMachineTests
     }
 
     [Fact]
+    public void R5_DirectLoginAtUsersSlaveWhilePrimarySlaveIsDown_SecondaryIsItsMaster()
+    {
+        // Configured at slave S1, user on slave S2: S1 is down, the stored secondary S2 takes the login directly.
+        var config = Config with { Primary = Slave1 };
+        Feed(new StartRequested(new RedundancyRecord(Slave1, Slave2, Slave2)), config);
+        Feed(new AttemptCompleted(_state.AttemptId!.Value, new AttemptFailed(AttemptFailureKind.Unreachable, "test")), config);
+        Feed(new AttemptCompleted(_state.AttemptId!.Value, new LoggedIn(new NoConnection(Slave2), new PbxLoginInfo(false, null, Master))), config);
+
+        _state.Phase.Should().Be(RedundancyState.Connected);
+        _state.Home.Should().Be(Slave2);
+        _state.Secondary.Should().Be(Master, "not redirected: the master of the PBX we ended on stands by for it");
+        Commands(MachineCommandKind.Persist).Should().ContainSingle().Which.ToRecord(config).Should().Be(new RedundancyRecord(Slave1, Master, Slave2));
+    }
+
+    [Fact]
+    public void R5_DirectLoginAtSlaveWhoseMasterIsThePrimary_SecondaryStaysThatSlave()
+    {
+        // Configured at master M, user on slave S1, M down: S1's master is the primary, which can never be the secondary.
+        Feed(new StartRequested(new RedundancyRecord(Master, Slave1, Slave1)));
+        Fail();
+        Succeed(new PbxLoginInfo(Standby: false, Master: Master));
+
+        _state.Phase.Should().Be(RedundancyState.Connected);
+        _state.Secondary.Should().Be(Slave1);
+    }
+
+    [Fact]
+    public void R5_DirectLoginAtSecondaryWithoutHints_SecondaryStaysThatPbx()
+    {
+        Feed(new StartRequested(new RedundancyRecord(Master, Slave2, Slave2)));
+        Fail();
+        Succeed(new PbxLoginInfo(Standby: false));
+
+        _state.Secondary.Should().Be(Slave2, "with no alt and no master the PBX we ended on is the only second PBX we know");
+    }
+
+    [Fact]
+    public void R5_DirectLoginAtSecondaryWithExplicitStandby_SecondaryIsThatStandby()
+    {
+        Feed(new StartRequested(new RedundancyRecord(Master, Slave2, Slave2)));
+        Fail();
+        Succeed(new PbxLoginInfo(Standby: false, Alternative: Standby, Master: Master));
+
+        _state.Secondary.Should().Be(Standby, "alt wins over master");
+    }
+
+    [Fact]
     public void R5_DirectLoginWithoutHints_NoSecondary()
     {
         Feed(new StartRequested(null));

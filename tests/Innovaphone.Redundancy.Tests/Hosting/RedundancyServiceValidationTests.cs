@@ -24,7 +24,9 @@ public sealed class RedundancyServiceValidationTests
 
     [Theory]
     [InlineData("Primary", null, "Innovaphone:Redundancy:Primary is required")]
-    [InlineData("Primary", "pbx.example.com", "Innovaphone:Redundancy:Primary: 'pbx.example.com' is not a PBX address")]
+    [InlineData("Primary", "pbx.example.com/PBX 0", "Innovaphone:Redundancy:Primary: 'pbx.example.com/PBX 0' is not a PBX")]
+    [InlineData("Primary", "ftp://pbx.example.com/PBX0", "Innovaphone:Redundancy:Primary: 'ftp://pbx.example.com/PBX0' is not a PBX: the scheme 'ftp'")]
+    [InlineData("Primary", "http://pbx.example.com/PBX0/APPCLIENT/130000/index.htm", "Innovaphone:Redundancy:Primary is an http:// URL (plain text): set Innovaphone:Redundancy:AllowInsecure to true")]
     [InlineData("User", null, "Innovaphone:Redundancy:User is required")]
     [InlineData("Password", null, "Innovaphone:Redundancy:Password is required")]
     [InlineData("SessionId", "only-the-id", "Innovaphone:Redundancy:SessionId and Innovaphone:Redundancy:SessionPassword go together")]

@@ -175,6 +175,58 @@ public sealed class RuleScenarioTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task R5_RestartWhilePrimarySlaveIsDown_DirectLoginAtUsersSlave_SecondaryIsTheMaster_ThenTheMasterStandsBy()
+    {
+        // Configured at slave S1, user on slave S2: the first run is redirected S1 -> M -> S2, so sec = S2.
+        var (master, slave1, slave2) = MasterTwoSlaves();
+        await _h.StartAsync(slave1);
+        var first = await _h.WaitUpAsync(slave2);
+        first.Sec.Should().Be(slave2.Address, "R5: redirected, the PBX we ended on");
+        await _h.WaitUntilAsync(() => StoredRecord(slave1)?.Secondary == slave2.Address, "the first record stored");
+        await _h.Manager.DisposeAsync();
+
+        // A restart while S1 is down reaches S2 directly from the stored secondary: not redirected, so S2's master.
+        _h.Sim.Kill(slave1);
+        _h.Sim.ClearAttempts();
+        _h.Create(slave1);
+        await _h.Manager.StartAsync(TestContext.Current.CancellationToken);
+        var direct = await _h.WaitUpAsync(slave2);
+        direct.Should().Be(new ConnInfo(true, false, slave2.Address, slave1.Address, master.Address, null));
+        await _h.WaitUntilAsync(() => StoredRecord(slave1)?.Secondary == master.Address, "the new secondary stored");
+
+        // Primary and the user's PBX both down: the master serves as standby instead of S1, S2 alternating forever.
+        _h.Sim.Kill(slave2);
+        var standby = await _h.WaitUpAsync(master, standby: true);
+
+        standby.Should().Be(new ConnInfo(true, true, master.Address, slave1.Address, master.Address, null));
+        _h.AttemptedPbxes().Should().Equal(slave1.Address, slave2.Address, slave2.Address, slave1.Address, master.Address);
+    }
+
+    [Fact]
+    public async Task R5_RestartWhilePrimaryMasterIsDown_DirectLoginAtUsersSlave_SecondaryStaysThatSlave()
+    {
+        // Configured at master M, user on slave S1 (named slave2 here): the slave's master is the primary itself,
+        // which cannot be the secondary, so the PBX we ended on stays the secondary.
+        var (master, _, slave2) = MasterTwoSlaves();
+        await _h.StartAsync(master);
+        await _h.WaitUpAsync(slave2);
+        await _h.WaitUntilAsync(() => StoredRecord(master)?.Secondary == slave2.Address, "the first record stored");
+        await _h.Manager.DisposeAsync();
+
+        _h.Sim.Kill(master);
+        _h.Sim.ClearAttempts();
+        _h.Create(master);
+        await _h.Manager.StartAsync(TestContext.Current.CancellationToken);
+        var direct = await _h.WaitUpAsync(slave2);
+
+        direct.Should().Be(new ConnInfo(true, false, slave2.Address, master.Address, slave2.Address, null));
+        _h.AttemptedPbxes().Should().Equal(master.Address, slave2.Address);
+    }
+
+    private RedundancyRecord? StoredRecord(SimulatedPbx primary) =>
+        _h.Store.LoadAsync($"{primary.Address}|{ScenarioHarness.User}", CancellationToken.None).AsTask().Result;
+
+    [Fact]
     public async Task R6_BothDownForALongTime_AlternatesWithCappedBackoff_ThenRecovers()
     {
         var (pbx, standby) = SingleWithStandby();

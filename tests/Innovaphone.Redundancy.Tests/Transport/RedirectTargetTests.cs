@@ -28,6 +28,10 @@ public sealed class RedirectTargetTests
     [InlineData("master.example.com:8080/PBX0", PbxScheme.Ws, "{\"host\":\"slave:80\"}", "slave/PBX0")]
     // IPv6 and upper case
     [InlineData("master.example.com/PBX0", PbxScheme.Wss, "{\"host\":\"[::1]:8443\"}", "[::1]:8443/PBX0")]
+    // IPv6: bracketed without port, bare (no port: its last group is not a port), canonical text; https 443 implicit
+    [InlineData("master.example.com/PBX0", PbxScheme.Wss, "{\"host\":\"[2001:DB8:0::1]\",\"https\":443}", "[2001:db8::1]/PBX0")]
+    [InlineData("master.example.com/PBX0", PbxScheme.Wss, "{\"host\":\"2001:db8::1\"}", "[2001:db8::1]/PBX0")]
+    [InlineData("master.example.com/PBX0", PbxScheme.Wss, "{\"host\":\"2001:db8::1\",\"https\":8443}", "[2001:db8::1]:8443/PBX0")]
     [InlineData("master.example.com/PBX0", PbxScheme.Wss, "{\"host\":\"Slave.Example.COM\",\"mod\":\"\"}", "slave.example.com/PBX0")]
     public void TryResolveRedirectTarget_Valid_ResolvesTarget(string current, PbxScheme scheme, string info, string expected)
     {
@@ -44,6 +48,8 @@ public sealed class RedirectTargetTests
     [InlineData("{\"host\":\"bad host\"}", "not a host")]
     [InlineData("{\"host\":\"slave/PBX1\"}", "not a host")]
     [InlineData("{\"host\":\"slave:0\"}", "not a host")]
+    [InlineData("{\"host\":\"2001:db8::zz\"}", "not a host")]
+    [InlineData("{\"host\":\"fe80::1%eth0\"}", "not a host")]
     [InlineData("{\"host\":\"slave\",\"https\":0}", "info.https")]
     [InlineData("{\"host\":\"slave\",\"https\":70000}", "info.https")]
     [InlineData("{\"host\":\"slave\",\"https\":true}", "info.https")]

@@ -236,7 +236,7 @@ internal sealed class LoginDriver
         }
 
         var notes = new List<string>();
-        if (!MyAppsLoginInfo.TryRead(rawInfo, notes, out var info, out var sessionUsr, out var sessionPwd))
+        if (!MyAppsLoginInfo.TryRead(rawInfo, _scheme, notes, out var info, out var sessionUsr, out var sessionPwd))
         {
             return Fail(AttemptFailureKind.ProtocolError, "LoginResult info is not a JSON object");
         }
@@ -357,10 +357,11 @@ internal sealed class LoginDriver
 internal static class MyAppsLoginInfo
 {
     /// <summary>
-    /// Reads <c>alt</c>, <c>master</c>, <c>standby</c> and the encrypted <c>session</c> of a LoginResult info.
+    /// Reads <c>alt</c>, <c>master</c>, <c>standby</c> and the encrypted <c>session</c> of a LoginResult info; the
+    /// default port of <paramref name="scheme"/> is dropped from the hints.
     /// Unusable optional fields are ignored with a note; only a non-object info fails.
     /// </summary>
-    public static bool TryRead(ReadOnlyMemory<byte> rawInfo, List<string> notes, out PbxLoginInfo info, out string? sessionUsr, out string? sessionPwd)
+    public static bool TryRead(ReadOnlyMemory<byte> rawInfo, PbxScheme scheme, List<string> notes, out PbxLoginInfo info, out string? sessionUsr, out string? sessionPwd)
     {
         info = PbxLoginInfo.None;
         sessionUsr = null;
@@ -383,8 +384,8 @@ internal static class MyAppsLoginInfo
                 return false;
             }
 
-            var alternative = ReadAddress(root, "alt", notes);
-            var master = ReadAddress(root, "master", notes);
+            var alternative = ReadAddress(root, "alt", scheme, notes);
+            var master = ReadAddress(root, "master", scheme, notes);
 
             // ASSUMPTION (PROTOCOL.md "standby indication"): the PBX says it acts as standby with info.standby == true;
             // any non-boolean value counts as "not said" and leaves the decision to the manager's inference.
@@ -414,6 +415,7 @@ internal static class MyAppsLoginInfo
 
     /// <summary>
     /// The PBX a Redirect points to (PROTOCOL.md): host from <c>info.host</c> (a <c>host:port</c> form is accepted),
+    /// an IPv6 literal bracketed or bare (a bare one has no port: its last group cannot be told from a port),
     /// port from <c>info.https</c> (wss) or <c>info.http</c> (ws) else the current port, module from <c>info.mod</c>
     /// else the current module. The scheme never changes, so the port comes from the current scheme's field.
     /// </summary>
@@ -531,7 +533,7 @@ internal static class MyAppsLoginInfo
         }
     }
 
-    private static PbxAddress? ReadAddress(JsonElement root, string name, List<string> notes)
+    private static PbxAddress? ReadAddress(JsonElement root, string name, PbxScheme scheme, List<string> notes)
     {
         if (!root.TryGetProperty(name, out var element) || element.ValueKind == JsonValueKind.Null)
         {
@@ -546,7 +548,8 @@ internal static class MyAppsLoginInfo
 
         if (PbxAddress.TryParse(text, out var address))
         {
-            return address;
+            // The scheme's default port left implicit, as for redirect targets: "host:443/PBX0" under wss is "host/PBX0".
+            return address.WithoutDefaultPort(scheme);
         }
 
         // An unusable topology hint must not fail a verified login; the manager just knows less.
