@@ -29,7 +29,7 @@ namespace Innovaphone.Redundancy;
 /// has seen so far, and the two observables are not ordered with respect to each other.</para>
 /// <para>The store is written in the background, so a slow store does not delay failover either: saves never overlap,
 /// the latest record wins when several queue up, and <see cref="StopAsync"/> and <see cref="DisposeAsync"/> return only
-/// once every save queued before them is done.</para>
+/// once every save queued before them is done, or <see cref="RedundancyOptions.AttemptTimeout"/> has passed.</para>
 /// <para><see cref="DisposeAsync"/> stops, releases every connection, attempt and timer, and completes the observables:
 /// each subscriber gets OnCompleted after its last value; disposal does not wait for that, so a blocked subscriber does
 /// not hold it up.</para>
