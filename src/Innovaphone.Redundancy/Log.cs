@@ -37,7 +37,7 @@ internal static partial class Log
     public const int ReconnectDelayedId = 307;
     public const int AttemptStaggeredId = 308;
     public const int RedirectJoinedId = 309;
-
+    public const int AttemptAbandonedId = 310;
 
     [LoggerMessage(StartedId, LogLevel.Information, "Redundancy manager started; primary PBX {Primary}")]
     public static partial void Started(ILogger logger, PbxAddress primary);
@@ -122,4 +122,7 @@ internal static partial class Log
 
     [LoggerMessage(RedirectJoinedId, LogLevel.Information, "{Detail}")]
     public static partial void RedirectJoined(ILogger logger, string detail);
+
+    [LoggerMessage(AttemptAbandonedId, LogLevel.Warning, "The transport did not return from the attempt to {Pbx} within {Bound} (it ignores cancellation); attempt abandoned as timed out, a connection it returns later is closed")]
+    public static partial void AttemptAbandoned(ILogger logger, PbxAddress pbx, TimeSpan bound);
 }

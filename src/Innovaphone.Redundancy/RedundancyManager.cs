@@ -29,14 +29,38 @@ namespace Innovaphone.Redundancy;
 /// has seen so far, and the two observables are not ordered with respect to each other.</para>
 /// <para>The store is written in the background, so a slow store does not delay failover either: saves never overlap,
 /// the latest record wins when several queue up, and <see cref="StopAsync"/> and <see cref="DisposeAsync"/> return only
-/// once every save queued before them is done.</para>
+/// once every save queued before them is done, or <see cref="RedundancyOptions.AttemptTimeout"/> has passed.</para>
 /// <para><see cref="DisposeAsync"/> stops, releases every connection, attempt and timer, and completes the observables:
 /// each subscriber gets OnCompleted after its last value; disposal does not wait for that, so a blocked subscriber does
 /// not hold it up.</para>
+/// <para>No partner can hold it for good (docs/reliability.md, "Hardening"). A transport call that has not returned
+/// <see cref="RedundancyOptions.AttemptTimeout"/> plus 2 s after it began, because the transport ignores cancellation, is
+/// abandoned as a timed-out attempt (event 310) and the round goes on; a connection it returns later is closed. The store
+/// is given <see cref="RedundancyOptions.AttemptTimeout"/> for its load in <see cref="StartAsync"/> and for the saves
+/// that <see cref="StopAsync"/> and <see cref="DisposeAsync"/> wait for; past that the manager goes on in memory (events
+/// 105, 106). When <see cref="StopAsync"/> or <see cref="DisposeAsync"/> returns, every connection the manager was given
+/// is closed, even one that logged in despite cancellation; only a transport call that ignores cancellation beyond
+/// 2 × AttemptTimeout is left running (event 109), and what it returns later is still closed.</para>
+/// <para>Subscribers may call back into the manager from their callbacks, since those run on their own pumps, never on
+/// the manager's loop nor under a lock: <see cref="StopAsync"/>, <see cref="DisposeAsync"/> and <see cref="StartAsync"/>
+/// do there exactly what they do elsewhere, and may be awaited or waited on synchronously (<c>.Wait()</c>,
+/// <c>.GetAwaiter().GetResult()</c>) without deadlock. Such a wait holds only that subscriber's own notifications (and a
+/// thread-pool thread) meanwhile: a subscriber that disposes the manager gets its OnCompleted after it returns. Calls wait
+/// for one another in order (start, stop and dispose never overlap); <see cref="StartAsync"/> after disposal throws
+/// <see cref="ObjectDisposedException"/>, which the callback sees (and, if it lets it escape, is logged as event 104).
+/// Subscribing another observer from a callback works as anywhere else (a connInfo subscriber gets its replay on the
+/// calling thread before <c>Subscribe</c> returns).</para>
 /// <para>The rules it implements (R1–R12) are described in docs/concepts.md.</para>
 /// </remarks>
 public sealed class RedundancyManager : IAsyncDisposable
 {
+    /// <summary>
+    /// How long past <see cref="RedundancyOptions.AttemptTimeout"/> a transport call may take before the manager abandons
+    /// it: Polly's timeout cancels the call at AttemptTimeout, and a transport that honours cancellation ends well within
+    /// this; one that does not is no longer waited for. As long as a close timeout, so that a close in progress is not cut.
+    /// </summary>
+    internal static readonly TimeSpan AbandonGrace = TimeSpan.FromSeconds(2);
+
     private readonly RedundancyOptions _options;
     private readonly MachineConfig _config;
     private readonly TimeProvider _time;
@@ -132,7 +156,15 @@ public sealed class RedundancyManager : IAsyncDisposable
             RedundancyRecord? stored = null;
             try
             {
-                stored = await _store.LoadAsync(_storeKey, cancellationToken).ConfigureAwait(false);
+                // A store that never answers (a network share, a stalled disk) must not hold the start, nor with it the
+                // lifecycle lock that stop and dispose need: past the bound the manager starts without what it kept.
+                var load = _store.LoadAsync(_storeKey, cancellationToken).AsTask();
+                Observe(load);
+                stored = await load.WaitAsync(StoreBound, _time, cancellationToken).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                Log.StoreLoadFailed(_logger, nameof(TimeoutException), $"no answer within {StoreBound}");
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
@@ -202,7 +234,7 @@ public sealed class RedundancyManager : IAsyncDisposable
     {
         if (State == RedundancyState.Stopped)
         {
-            await _storeWriter.FlushAsync(cancellationToken).ConfigureAwait(false);
+            await FlushStoreAsync(cancellationToken).ConfigureAwait(false);
             return;
         }
 
@@ -213,9 +245,29 @@ public sealed class RedundancyManager : IAsyncDisposable
         await _options.Transport.WaitForClosesAsync(cancellationToken).ConfigureAwait(false);
 
         // Saves leave the loop but not the lifecycle: whatever was queued before the stop is on disk when it returns.
-        await _storeWriter.FlushAsync(cancellationToken).ConfigureAwait(false);
+        await FlushStoreAsync(cancellationToken).ConfigureAwait(false);
         Log.Stopped(_logger);
     }
+
+    /// <summary>How long start waits for the store's load, and stop or dispose for its saves: the attempt timeout.</summary>
+    private TimeSpan StoreBound => _options.AttemptTimeout;
+
+    private async Task FlushStoreAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _storeWriter.FlushAsync(cancellationToken).WaitAsync(StoreBound, _time, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            // The save goes on in the background (the writer never runs two at once); stop does not wait for it any longer.
+            Log.StoreSaveFailed(_logger, nameof(TimeoutException), $"the store did not finish within {StoreBound}; stop went on without it");
+        }
+    }
+
+    /// <summary>Observes a fault of work the manager stopped waiting for, so that it does not surface as an unobserved task exception.</summary>
+    private static void Observe(Task task) =>
+        task.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
 
     private async Task DrainBackgroundAsync(CancellationToken cancellationToken)
     {
@@ -392,7 +444,14 @@ public sealed class RedundancyManager : IAsyncDisposable
             case MachineCommandKind.CancelAttempt:
                 if (_attempts.TryRemove(command.AttemptId, out var attempt))
                 {
-                    await attempt.CancelAsync().ConfigureAwait(false);
+                    try
+                    {
+                        await attempt.CancelAsync().ConfigureAwait(false);
+                    }
+                    catch (ObjectDisposedException)
+                    {
+                        // The attempt ended (and disposed its source) meanwhile: nothing left to cancel.
+                    }
                 }
 
                 break;
@@ -429,6 +488,8 @@ public sealed class RedundancyManager : IAsyncDisposable
         using var activity = RedundancyTelemetry.Source.StartActivity(RedundancyTelemetry.AttemptActivity, ActivityKind.Client);
         activity?.SetTag(RedundancyTelemetry.PbxTag, request.Pbx.ToString());
         LoginOutcome outcome;
+        Task<LoginOutcome>? call = null;
+        var abandoned = false;
         try
         {
             if (delay > TimeSpan.Zero)
@@ -441,18 +502,34 @@ public sealed class RedundancyManager : IAsyncDisposable
             }
 
             progress.Started(_time.GetTimestamp());
-            outcome = await _attemptPipeline.ExecuteAsync(
+            call = _attemptPipeline.ExecuteAsync(
                 static (state, token) => state.Transport.ConnectAsync(state.Request, token),
                 (Transport: _options.Transport, Request: request),
-                cts.Token).ConfigureAwait(false);
+                cts.Token).AsTask();
+
+            // Polly's timeout waits for the transport to honour cancellation, and one that ignores it would hold the round
+            // (and stop) for good: the call is raced against the manager's own clock and against the attempt's cancellation.
+            outcome = await call.WaitAsync(_options.AttemptTimeout + AbandonGrace, _time, cts.Token).ConfigureAwait(false);
         }
         catch (TimeoutRejectedException)
         {
             outcome = new AttemptFailed(AttemptFailureKind.Timeout, $"no answer within {_options.AttemptTimeout}");
         }
+        catch (TimeoutException) when (call is { IsCompleted: false })
+        {
+            abandoned = true;
+            Log.AttemptAbandoned(_logger, request.Pbx, _options.AttemptTimeout + AbandonGrace);
+            outcome = new AttemptFailed(AttemptFailureKind.Timeout, $"no answer within {_options.AttemptTimeout + AbandonGrace}; the transport ignored cancellation");
+        }
         catch (OperationCanceledException) when (cts.IsCancellationRequested)
         {
-            // Cancelled by stop or dispose: the machine has moved on and expects nothing.
+            // Cancelled by stop or dispose: the machine has moved on and expects nothing; what the call still returns is closed.
+            if (call is { IsCompleted: false })
+            {
+                abandoned = true;
+                Track(CloseLateAsync(call, cts));
+            }
+
             return;
         }
 #pragma warning disable CA1031 // A transport bug is a failed attempt, not a dead manager.
@@ -464,13 +541,25 @@ public sealed class RedundancyManager : IAsyncDisposable
         }
         finally
         {
-            if (_attempts.TryRemove(request.AttemptId, out var own))
+            // The source is disposed in every case, cancelled or not, so that its registration on the lifetime token goes
+            // with it; a call still running keeps it until it returns.
+            _attempts.TryRemove(new KeyValuePair<long, CancellationTokenSource>(request.AttemptId, cts));
+            if (!abandoned)
             {
-                own.Dispose();
+                cts.Dispose();
             }
         }
 
-        _metrics.AttemptEnded(outcome);
+        if (abandoned)
+        {
+            Track(CloseLateAsync(call!, cts));
+            _metrics.AttemptAbandoned();
+        }
+        else
+        {
+            _metrics.AttemptEnded(outcome);
+        }
+
         RedundancyTelemetry.EndActivity(activity, outcome);
         if (outcome is LoggedIn or Redirected or Rejected)
         {
@@ -478,9 +567,43 @@ public sealed class RedundancyManager : IAsyncDisposable
             progress.Answered(notify: false);
         }
 
-        if (!Post(new AttemptCompleted(request.AttemptId, outcome)) && outcome is LoggedIn late)
+        if (outcome is not LoggedIn login)
         {
-            await late.Connection.DisposeAsync().ConfigureAwait(false);
+            Post(new AttemptCompleted(request.AttemptId, outcome));
+            return;
+        }
+
+        // A login that arrives despite cancellation is closed here, so that the attempt, and with it stop, ends only once
+        // it is closed. Any other login waits until the loop has taken it (adopted, or its close tracked): a stop that
+        // comes meanwhile finds that close among the work it drains, and no connection outlives StopAsync.
+        var taken = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (cts.IsCancellationRequested || !_events.Writer.TryWrite(new Envelope(new AttemptCompleted(request.AttemptId, outcome), taken)))
+        {
+            await login.Connection.DisposeAsync().ConfigureAwait(false);
+            return;
+        }
+
+        await taken.Task.ConfigureAwait(false);
+    }
+
+    /// <summary>Waits for a call the manager stopped waiting for, closes a connection it still returns, and then disposes its source.</summary>
+    private static async Task CloseLateAsync(Task<LoginOutcome> call, CancellationTokenSource cts)
+    {
+        try
+        {
+            if (await call.ConfigureAwait(false) is LoggedIn late)
+            {
+                await late.Connection.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+#pragma warning disable CA1031 // Nobody waits for this outcome any more: a failure or a cancellation is the expected end.
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+        }
+        finally
+        {
+            cts.Dispose();
         }
     }
 

@@ -119,6 +119,10 @@ internal sealed class ManagerMetrics
     public void AttemptEnded(LoginOutcome outcome) =>
         _attempts.Add(1, new KeyValuePair<string, object?>(RedundancyTelemetry.OutcomeTag, RedundancyTelemetry.Outcome(outcome)));
 
+    /// <summary>A transport call that ignored cancellation and was given up on (event 310): counted as its own outcome.</summary>
+    public void AttemptAbandoned() =>
+        _attempts.Add(1, new KeyValuePair<string, object?>(RedundancyTelemetry.OutcomeTag, "abandoned"));
+
     public void RedirectFollowed() => _redirects.Add(1);
 
     public void StandbyLogin() => _standbyLogins.Add(1);

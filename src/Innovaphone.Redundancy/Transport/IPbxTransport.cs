@@ -9,8 +9,9 @@ namespace Innovaphone.Redundancy.Transport;
 /// (it logs in with the session when it has one, and with the user's password otherwise), so that a
 /// redirect, a reconnect or a failover reuses the same session as myApps does.</para>
 /// <para>Every call must end: with an outcome, or with <see cref="OperationCanceledException"/> when
-/// the cancellation token fires. The manager bounds each call with its attempt timeout.
-/// An exception other than cancellation is treated as a failed attempt (protocol error).</para>
+/// the cancellation token fires. The manager bounds each call with its attempt timeout; a call that ignores the
+/// cancellation and has not returned 2 s after that is abandoned as a timed-out attempt (event 310), and a connection it
+/// returns later is disposed. An exception other than cancellation is treated as a failed attempt (protocol error).</para>
 /// </remarks>
 public interface IPbxTransport
 {
