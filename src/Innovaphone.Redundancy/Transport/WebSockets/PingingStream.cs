@@ -54,6 +54,17 @@ internal sealed class PingingStream : Stream
         }
     }
 
+    private bool Disposed
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _disposed;
+            }
+        }
+    }
+
     public override bool CanRead => _inner.CanRead;
 
     public override bool CanWrite => _inner.CanWrite;
@@ -78,6 +89,13 @@ internal sealed class PingingStream : Stream
         catch (Exception e) when (Expired && e is not TimeoutException)
         {
             throw ExpiredException(e);
+        }
+        catch (Exception e) when (Disposed && e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException)
+        {
+            // Disposed under a pending read (the WebSocket aborting, or closing after a bounded close handshake): the end
+            // of the stream, not a failure of ours. .NET 8's WebSocket may leave such a read unobserved; an error thrown
+            // from here would then surface as an unobserved task exception.
+            return 0;
         }
 
         // A read ended by the expiry's dispose may also come back empty (end of stream) instead of failing.
