@@ -151,11 +151,7 @@ internal sealed class FieldCases(Settings settings, string runtime, TextWriter o
         {
             await RunAsync(prefix.TrimEnd('.'), settings.SlowTimeout, figures, async run =>
             {
-                var p = await run.Emulator.AddMasterAsync();
-                var b = await run.Emulator.AddStandbyAsync(p);
-                run.Sim.AddUser(CaseRun.User, CaseRun.Password, p);
-                run.StartMonitor(p);
-                if (await run.WaitAsync(CaseRun.UpAt(p)) is not { } up)
+                if (await UpAtMasterWithStandbyAsync(run) is not var (p, b, up))
                 {
                     return;
                 }
@@ -226,14 +222,20 @@ internal sealed class FieldCases(Settings settings, string runtime, TextWriter o
         Print(figure);
     }
 
-    /// <summary>PBX P (the user's, the Monitor's) with an explicit standby B: kill P <paramref name="after"/> the first up, time to up as standby at B.</summary>
-    private static async Task KillAndStandbyAsync(CaseRun run, TimeSpan after, Figure figure)
+    /// <summary>PBX P (the user's, the Monitor's) with an explicit standby B, the Monitor started at P; null if it never came up there.</summary>
+    private static async Task<(SimulatedPbx P, SimulatedPbx B, Observation Up)?> UpAtMasterWithStandbyAsync(CaseRun run)
     {
         var p = await run.Emulator.AddMasterAsync();
         var b = await run.Emulator.AddStandbyAsync(p);
         run.Sim.AddUser(CaseRun.User, CaseRun.Password, p);
         run.StartMonitor(p);
-        if (await run.WaitAsync(CaseRun.UpAt(p)) is not { } up)
+        return await run.WaitAsync(CaseRun.UpAt(p)) is { } up ? (p, b, up) : null;
+    }
+
+    /// <summary>PBX P (the user's, the Monitor's) with an explicit standby B: kill P <paramref name="after"/> the first up, time to up as standby at B.</summary>
+    private static async Task KillAndStandbyAsync(CaseRun run, TimeSpan after, Figure figure)
+    {
+        if (await UpAtMasterWithStandbyAsync(run) is not var (p, b, up))
         {
             return;
         }

@@ -222,12 +222,13 @@ public sealed class PbxEmulatorTests : IAsyncLifetime
 
     private static async Task UntilAsync(Func<bool> condition, TimeSpan bound)
     {
-        // Polls a server-side count that has no event to await; bounded, and each wait is a short timer, not a sleep.
+        // Polls a server-side count that has no event to await (as FaultMatrixTests does), bounded by the timeout.
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
         timeout.CancelAfter(bound);
+        using var tick = new PeriodicTimer(TimeSpan.FromMilliseconds(20));
         while (!condition())
         {
-            await Task.Delay(20, timeout.Token);
+            await tick.WaitForNextTickAsync(timeout.Token);
         }
     }
 
