@@ -39,9 +39,8 @@ internal static class FrameIo
     /// <summary>Receives one complete message, at most <paramref name="maxBytes"/> long.</summary>
     /// <param name="socket">The socket.</param>
     /// <param name="maxBytes">The largest message accepted.</param>
-    /// <param name="onData">Called whenever anything arrived (feeds the keepalive watchdog); may be <see langword="null"/>.</param>
     /// <param name="cancellationToken">Cancels the receive; ManagedWebSocket then aborts the socket.</param>
-    public static async ValueTask<ReceivedFrame> ReceiveAsync(WebSocket socket, int maxBytes, Action? onData, CancellationToken cancellationToken)
+    public static async ValueTask<ReceivedFrame> ReceiveAsync(WebSocket socket, int maxBytes, CancellationToken cancellationToken)
     {
         var buffer = new ArrayBufferWriter<byte>(FirstReadBytes);
         while (true)
@@ -49,7 +48,6 @@ internal static class FrameIo
             // Ask for at most one byte beyond the limit: enough to tell "too large" without reading the whole frame.
             var room = Math.Min(buffer.WrittenCount == 0 ? FirstReadBytes : ChunkBytes, maxBytes + 1 - buffer.WrittenCount);
             var result = await socket.ReceiveAsync(buffer.GetMemory(room)[..room], cancellationToken).ConfigureAwait(false);
-            onData?.Invoke();
             switch (result.MessageType)
             {
                 case WebSocketMessageType.Close:

@@ -154,7 +154,7 @@ public sealed class MyAppsConnection : IPbxConnection
     {
         while (true)
         {
-            var frame = await FrameIo.ReceiveAsync(_socket, _options.MaxFrameBytes, onData: null, _stop.Token).ConfigureAwait(false);
+            var frame = await FrameIo.ReceiveAsync(_socket, _options.MaxFrameBytes, _stop.Token).ConfigureAwait(false);
             switch (frame.Kind)
             {
                 case ReceivedFrameKind.Closed:

@@ -229,7 +229,7 @@ public sealed class MyAppsWebSocketTransport : IPbxTransport, IAsyncDisposable
                     return outcome;
                 }
 
-                var received = await FrameIo.ReceiveAsync(socket, _options.MaxFrameBytes, onData: null, linked.Token).ConfigureAwait(false);
+                var received = await FrameIo.ReceiveAsync(socket, _options.MaxFrameBytes, linked.Token).ConfigureAwait(false);
                 if (!answered)
                 {
                     // The PBX is alive and talking: a staggered round no longer races it.
