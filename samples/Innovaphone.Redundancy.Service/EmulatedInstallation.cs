@@ -58,6 +58,9 @@ internal sealed class EmulatedInstallation : IAsyncDisposable
         [$"{section}:Phys"] = "emulated",
         [$"{section}:BackoffInitial"] = TimeSpan.FromMilliseconds(200).ToString("c", CultureInfo.InvariantCulture),
         [$"{section}:BackoffMax"] = TimeSpan.FromSeconds(2).ToString("c", CultureInfo.InvariantCulture),
+
+        // The emulated PBXes live on ports chosen anew each run: a state file would never be read again.
+        [$"{section}:PersistState"] = "false",
     };
 
     public ValueTask DisposeAsync() => Emulator.DisposeAsync();

@@ -27,7 +27,8 @@ public static class RedundancyServiceCollectionExtensions
     /// (<see cref="TimeProvider.System"/> when none is registered). It connects with the <see cref="IPbxTransport"/>
     /// registered in the container, or else with a <see cref="MyAppsWebSocketTransport"/> singleton made from the options;
     /// it keeps its state in the registered <see cref="Innovaphone.Redundancy.Persistence.IRedundancyStore"/>, or else in
-    /// <see cref="RedundancyServiceOptions.StateFile"/>, or else in memory. Call this once per container.</para>
+    /// a file (<see cref="RedundancyServiceOptions.StateFile"/>, by default one per primary and user in the per-user data
+    /// folder), or in memory when <see cref="RedundancyServiceOptions.PersistState"/> is off. Call this once per container.</para>
     /// </remarks>
     /// <exception cref="ArgumentNullException"><paramref name="services"/> or <paramref name="configuration"/> is null.</exception>
     /// <exception cref="InvalidOperationException">The redundancy manager is already registered in <paramref name="services"/>.</exception>
@@ -87,7 +88,10 @@ public static class RedundancyServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RedundancyServiceOptions>, RedundancyServiceOptionsValidator>(provider =>
         {
             var isService = provider.GetService<IServiceProviderIsService>();
-            return new RedundancyServiceOptionsValidator(sectionPath, () => isService?.IsService(typeof(IPbxTransport)) ?? false);
+            return new RedundancyServiceOptionsValidator(
+                sectionPath,
+                () => isService?.IsService(typeof(IPbxTransport)) ?? false,
+                () => isService?.IsService(typeof(Innovaphone.Redundancy.Persistence.IRedundancyStore)) ?? false);
         }));
         services.TryAddSingleton(RedundancyServiceFactory.CreateTransport);
         services.TryAddSingleton(RedundancyServiceFactory.CreateManager);

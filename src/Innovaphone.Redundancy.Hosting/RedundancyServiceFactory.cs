@@ -19,11 +19,10 @@ internal static class RedundancyServiceFactory
 
         // A registered transport or store wins: that is how tests plug in the simulator and integrators their own.
         var transport = services.GetService<IPbxTransport>() ?? services.GetRequiredService<MyAppsWebSocketTransport>();
-        var store = services.GetService<IRedundancyStore>()
-                    ?? (options.StateFile is { } path ? new JsonFileRedundancyStore(path, loggerFactory?.CreateLogger<JsonFileRedundancyStore>()) : null);
-
         // Validated at start; ParseInput names the problem should the manager be resolved before the host starts.
         var primary = PbxAddress.ParseInput(options.Primary ?? string.Empty, options.Scheme, out _);
+        var store = services.GetService<IRedundancyStore>()
+                    ?? (StatePath(options, primary) is { } path ? new JsonFileRedundancyStore(path, loggerFactory?.CreateLogger<JsonFileRedundancyStore>()) : null);
         // The host's meter factory (registered by AddMetrics, which the generic host does) scopes the manager's metrics.
         var managerOptions = ToManagerOptions(options, primary, transport, store, loggerFactory, time) with { MeterFactory = services.GetService<IMeterFactory>() };
         return new RedundancyManager(managerOptions);
@@ -34,6 +33,29 @@ internal static class RedundancyServiceFactory
         var options = services.GetRequiredService<IOptions<RedundancyServiceOptions>>().Value;
         var transportOptions = ToTransportOptions(options, services.GetService<ILoggerFactory>(), services.GetService<TimeProvider>() ?? TimeProvider.System);
         return new MyAppsWebSocketTransport(transportOptions);
+    }
+
+    /// <summary>
+    /// The state file the options ask for: none when <see cref="RedundancyServiceOptions.PersistState"/> is off, else
+    /// <see cref="RedundancyServiceOptions.StateFile"/>, else the default file of the primary and user in
+    /// <see cref="RedundancyServiceOptions.StateDirectory"/> or the per-user data folder.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Persistence is on, no file or folder is given and the process has no per-user data folder.</exception>
+    public static string? StatePath(RedundancyServiceOptions options, PbxAddress primary)
+    {
+        if (!options.PersistState)
+        {
+            return null;
+        }
+
+        if (!string.IsNullOrWhiteSpace(options.StateFile))
+        {
+            return options.StateFile;
+        }
+
+        var user = string.IsNullOrWhiteSpace(options.User) ? null : options.User;
+        var directory = string.IsNullOrWhiteSpace(options.StateDirectory) ? null : options.StateDirectory;
+        return JsonFileRedundancyStore.GetDefaultPath(primary, user, directory);
     }
 
     /// <summary>The scheme of a myApps URL given as <see cref="RedundancyServiceOptions.Primary"/>, else <see cref="RedundancyServiceOptions.Scheme"/>.</summary>

@@ -78,11 +78,30 @@ public sealed class RedundancyServiceOptions
     public string? Phys { get; set; }
 
     /// <summary>
-    /// A file where the primary, secondary and the user's PBX are kept across restarts
-    /// (<see cref="Persistence.JsonFileRedundancyStore"/>). An <see cref="Persistence.IRedundancyStore"/> registered in
-    /// the container wins. Default: <see langword="null"/> (kept in memory only).
+    /// Whether the primary, secondary and the user's PBX are kept across restarts in a file
+    /// (<see cref="Persistence.JsonFileRedundancyStore"/>): at <see cref="StateFile"/> when it is set, else in
+    /// <see cref="StateDirectory"/>, one file per primary and user. Default: <see langword="true"/>.
+    /// </summary>
+    /// <remarks>
+    /// Set it to <see langword="false"/> to keep the record in memory only. That costs availability: a service restarted
+    /// while its primary PBX is down knows no secondary and tries the primary alone until it comes back. An
+    /// <see cref="Persistence.IRedundancyStore"/> registered in the container wins over this setting.
+    /// </remarks>
+    public bool PersistState { get; set; } = true;
+
+    /// <summary>
+    /// The file where the record is kept when <see cref="PersistState"/> is on. Default: <see langword="null"/>, a file
+    /// named after the primary and the user in <see cref="StateDirectory"/>.
     /// </summary>
     public string? StateFile { get; set; }
+
+    /// <summary>
+    /// The folder for the default state file (used when <see cref="StateFile"/> is not set). Default:
+    /// <see langword="null"/>, the per-user local data folder
+    /// (<see cref="Persistence.JsonFileRedundancyStore.GetDefaultDirectory"/>). Set it for a service account without a
+    /// home directory, for example <c>/var/lib/my-app</c>.
+    /// </summary>
+    public string? StateDirectory { get; set; }
 
     /// <summary>The longest one attempt (connect + login at one PBX) may take. Default: 10 s. Range: 10 ms to 10 min.</summary>
     public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(10);

@@ -13,13 +13,19 @@ internal sealed class RedundancyServiceOptionsValidator : IValidateOptions<Redun
 {
     private readonly string? _sectionPath;
     private readonly Func<bool> _customTransport;
+    private readonly Func<bool> _customStore;
+    private readonly Func<string?> _defaultDirectory;
 
     /// <param name="sectionPath">The configuration section the options are bound from, or <see langword="null"/> when they are configured in code.</param>
     /// <param name="customTransport">Whether an <see cref="IPbxTransport"/> is registered, which makes the transport settings irrelevant.</param>
-    public RedundancyServiceOptionsValidator(string? sectionPath, Func<bool> customTransport)
+    /// <param name="customStore">Whether an <see cref="Persistence.IRedundancyStore"/> is registered, which makes the state file settings irrelevant.</param>
+    /// <param name="defaultDirectory">The per-user data folder (tests give none); <see langword="null"/> for <see cref="Persistence.JsonFileRedundancyStore.GetDefaultDirectory"/>.</param>
+    public RedundancyServiceOptionsValidator(string? sectionPath, Func<bool> customTransport, Func<bool>? customStore = null, Func<string?>? defaultDirectory = null)
     {
         _sectionPath = sectionPath;
         _customTransport = customTransport;
+        _customStore = customStore ?? (static () => false);
+        _defaultDirectory = defaultDirectory ?? Persistence.JsonFileRedundancyStore.GetDefaultDirectory;
     }
 
     public ValidateOptionsResult Validate(string? name, RedundancyServiceOptions options)
@@ -59,6 +65,13 @@ internal sealed class RedundancyServiceOptionsValidator : IValidateOptions<Redun
             // An http:// URL as Primary means plain text just as Scheme = Ws does.
             var source = options.Scheme == PbxScheme.Ws ? $"{Key(nameof(options.Scheme))} is Ws" : $"{Key(nameof(options.Primary))} is an http:// URL";
             failures.Add($"{source} (plain text): set {Key(nameof(options.AllowInsecure))} to true to allow it, or use Wss.");
+        }
+
+        if (options.PersistState && string.IsNullOrWhiteSpace(options.StateFile) && string.IsNullOrWhiteSpace(options.StateDirectory)
+            && !_customStore() && _defaultDirectory() is null)
+        {
+            failures.Add($"{Key(nameof(options.PersistState))} is on, but this process has no per-user data folder (no home directory) for the state file: " +
+                         $"set {Key(nameof(options.StateDirectory))} or {Key(nameof(options.StateFile))}, or set {Key(nameof(options.PersistState))} to false to keep the state in memory.");
         }
 
         // The manager's ranges, checked by the manager's own rules; only the first failure is reported by them.

@@ -60,6 +60,55 @@ public sealed partial class JsonFileRedundancyStore : IRedundancyStore
     /// <summary>The full path of the JSON file.</summary>
     public string FilePath => _path;
 
+    /// <summary>
+    /// The folder under which <see cref="GetDefaultPath"/> places state files: <c>Innovaphone.Redundancy/state</c> in the
+    /// per-user local application data folder (<c>%LOCALAPPDATA%</c> on Windows, <c>$XDG_DATA_HOME</c> or
+    /// <c>~/.local/share</c> on Linux, <c>~/Library/Application Support</c> on macOS).
+    /// </summary>
+    /// <returns>The folder, or <see langword="null"/> when the process has no per-user data folder (no home directory,
+    /// as for some service accounts and containers).</returns>
+    public static string? GetDefaultDirectory()
+    {
+        var root = Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.DoNotVerify);
+        return string.IsNullOrEmpty(root) ? null : Path.Combine(root, "Innovaphone.Redundancy", "state");
+    }
+
+    /// <summary>
+    /// The default state file of one primary PBX and user: one file each, in <see cref="GetDefaultDirectory"/>, named
+    /// after the primary and the user (characters a file name may not hold become <c>_</c>, and a short hash of the exact
+    /// key keeps two such names apart), for example <c>pbx.example.com_PBX0_alice_1a2b3c4d.json</c>.
+    /// </summary>
+    /// <param name="primary">The configured primary PBX, as in <see cref="RedundancyOptions.Primary"/>.</param>
+    /// <param name="user">The user's SIP name, as in <see cref="RedundancyOptions.User"/>; <see langword="null"/> or empty when there is none.</param>
+    /// <param name="directory">The folder to place the file in; <see langword="null"/> for <see cref="GetDefaultDirectory"/>.</param>
+    /// <returns>The full path; nothing is created until the first save.</returns>
+    /// <exception cref="InvalidOperationException"><paramref name="directory"/> is <see langword="null"/> and the process has no
+    /// per-user data folder; give a folder or a path explicitly.</exception>
+    public static string GetDefaultPath(PbxAddress primary, string? user, string? directory = null)
+    {
+        ArgumentNullException.ThrowIfNull(primary);
+        directory ??= GetDefaultDirectory() ?? throw new InvalidOperationException(
+            "This process has no per-user data folder (the home directory is not set), so the redundancy state has no default location. "
+            + "Give a state file path, or turn persistence off.");
+        var key = string.IsNullOrEmpty(user) ? primary.ToString() : $"{primary}|{user}";
+        var hash = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key)).AsSpan(0, 4)).ToLowerInvariant();
+        var name = string.IsNullOrEmpty(user) ? $"{primary.Authority}_{primary.Module}" : $"{primary.Authority}_{primary.Module}_{user}";
+        return Path.GetFullPath(Path.Combine(directory, $"{SafeFileName(name)}_{hash}.json"));
+    }
+
+    /// <summary>Keeps letters, digits, '.', '-' and '_'; everything else (':' of a port or IPv6 literal, '/', '\', spaces) becomes '_'; at most 80 characters.</summary>
+    private static string SafeFileName(string name)
+    {
+        var chars = new char[Math.Min(name.Length, 80)];
+        for (var i = 0; i < chars.Length; i++)
+        {
+            var c = name[i];
+            chars[i] = char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_' ? c : '_';
+        }
+
+        return new string(chars);
+    }
+
     /// <inheritdoc/>
     public async ValueTask<RedundancyRecord?> LoadAsync(string key, CancellationToken cancellationToken)
     {
@@ -198,7 +247,15 @@ public sealed partial class JsonFileRedundancyStore : IRedundancyStore
         };
 
         var directory = Path.GetDirectoryName(_path)!;
-        Directory.CreateDirectory(directory);
+        if (OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(directory);
+        }
+        else if (!Directory.Exists(directory))
+        {
+            // A folder we create is the owner's only (0700), like the file; an existing one is left as it is.
+            Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
 
         // Same directory as the target: File.Move is then a rename on one file system, which is atomic.
         var tempPath = Path.Combine(directory, $".{Path.GetFileName(_path)}.{Guid.NewGuid():N}.tmp");

@@ -21,11 +21,23 @@ internal static class HostingRig
     public static IHost Build(IDictionary<string, string?> settings, Action<IServiceCollection>? services = null)
     {
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
-        builder.Configuration.AddInMemoryCollection(settings);
+        builder.Configuration.AddInMemoryCollection(Hermetic(settings));
         builder.Logging.AddFakeLogging().SetMinimumLevel(LogLevel.Trace);
         services?.Invoke(builder.Services);
         builder.Services.AddInnovaphoneRedundancy(builder.Configuration.GetSection(Section));
         return builder.Build();
+    }
+
+    /// <summary>
+    /// Keeps state in memory unless a test speaks of persistence: by default the service writes a file to the user's data
+    /// folder, which would let tests (and runs) see each other's records.
+    /// </summary>
+    private static IDictionary<string, string?> Hermetic(IDictionary<string, string?> settings)
+    {
+        string[] persistence = [$"{Section}:PersistState", $"{Section}:StateFile", $"{Section}:StateDirectory"];
+        return persistence.Any(settings.ContainsKey)
+            ? settings
+            : new Dictionary<string, string?>(settings) { [$"{Section}:PersistState"] = "false" };
     }
 
     /// <summary>Settings under <see cref="Section"/>.</summary>

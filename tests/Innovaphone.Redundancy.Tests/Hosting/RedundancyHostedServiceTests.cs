@@ -173,6 +173,77 @@ public sealed class RedundancyHostedServiceTests : IDisposable
     }
 
     [Fact]
+    public async Task ByDefault_TheRecordIsKeptInOneFilePerPrimaryAndUser()
+    {
+        var directory = Directory.CreateTempSubdirectory("redundancy-hosting-").FullName;
+        try
+        {
+            using (var host = Build(("StateDirectory", directory), ("User", User)))
+            {
+                await host.StartAsync(TestContext.Current.CancellationToken);
+                await host.Services.GetRequiredService<RedundancyManager>().WaitForAsync(i => i.Up);
+                await host.StopAsync(TestContext.Current.CancellationToken);
+            }
+
+            var path = JsonFileRedundancyStore.GetDefaultPath(_master.Address, User, directory);
+            Directory.GetFiles(directory).Should().Equal([path], "one file, named after the primary and the user");
+            var record = await new JsonFileRedundancyStore(path).LoadAsync($"{_master.Address}|{User}", TestContext.Current.CancellationToken);
+            record.Should().Be(new RedundancyRecord(_master.Address, _slave.Address, _slave.Address));
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task ByDefault_AServiceRestartedWhileThePrimaryIsDown_LogsInAtTheStoredSecondary()
+    {
+        var directory = Directory.CreateTempSubdirectory("redundancy-hosting-").FullName;
+        try
+        {
+            using (var first = Build(("StateDirectory", directory), ("User", User)))
+            {
+                await first.StartAsync(TestContext.Current.CancellationToken);
+                await first.Services.GetRequiredService<RedundancyManager>().WaitForAsync(i => i.Up);
+                await first.StopAsync(TestContext.Current.CancellationToken);
+            }
+
+            _sim.Kill(_master);
+            using var second = Build(("StateDirectory", directory), ("User", User));
+            await second.StartAsync(TestContext.Current.CancellationToken);
+            var manager = second.Services.GetRequiredService<RedundancyManager>();
+            var info = await manager.WaitForAsync(i => i.Up);
+
+            info.Cur.Should().Be(_slave.Address, "the stored secondary is tried after the primary, which is down");
+            await second.StopAsync(TestContext.Current.CancellationToken);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task PersistStateFalse_KeepsTheRecordInMemory()
+    {
+        var directory = Directory.CreateTempSubdirectory("redundancy-hosting-").FullName;
+        try
+        {
+            using var host = Build(("StateDirectory", directory), ("User", User), ("PersistState", "false"));
+            await host.StartAsync(TestContext.Current.CancellationToken);
+            await host.Services.GetRequiredService<RedundancyManager>().WaitForAsync(i => i.Up);
+            await host.StopAsync(TestContext.Current.CancellationToken);
+
+            Directory.GetFiles(directory).Should().BeEmpty();
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task RegisteredStore_WinsOverTheStateFile()
     {
         var store = new InMemoryRedundancyStore();

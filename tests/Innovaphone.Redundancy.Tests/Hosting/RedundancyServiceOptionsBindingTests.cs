@@ -3,6 +3,7 @@ using System.Reflection;
 using System.Security.Cryptography.X509Certificates;
 using FluentAssertions;
 using Innovaphone.Redundancy.Hosting;
+using Innovaphone.Redundancy.Persistence;
 using Innovaphone.Redundancy.Transport;
 using Innovaphone.Redundancy.Transport.WebSockets;
 using Microsoft.Extensions.DependencyInjection;
@@ -28,7 +29,9 @@ public sealed class RedundancyServiceOptionsBindingTests
         ["AllowInsecure"] = "true",
         ["TrustedCertificateThumbprints:0"] = "00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee:ff:00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee:ff",
         ["Phys"] = "berlin",
+        ["PersistState"] = "false",
         ["StateFile"] = "/var/lib/app/redundancy.json",
+        ["StateDirectory"] = "/var/lib/app",
         ["AttemptTimeout"] = "00:00:07",
         ["BackoffInitial"] = "00:00:00.250",
         ["BackoffMax"] = "00:01:00",
@@ -83,7 +86,9 @@ public sealed class RedundancyServiceOptionsBindingTests
         o.AllowInsecure.Should().BeTrue();
         o.TrustedCertificateThumbprints.Should().ContainSingle().Which.Should().StartWith("00:11:22");
         o.Phys.Should().Be("berlin");
+        o.PersistState.Should().BeFalse();
         o.StateFile.Should().Be("/var/lib/app/redundancy.json");
+        o.StateDirectory.Should().Be("/var/lib/app");
         o.AttemptTimeout.Should().Be(TimeSpan.FromSeconds(7));
         o.BackoffInitial.Should().Be(TimeSpan.FromMilliseconds(250));
         o.BackoffMax.Should().Be(TimeSpan.FromMinutes(1));
@@ -162,7 +167,11 @@ public sealed class RedundancyServiceOptionsBindingTests
         transport.Should().Be(new MyAppsTransportOptions { Username = "alice", Password = "pw", TimeProvider = time });
         manager.Should().Be(new RedundancyOptions { Primary = manager.Primary, Transport = manager.Transport, User = "alice", TimeProvider = time });
         o.TrustedCertificateThumbprints.Should().BeEmpty();
+        o.PersistState.Should().BeTrue("the hosted service keeps its record in a file unless told not to");
         o.StateFile.Should().BeNull();
+        o.StateDirectory.Should().BeNull();
+        RedundancyServiceFactory.StatePath(o, PbxAddress.Parse(o.Primary)).Should()
+            .Be(JsonFileRedundancyStore.GetDefaultPath(PbxAddress.Parse(o.Primary), "alice"), "one file per primary and user in the user's data folder");
     }
 
     [Fact]

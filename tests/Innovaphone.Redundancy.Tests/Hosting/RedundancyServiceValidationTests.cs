@@ -62,6 +62,23 @@ public sealed class RedundancyServiceValidationTests
     }
 
     [Fact]
+    public void PersistState_WithoutAnyFolderForTheFile_FailsNamingTheWayOut()
+    {
+        var noHome = new RedundancyServiceValidatorFor(defaultDirectory: null);
+        var options = new RedundancyServiceOptions { Primary = "pbx.example.com", User = "alice", Password = Secret };
+
+        var result = noHome.Validate(options);
+
+        result.Failed.Should().BeTrue();
+        result.FailureMessage.Should().Contain("no per-user data folder").And.Contain("StateDirectory").And.Contain("PersistState");
+        noHome.Validate(new RedundancyServiceOptions { Primary = "pbx.example.com", User = "alice", Password = Secret, StateDirectory = "/var/lib/app" })
+            .Succeeded.Should().BeTrue("a folder is given");
+        noHome.Validate(new RedundancyServiceOptions { Primary = "pbx.example.com", User = "alice", Password = Secret, PersistState = false })
+            .Succeeded.Should().BeTrue("the state is kept in memory");
+        new RedundancyServiceValidatorFor(defaultDirectory: "/home/alice/.local/share").Validate(options).Succeeded.Should().BeTrue();
+    }
+
+    [Fact]
     public async Task StartAsync_ValidSettings_DoesNotFailValidation()
     {
         using var host = HostingRig.Build(HostingRig.Settings([.. Valid, ("ConnectTimeout", "00:00:01")]));
@@ -157,5 +174,13 @@ public sealed class RedundancyServiceValidationTests
             .Should().ThrowAsync<OptionsValidationException>();
 
         failure.Which.Failures.Should().ContainSingle().Which.Should().StartWith("Innovaphone:Redundancy:BackoffInitial must be between");
+    }
+
+    /// <summary>The validator as registered for code-configured options, with the per-user data folder given.</summary>
+    private sealed class RedundancyServiceValidatorFor(string? defaultDirectory)
+    {
+        private readonly RedundancyServiceOptionsValidator _inner = new(null, static () => false, static () => false, () => defaultDirectory);
+
+        public ValidateOptionsResult Validate(RedundancyServiceOptions options) => _inner.Validate(null, options);
     }
 }

@@ -219,4 +219,63 @@ public sealed class JsonFileRedundancyStoreTests : IDisposable
 
         act.Should().Throw<ArgumentException>();
     }
+
+    [Fact]
+    public void GetDefaultPath_OneFilePerPrimaryAndUser_InTheGivenFolder()
+    {
+        var alice = JsonFileRedundancyStore.GetDefaultPath(Master, "alice", _directory);
+
+        alice.Should().Be(JsonFileRedundancyStore.GetDefaultPath(Master, "alice", _directory), "the same primary and user find their file again");
+        Path.GetDirectoryName(alice).Should().Be(Path.GetFullPath(_directory));
+        Path.GetFileName(alice).Should().MatchRegex(@"^master\.example\.com_PBX0_alice_[0-9a-f]{8}\.json$");
+        new[]
+        {
+            alice,
+            JsonFileRedundancyStore.GetDefaultPath(Master, "bob", _directory),
+            JsonFileRedundancyStore.GetDefaultPath(Master, null, _directory),
+            JsonFileRedundancyStore.GetDefaultPath(Slave, "alice", _directory),
+            JsonFileRedundancyStore.GetDefaultPath(Master, "alice bob", _directory),
+            JsonFileRedundancyStore.GetDefaultPath(Master, "alice_bob", _directory),
+        }.Should().OnlyHaveUniqueItems("names that read the same after sanitising still differ by the hash of the exact key");
+    }
+
+    [Theory]
+    [InlineData("[2001:db8::1]:8443/PBX0", "alice")]
+    [InlineData("pbx.example.com/PBX0", "../../etc/passwd")]
+    [InlineData("pbx.example.com/PBX0", "a\\b:c*d?e\"f<g>h|i")]
+    public void GetDefaultPath_AnyPrimaryAndUser_StaysInTheFolderWithAPortableName(string primary, string user)
+    {
+        var path = JsonFileRedundancyStore.GetDefaultPath(PbxAddress.Parse(primary), user, _directory);
+
+        Path.GetDirectoryName(path).Should().Be(Path.GetFullPath(_directory));
+        Path.GetFileName(path).Should().MatchRegex(@"^[A-Za-z0-9._-]+\.json$");
+    }
+
+    [Fact]
+    public void GetDefaultPath_WithoutAFolder_UsesThePerUserDataFolder()
+    {
+        var root = JsonFileRedundancyStore.GetDefaultDirectory();
+        Assert.SkipWhen(root is null, "this process has no home directory");
+
+        var path = JsonFileRedundancyStore.GetDefaultPath(Master, "alice");
+
+        Path.GetDirectoryName(path).Should().Be(root);
+        root.Should().StartWith(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.DoNotVerify))
+            .And.EndWith(Path.Combine("Innovaphone.Redundancy", "state"));
+    }
+
+    [Fact]
+    public async Task Save_InAFolderThatDoesNotExist_CreatesItForTheOwnerOnly()
+    {
+        Assert.SkipWhen(OperatingSystem.IsWindows(), "Unix file modes");
+        var path = JsonFileRedundancyStore.GetDefaultPath(Master, "alice", Path.Combine(_directory, "state"));
+
+        await new JsonFileRedundancyStore(path).SaveAsync("k", new RedundancyRecord(Master, Slave, Slave), Ct);
+
+        if (!OperatingSystem.IsWindows())
+        {
+            File.GetUnixFileMode(Path.GetDirectoryName(path)!).Should().Be(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            File.GetUnixFileMode(path).Should().Be(UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+    }
 }
