@@ -667,6 +667,8 @@ public sealed class RedundancyManager : IAsyncDisposable
             case MachineNote.StaleEventIgnored: Log.StaleResult(_logger, detail); break;
             case MachineNote.AttemptStaggered: Log.AttemptStaggered(_logger, detail); _metrics.AttemptStaggered(); break;
             case MachineNote.RedirectJoined: Log.RedirectJoined(_logger, detail); break;
+            case MachineNote.LoginRejectedElsewhere: Log.LoginRejectedElsewhere(_logger, detail); break;
+            case MachineNote.StandbyCorrected: Log.StandbyCorrected(_logger, detail); break;
             default: Log.EventIgnored(_logger, detail); break;
         }
     }

@@ -37,6 +37,21 @@ internal record struct MachineState
     /// <summary>The user's PBX as found at the last non-standby login (for standby inference, R4).</summary>
     public PbxAddress? Home { get; set; }
 
+    /// <summary>
+    /// The topology hints (<c>alt</c>, <c>master</c>) the user's PBX gave at that login: which PBXes can stand in for it
+    /// (R4 inference). <see langword="null"/> when not known (never logged in there, or it named neither).
+    /// </summary>
+    public PbxLoginInfo? HomeTopology { get; set; }
+
+    /// <summary>
+    /// What <see cref="Home"/>, <see cref="Secondary"/> and <see cref="HomeTopology"/> were before the last login that
+    /// rewrote them, so that a StandbyBack from that PBX can take back an inference it proved wrong (R4).
+    /// </summary>
+    public HomeSnapshot? HomeBefore { get; set; }
+
+    /// <summary>Logins rejected since the last login by PBXes other than the user's (R9); the third faults.</summary>
+    public int RejectionsElsewhere { get; set; }
+
     /// <summary>The PBX of the live connection; while down, the PBX last connected to (connInfo <c>cur</c>).</summary>
     public PbxAddress? Current { get; set; }
 
@@ -195,6 +210,37 @@ internal readonly record struct PbxRound(PbxAddress? First, PbxAddress? Second =
     /// <summary>The PBXes in order (the compiler's version would recurse through <see cref="Rest"/>).</summary>
     public override string ToString() => "[" + string.Join(", ", new[] { First, Second, Third }.Where(p => p is not null)) + "]";
 }
+
+/// <summary>What decided whether a login is a standby login (R4); the number of a StandbyLoggedIn note.</summary>
+internal enum StandbyEvidence : byte
+{
+    /// <summary>The PBX said it acts as standby.</summary>
+    SaidStandby,
+
+    /// <summary>The PBX said it does not act as standby.</summary>
+    SaidHome,
+
+    /// <summary>The user's PBX is not known, or this is it.</summary>
+    NoOtherHome,
+
+    /// <summary>The redirect chain passed through the user's PBX, which sent the user on.</summary>
+    HomeSentOn,
+
+    /// <summary>This PBX can stand in for the user's PBX by its hints: its standby, its master, or a slave of it when it is a master.</summary>
+    HomeTopology,
+
+    /// <summary>The hints of the user's PBX rule this PBX out as its standby: taken for the user's PBX now.</summary>
+    NotInHomeTopology,
+
+    /// <summary>No hints of the user's PBX; the redirect chain ended here.</summary>
+    RedirectEnd,
+
+    /// <summary>No hints of the user's PBX; reached directly elsewhere than the user's PBX.</summary>
+    DirectElsewhere,
+}
+
+/// <summary>The user's PBX, the secondary and the home's topology hints as they were before a login rewrote them.</summary>
+internal sealed record HomeSnapshot(PbxAddress? Home, PbxAddress? Secondary, PbxLoginInfo? Topology);
 
 /// <summary>One transport call in flight: its id, where it is (first target or latest redirect target), with which scheme, the hops so far, and whether that PBX has answered.</summary>
 internal readonly record struct InFlightAttempt(long Id, PbxAddress Target, PbxScheme Scheme, HopPath Hops, bool Answered);
@@ -444,14 +490,16 @@ internal readonly record struct MachineCommand
     public static MachineCommand StartStagger(long timerId, PbxAddress silent) =>
         new(MachineCommandKind.StartStagger, timerId) { Slot = new(MachineTextCode.NotStarted) { Pbx = silent } };
 
-    public static MachineCommand Persist(PbxAddress? secondary, PbxAddress home) =>
-        new(MachineCommandKind.Persist) { Slot = new(MachineTextCode.NotStarted) { Pbx = home, Other = secondary } };
+    public static MachineCommand Persist(PbxAddress? secondary, PbxAddress home, PbxLoginInfo? topology) =>
+        new(MachineCommandKind.Persist) { Slot = new(MachineTextCode.NotStarted) { Pbx = home, Other = secondary, Topology = topology } };
 
     public static MachineCommand NoteOf(MachineNote note, in MachineText text) => new(MachineCommandKind.Note) { Note = note, Slot = text };
 
     /// <summary>Persist: the record to store.</summary>
     public RedundancyRecord ToRecord(MachineConfig config) =>
-        Kind == MachineCommandKind.Persist ? new(config.Primary, Secondary, Home) : throw WrongKind();
+        Kind == MachineCommandKind.Persist
+            ? new(config.Primary, Secondary, Home) { HomeAlternative = Slot.Topology?.Alternative, HomeMaster = Slot.Topology?.Master }
+            : throw WrongKind();
 
     private InvalidOperationException WrongKind() => new($"A {Kind} command has no such member.");
 }
@@ -534,6 +582,8 @@ internal enum MachineNote : byte
     EventIgnored,
     AttemptStaggered,
     RedirectJoined,
+    LoginRejectedElsewhere,
+    StandbyCorrected,
 }
 
 /// <summary>
@@ -543,12 +593,12 @@ internal enum MachineNote : byte
 /// </summary>
 /// <remarks>
 /// Kept small, because the machine writes one into the state and into most commands on every transition: no code uses
-/// more than one of <see cref="Detail"/>, <see cref="Primary"/> and <see cref="Hops"/>, so the three share one reference
+/// more than one of <see cref="Detail"/>, <see cref="Primary"/>, <see cref="Topology"/> and <see cref="Hops"/>, so they share one reference
 /// field, and the codes are bytes. Each reference field of a struct costs a write barrier whenever the struct is written.
 /// </remarks>
 internal readonly record struct MachineText(MachineTextCode Code)
 {
-    // Detail (a string), Primary (a PbxAddress) or Hops (a boxed HopPath, only for a redirect loop, which is rare).
+    // Detail (a string), Primary (a PbxAddress), Topology (a Persist's hints) or Hops (a boxed HopPath, only for a redirect loop, which is rare).
     private readonly object? _extra;
 
     /// <summary>How the text is wrapped around what <see cref="Code"/> says.</summary>
@@ -564,6 +614,13 @@ internal readonly record struct MachineText(MachineTextCode Code)
     public PbxAddress? Primary
     {
         get => _extra as PbxAddress;
+        init => _extra = value;
+    }
+
+    /// <summary>The topology hints of the user's PBX (a Persist command).</summary>
+    public PbxLoginInfo? Topology
+    {
+        get => _extra as PbxLoginInfo;
         init => _extra = value;
     }
 
@@ -680,6 +737,18 @@ internal enum MachineTextCode : byte
 
     /// <summary>An answer of an attempt that is no longer in flight.</summary>
     StaleAnswer,
+
+    /// <summary>
+    /// <see cref="MachineText.Pbx"/>, not the user's PBX (<see cref="MachineText.Other"/>, null when not known), rejected the
+    /// login: <see cref="MachineText.Detail"/>, error <see cref="MachineText.Number"/>; the round goes on (R9).
+    /// </summary>
+    LoginRejectedElsewhere,
+
+    /// <summary>
+    /// <see cref="MachineText.Pbx"/>, taken for the user's PBX, sent StandbyBack: it kept the user as standby. The user's PBX
+    /// is <see cref="MachineText.Other"/> again (null: not known until the next login) (R4).
+    /// </summary>
+    StandbyCorrected,
 }
 
 internal enum MachineTextWrap : byte
@@ -694,4 +763,7 @@ internal enum MachineTextWrap : byte
 
     /// <summary>The reason of a backoff after an unstable connection was lost.</summary>
     Unstable,
+
+    /// <summary>The fault after the last of <see cref="RedundancyMachine.MaxRejectionsElsewhere"/> rejections in a row by PBXes other than the user's.</summary>
+    RejectedRepeatedly,
 }

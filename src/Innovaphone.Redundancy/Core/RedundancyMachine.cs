@@ -17,6 +17,9 @@ namespace Innovaphone.Redundancy.Core;
 /// </remarks>
 internal static class RedundancyMachine
 {
+    /// <summary>R9: rejections in a row by PBXes other than the user's (no login between) after which the manager faults.</summary>
+    public const int MaxRejectionsElsewhere = 3;
+
     /// <summary>
     /// Decides one transition: writes the next state over <paramref name="state"/> and what the shell is to do into
     /// <paramref name="commands"/> (emptied first). Both slots belong to the caller, so that nothing is copied on the
@@ -75,10 +78,12 @@ internal static class RedundancyMachine
         {
             next.Secondary = Different(stored.Secondary, config.Primary);
             next.Home = stored.Home;
+            next.HomeTopology = Topology(stored.HomeAlternative, stored.HomeMaster);
         }
 
         next.AttemptNumber = 0;
         next.EarlyLosses = 0;
+        next.RejectionsElsewhere = 0;
         next.ConnectionId = null;
         next.TimerId = null;
         next.NextAttemptAt = null;
@@ -133,14 +138,7 @@ internal static class RedundancyMachine
                 break;
 
             case Rejected rejected:
-                // R9: a rejected login is not a failover case.
-                var reason = new MachineText(MachineTextCode.LoginRejected) { Pbx = attempt.Target, Detail = rejected.Text, Number = rejected.Code };
-                CancelAttempts(decision, except: attempt.Id);
-                decision.Add(MachineCommand.NoteOf(MachineNote.LoginRejected, reason));
-                decision.Add(MachineCommand.ResetBackoff());
-                Settle(ref next);
-                next.Phase = RedundancyState.Faulted;
-                next.Reason = reason;
+                OnRejected(config, index, attempt, rejected, decision);
                 break;
 
             case AttemptFailed failed:
@@ -153,6 +151,41 @@ internal static class RedundancyMachine
             default:
                 throw new ArgumentOutOfRangeException(nameof(completed), completed.Outcome.GetType().Name, "Unknown login outcome.");
         }
+    }
+
+    // R9. The user's PBX (or, while it is not known, the first PBX of an attempt, which judged our credentials) decides:
+    // its rejection (a wrong password) faults at once. Another PBX's rejection (a standby, the primary when it is not the
+    // user's PBX, a redirect target after a redirect that proved the credentials) says that PBX will not serve us now:
+    // the round goes on, and only the third such rejection in a row faults, so that a wrong password known only there
+    // costs at most three rejected logins.
+    private static void OnRejected(MachineConfig config, int index, in InFlightAttempt attempt, Rejected rejected, Decision decision)
+    {
+        ref var next = ref decision.State;
+        var home = next.Home;
+        var verdict = attempt.Target == home || (home is null && attempt.Hops.RedirectCount == 0);
+        if (!verdict && next.RejectionsElsewhere + 1 < MaxRejectionsElsewhere)
+        {
+            next.RejectionsElsewhere++;
+            var why = new MachineText(MachineTextCode.LoginRejectedElsewhere) { Pbx = attempt.Target, Other = home, Detail = rejected.Text, Number = rejected.Code };
+            decision.Add(MachineCommand.NoteOf(MachineNote.LoginRejectedElsewhere, why));
+            next.Attempts = next.Attempts.RemoveAt(index);
+            NextCandidate(config, decision, why);
+            return;
+        }
+
+        var reason = new MachineText(MachineTextCode.LoginRejected)
+        {
+            Pbx = attempt.Target,
+            Detail = rejected.Text,
+            Number = rejected.Code,
+            Wrap = verdict ? MachineTextWrap.None : MachineTextWrap.RejectedRepeatedly,
+        };
+        CancelAttempts(decision, except: attempt.Id);
+        decision.Add(MachineCommand.NoteOf(MachineNote.LoginRejected, reason));
+        decision.Add(MachineCommand.ResetBackoff());
+        Settle(ref next);
+        next.Phase = RedundancyState.Faulted;
+        next.Reason = reason;
     }
 
     // Staggered attempts: the PBX of an attempt answered, so it is alive and keeps the floor.
@@ -213,9 +246,9 @@ internal static class RedundancyMachine
         var home = next.Home;
         var oldSecondary = next.Secondary;
 
-        // R4: the PBX says whether it acts as standby; when it does not, a login that landed,
-        // without a redirect, elsewhere than the user's PBX is a standby login. An explicit false wins.
-        var standby = info.Standby ?? (redirects == 0 && home is not null && home != pbx);
+        // R4: the PBX says whether it acts as standby (an explicit false wins); when it does not, the evidence decides.
+        var evidence = info.Standby is bool said ? (said ? StandbyEvidence.SaidStandby : StandbyEvidence.SaidHome) : InferStandby(next, pbx, attempt.Hops, info);
+        var standby = evidence is StandbyEvidence.SaidStandby or StandbyEvidence.HomeTopology or StandbyEvidence.DirectElsewhere;
 
         // The backoff is not reset here but when the connection proves stable (see OnConnectionLost), so that a
         // PBX that accepts logins and drops them at once meets a growing backoff instead of a reconnect storm.
@@ -223,29 +256,72 @@ internal static class RedundancyMachine
         next.Current = pbx;
         next.ConnectionId = attemptId;
         next.AttemptNumber = 0;
+        next.RejectionsElsewhere = 0;
         if (standby)
         {
             // R5: a standby login never changes pri/sec.
-            decision.Add(MachineCommand.NoteOf(MachineNote.StandbyLogin, new MachineText(MachineTextCode.StandbyLoggedIn) { Pbx = pbx }));
+            decision.Add(MachineCommand.NoteOf(
+                MachineNote.StandbyLogin, new MachineText(MachineTextCode.StandbyLoggedIn) { Pbx = pbx, Other = home, Number = (long)evidence }));
             next.Phase = RedundancyState.Standby;
             next.Reason = new MachineText(MachineTextCode.StandbyLogin) { Pbx = pbx };
             return;
         }
 
         var secondary = DetermineSecondary(config, pbx, redirects, info);
+        var topology = Topology(info.Alternative, info.Master);
         decision.Add(MachineCommand.NoteOf(MachineNote.LoggedIn, new MachineText(MachineTextCode.LoggedIn) { Pbx = pbx, Number = redirects }));
         decision.Add(MachineCommand.NoteOf(
             MachineNote.Determined, new MachineText(MachineTextCode.Determined) { Pbx = pbx, Other = secondary, Primary = config.Primary }));
-        if (secondary != oldSecondary || pbx != home)
+        if (secondary != oldSecondary || pbx != home || topology != next.HomeTopology)
         {
-            decision.Add(MachineCommand.Persist(secondary, pbx));
+            decision.Add(MachineCommand.Persist(secondary, pbx, topology));
+            next.HomeBefore = new HomeSnapshot(home, oldSecondary, next.HomeTopology);
         }
 
         next.Phase = RedundancyState.Connected;
         next.Reason = new MachineText(redirects > 0 ? MachineTextCode.ConnectedRedirected : MachineTextCode.Connected) { Pbx = pbx };
         next.Secondary = secondary;
         next.Home = pbx;
+        next.HomeTopology = topology;
     }
+
+    /// <summary>
+    /// R4 without a <c>standby</c> flag: whether the login at <paramref name="pbx"/> is a standby login, from the evidence
+    /// the protocol gives (docs/concepts.md "Standby inference"). In order:
+    /// the user's PBX is not known, or this is it: a home login.
+    /// A redirect chain that passed through the user's PBX: that PBX is up and sent the user on, so the chain ended at
+    /// the user's new PBX.
+    /// The user's PBX named its standby (<c>alt</c>) and master at its last login: a PBX that can stand in for it by the
+    /// concept (its standby, its master, or a slave of it when it is a master) keeps the user as standby; any other PBX
+    /// is taken for the user's PBX (moved by the administrator). Where that is wrong (a PBX that keeps the user only
+    /// because it lost its own redirect target), the PBX's StandbyBack takes it back.
+    /// Without those hints: the end of a redirect chain is the user's PBX; a PBX reached directly is a standby.
+    /// </summary>
+    internal static StandbyEvidence InferStandby(in MachineState state, PbxAddress pbx, in HopPath hops, PbxLoginInfo info)
+    {
+        var home = state.Home;
+        if (home is null || home == pbx)
+        {
+            return StandbyEvidence.NoOtherHome;
+        }
+
+        var redirected = hops.RedirectCount > 0;
+        if (redirected && hops.Contains(home))
+        {
+            return StandbyEvidence.HomeSentOn;
+        }
+
+        if (state.HomeTopology is { } topology)
+        {
+            var standsIn = pbx == topology.Alternative || pbx == topology.Master || (topology.Master is null && info.Master == home);
+            return standsIn ? StandbyEvidence.HomeTopology : StandbyEvidence.NotInHomeTopology;
+        }
+
+        return redirected ? StandbyEvidence.RedirectEnd : StandbyEvidence.DirectElsewhere;
+    }
+
+    private static PbxLoginInfo? Topology(PbxAddress? alternative, PbxAddress? master) =>
+        alternative is null && master is null ? null : new PbxLoginInfo(null, alternative, master);
 
     /// <summary>
     /// R5. After a redirected login the secondary is the PBX we ended on (the user's PBX). After a direct login the
@@ -350,6 +426,12 @@ internal static class RedundancyMachine
             ? new MachineText(MachineTextCode.StandbyBack) { Pbx = pbx }
             : new MachineText(MachineTextCode.ConnectionLost) { Pbx = pbx, Detail = lost.Loss.Reason };
         decision.Add(MachineCommand.NoteOf(standbyBack ? MachineNote.StandbyBack : MachineNote.ConnectionLost, why));
+        if (standbyBack && next.Phase == RedundancyState.Connected && next.Home == pbx)
+        {
+            // R4: only a standby PBX sends StandbyBack, so the login taken for a home login was a standby login. Take back
+            // what it rewrote; the login the StandbyBack leads to determines the rest.
+            CorrectHome(decision, pbx);
+        }
         if (lost.Unstable && !standbyBack)
         {
             // Lost right after its login. Once may be chance: reconnect at once. The second time in a row, back off before
@@ -373,6 +455,21 @@ internal static class RedundancyMachine
         // R8: the user's PBX is back; the normal procedure from the primary gets us there.
         // R7: otherwise the current PBX first, then the alternation from the primary.
         StartRound(config, decision, standbyBack ? RoundCandidates(config, next) : LossCandidates(config, next, pbx), why);
+    }
+
+    private static void CorrectHome(Decision decision, PbxAddress standby)
+    {
+        ref var next = ref decision.State;
+        var before = next.HomeBefore;
+        next.Home = before?.Home;
+        next.Secondary = before?.Secondary;
+        next.HomeTopology = before?.Topology;
+        next.HomeBefore = null;
+        decision.Add(MachineCommand.NoteOf(MachineNote.StandbyCorrected, new MachineText(MachineTextCode.StandbyCorrected) { Pbx = standby, Other = next.Home }));
+        if (next.Home is { } home)
+        {
+            decision.Add(MachineCommand.Persist(next.Secondary, home, next.HomeTopology));
+        }
     }
 
     private static void OnBackoffScheduled(BackoffScheduled scheduled, Decision decision)

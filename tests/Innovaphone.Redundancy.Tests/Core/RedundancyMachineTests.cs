@@ -133,7 +133,7 @@ public sealed class RedundancyMachineTests
         _state.Phase.Should().Be(RedundancyState.Connected);
         _state.Secondary.Should().Be(Slave2);
         _state.Home.Should().Be(Slave2);
-        Commands(MachineCommandKind.Persist).Should().ContainSingle().Which.ToRecord(Config).Should().Be(new RedundancyRecord(Master, Slave2, Slave2));
+        Commands(MachineCommandKind.Persist).Should().ContainSingle().Which.ToRecord(Config).Should().Be(new RedundancyRecord(Master, Slave2, Slave2) { HomeMaster = Master }, "the hints of the user's PBX are kept for R4");
     }
 
     [Fact]
@@ -167,7 +167,7 @@ public sealed class RedundancyMachineTests
         _state.Phase.Should().Be(RedundancyState.Connected);
         _state.Home.Should().Be(Slave2);
         _state.Secondary.Should().Be(Master, "not redirected: the master of the PBX we ended on stands by for it");
-        Commands(MachineCommandKind.Persist).Should().ContainSingle().Which.ToRecord(config).Should().Be(new RedundancyRecord(Slave1, Master, Slave2));
+        Commands(MachineCommandKind.Persist).Should().ContainSingle().Which.ToRecord(config).Should().Be(new RedundancyRecord(Slave1, Master, Slave2) { HomeMaster = Master });
     }
 
     [Fact]
