@@ -34,7 +34,7 @@ public sealed class MachineTextFormatTests
         (new(MachineTextCode.LoginRejected) { Pbx = Master, Detail = "wrong password", Number = 1234 },
             "login rejected by master.example.com/PBX0: wrong password (error 1234)"),
         (Failed, "attempt to master.example.com/PBX0 failed (Unreachable): connection refused"),
-        (new(MachineTextCode.StandbyLoggedIn) { Pbx = Slave1 }, "logged in to slave1.example.com/PBX0, which acts as standby for the user's PBX"),
+        (new(MachineTextCode.StandbyLoggedIn) { Pbx = Slave1 }, "logged in to slave1.example.com/PBX0, which acts as standby for the user's PBX (the PBX says so)"),
         (new(MachineTextCode.StandbyLogin) { Pbx = Slave1 }, "standby login at slave1.example.com/PBX0"),
         (new(MachineTextCode.LoggedIn) { Pbx = Slave1 }, "logged in to slave1.example.com/PBX0"),
         (new(MachineTextCode.LoggedIn) { Pbx = Slave1, Number = 2 }, "logged in to slave1.example.com/PBX0 after 2 redirect(s)"),
@@ -82,13 +82,13 @@ public sealed class MachineTextFormatTests
             "logged in to master.example.com/PBX0, which acts as standby for the user's PBX (inferred: it can stand in for the user's PBX slave1.example.com/PBX0 by that PBX's alt/master)"),
         (new(MachineTextCode.StandbyLoggedIn) { Pbx = Master, Other = Slave1, Number = (long)StandbyEvidence.DirectElsewhere },
             "logged in to master.example.com/PBX0, which acts as standby for the user's PBX (inferred: reached without a redirect, not the user's PBX slave1.example.com/PBX0)"),
-        (new(MachineTextCode.LoginRejected) { Pbx = Master, Detail = "unknown user", Number = 1, Wrap = MachineTextWrap.RejectedRepeatedly },
-            "login rejected by master.example.com/PBX0: unknown user (error 1); 3 rejections in a row by PBXes other than the user's: not retrying"),
         (Failed with { Wrap = MachineTextWrap.NoPbxReachable },
             "no PBX reachable; last: attempt to master.example.com/PBX0 failed (Unreachable): connection refused"),
         (Failed with { Wrap = MachineTextWrap.RoundFailed },
             "no PBX reachable in this round; last: attempt to master.example.com/PBX0 failed (Unreachable): connection refused"),
         (Lost with { Wrap = MachineTextWrap.Unstable }, "connection to slave1.example.com/PBX0 lost: reset; the connection was unstable, backing off"),
+        (new(MachineTextCode.LoginRejected) { Pbx = Master, Detail = "unknown user", Number = 1, Wrap = MachineTextWrap.RejectedRepeatedly },
+            "login rejected by master.example.com/PBX0: unknown user (error 1); 3 rejections in a row by PBXes other than the user's: not retrying"),
     ];
 
     [Fact]
