@@ -387,6 +387,121 @@ public sealed class RedundancyMachineTests
     }
 
     [Fact]
+    public void R9_RejectedByAPbxThatIsNotTheUsers_EndsThatAttempt_TheRoundGoesOn()
+    {
+        // The user's PBX is Slave1 (stored); the primary Master rejects: the secondary is tried next, nothing faults.
+        Feed(new StartRequested(new RedundancyRecord(Master, Slave1, Slave1)));
+        Feed(new AttemptCompleted(_state.AttemptId!.Value, new Rejected(1, "unknown user")));
+
+        _state.Phase.Should().Be(RedundancyState.Connecting);
+        _state.RejectionsElsewhere.Should().Be(1);
+        LastConnect.Target.Should().Be(Slave1);
+        MachineTextFormat.Format(Notes(MachineNote.LoginRejectedElsewhere).Should().ContainSingle().Subject.Text)
+            .Should().Contain("which is not the user's PBX (slave1.example.com/PBX0)");
+    }
+
+    [Fact]
+    public void R9_RejectionsElsewhere_TheThirdInARowFaults_ALoginBetweenStartsAgain()
+    {
+        Feed(new StartRequested(new RedundancyRecord(Master, Slave1, Slave1)));
+        Feed(new AttemptCompleted(_state.AttemptId!.Value, new Rejected(1, "no")));
+        Fail();
+        Feed(new BackoffElapsed(_state.TimerId!.Value));
+        Feed(new AttemptCompleted(_state.AttemptId!.Value, new Rejected(1, "no")));
+        _state.RejectionsElsewhere.Should().Be(2);
+        Succeed(new PbxLoginInfo(Standby: false));
+        _state.RejectionsElsewhere.Should().Be(0, "a login ends the series");
+
+        Lose();
+        Fail();
+        for (var i = 1; i <= RedundancyMachine.MaxRejectionsElsewhere; i++)
+        {
+            if (_state.TimerId is long timer)
+            {
+                Feed(new BackoffElapsed(timer));
+            }
+
+            _state.AttemptTarget.Should().Be(Master);
+            Feed(new AttemptCompleted(_state.AttemptId!.Value, new Rejected(1, "no")));
+            if (i < RedundancyMachine.MaxRejectionsElsewhere)
+            {
+                Fail();
+            }
+        }
+
+        _state.Phase.Should().Be(RedundancyState.Faulted);
+        MachineTextFormat.Format(_state.Reason).Should().EndWith("3 rejections in a row by PBXes other than the user's: not retrying");
+    }
+
+    [Fact]
+    public void R9_RejectedAfterARedirect_WhileTheUsersPbxIsUnknown_IsNotAVerdictOnTheCredentials()
+    {
+        Feed(new StartRequested(null));
+        Redirect(Slave2);
+        Feed(new AttemptCompleted(_state.AttemptId!.Value, new Rejected(1, "busy")));
+
+        _state.Phase.Should().Be(RedundancyState.Failover, "the redirect proved the credentials: back off and try again");
+        Notes(MachineNote.LoginRejectedElsewhere).Should().ContainSingle();
+    }
+
+    [Fact]
+    public void R4_NoFlag_RedirectChainThroughTheUsersPbx_EndsAtTheUsersNewPbx()
+    {
+        // Slave1 was the user's PBX and named Master its master; now Slave1 itself redirects to Master.
+        Feed(new StartRequested(new RedundancyRecord(Slave1, null, Slave1) { HomeMaster = Master }), Config with { Primary = Slave1 });
+        Feed(new AttemptCompleted(_state.AttemptId!.Value, new Redirected(Master, PbxScheme.Wss)), Config with { Primary = Slave1 });
+        Feed(new AttemptCompleted(_state.AttemptId!.Value, new LoggedIn(new NoConnection(Master), PbxLoginInfo.None)), Config with { Primary = Slave1 });
+
+        _state.Phase.Should().Be(RedundancyState.Connected, "the user's PBX is up and sent the user on: Master is the user's PBX now");
+        _state.Home.Should().Be(Master);
+    }
+
+    [Theory]
+    [InlineData("standby", true)]
+    [InlineData("master", true)]
+    [InlineData("other", false)]
+    public void R4_NoFlag_DirectLogin_TheHintsOfTheUsersPbxDecide(string reached, bool standby)
+    {
+        var pbx = reached switch { "standby" => Standby, "master" => Master, _ => Slave2 };
+        var config = Config with { Primary = pbx };
+        Feed(new StartRequested(new RedundancyRecord(pbx, null, Slave1) { HomeAlternative = Standby, HomeMaster = Master }), config);
+        Feed(new AttemptCompleted(_state.AttemptId!.Value, new LoggedIn(new NoConnection(pbx), PbxLoginInfo.None)), config);
+
+        _state.Phase.Should().Be(standby ? RedundancyState.Standby : RedundancyState.Connected);
+        _state.Home.Should().Be(standby ? Slave1 : pbx);
+    }
+
+    [Fact]
+    public void R4_NoFlag_ASlaveOfAMasterHome_CanStandIn()
+    {
+        // The user's PBX is a master with an explicit standby; any slave of it can stand in (the concept's table).
+        var config = Config with { Primary = Slave2 };
+        Feed(new StartRequested(new RedundancyRecord(Slave2, null, Master) { HomeAlternative = Standby }), config);
+        Feed(new AttemptCompleted(_state.AttemptId!.Value, new LoggedIn(new NoConnection(Slave2), new PbxLoginInfo(Master: Master))), config);
+
+        _state.Phase.Should().Be(RedundancyState.Standby);
+    }
+
+    [Fact]
+    public void R4_StandbyBackFromAPbxTakenForHome_TakesBackWhatThatLoginRewrote()
+    {
+        Feed(new StartRequested(new RedundancyRecord(Master, Slave1, Slave1) { HomeMaster = Master }));
+        Redirect(Slave2);
+        Succeed(PbxLoginInfo.None);
+        _state.Home.Should().Be(Slave2, "a redirect chain that ends outside the hints of Slave1 reads as a home login");
+
+        Lose(ConnectionLossKind.StandbyBack);
+
+        _state.Home.Should().Be(Slave1);
+        _state.Secondary.Should().Be(Slave1);
+        _state.HomeTopology.Should().Be(new PbxLoginInfo(Master: Master));
+        Notes(MachineNote.StandbyCorrected).Should().ContainSingle();
+        Commands(MachineCommandKind.Persist).Should().ContainSingle().Which.ToRecord(Config)
+            .Should().Be(new RedundancyRecord(Master, Slave1, Slave1) { HomeMaster = Master });
+        LastConnect.Target.Should().Be(Master, "R8: the normal procedure from the primary");
+    }
+
+    [Fact]
     public void R9_LogoutResult_FaultsWithoutReconnect()
     {
         Feed(new StartRequested(null));
