@@ -44,8 +44,9 @@ internal record struct MachineState
     public PbxLoginInfo? HomeTopology { get; set; }
 
     /// <summary>
-    /// What <see cref="Home"/>, <see cref="Secondary"/> and <see cref="HomeTopology"/> were before the last login that
-    /// rewrote them, so that a StandbyBack from that PBX can take back an inference it proved wrong (R4).
+    /// What <see cref="Home"/>, <see cref="Secondary"/> and <see cref="HomeTopology"/> were before the login of the live
+    /// connection rewrote them (null when it rewrote nothing), so that a StandbyBack from that PBX can take back an
+    /// inference it proved wrong (R4).
     /// </summary>
     public HomeSnapshot? HomeBefore { get; set; }
 
@@ -100,6 +101,12 @@ internal record struct MachineState
     public DateTimeOffset? NextAttemptAt { get; set; }
 
     public readonly bool IsUp => Phase is RedundancyState.Connected or RedundancyState.Standby;
+
+    /// <summary>
+    /// Whether the phase is ready to be announced: Failover only once its next attempt time is known
+    /// (<see cref="BackoffScheduled"/>), so that a host that sees Failover can move a clock to NextAttemptAt.
+    /// </summary>
+    public readonly bool IsAnnounceable => !(Phase == RedundancyState.Failover && NextAttemptAt is null);
 
     /// <summary>The PBX a state change is about.</summary>
     public readonly PbxAddress? Target => AttemptTarget ?? Current;
@@ -367,8 +374,32 @@ internal sealed record StartRequested(RedundancyRecord? Stored) : MachineEvent;
 
 internal sealed record StopRequested : MachineEvent;
 
-/// <summary>The transport call <paramref name="AttemptId"/> ended with <paramref name="Outcome"/>.</summary>
-internal sealed record AttemptCompleted(long AttemptId, LoginOutcome Outcome) : MachineEvent;
+/// <summary>
+/// The transport call <paramref name="AttemptId"/> ended with <paramref name="Result"/>. A login's connection stays with
+/// the shell, filed under the attempt id; the machine answers with <see cref="MachineCommandKind.AdoptConnection"/> or
+/// <see cref="MachineCommandKind.CloseConnection"/> for it.
+/// </summary>
+internal sealed record AttemptCompleted(long AttemptId, AttemptResult Result) : MachineEvent;
+
+/// <summary>How an attempt ended, as the machine sees it: data only, no connection or other live object.</summary>
+internal abstract record AttemptResult
+{
+    private protected AttemptResult()
+    {
+    }
+}
+
+/// <summary>Logged in; what the PBX told about itself and the installation.</summary>
+internal sealed record LoginAccepted(PbxLoginInfo Info) : AttemptResult;
+
+/// <summary>The PBX sends the user on to <paramref name="Target"/> with <paramref name="Scheme"/>.</summary>
+internal sealed record RedirectOffered(PbxAddress Target, PbxScheme Scheme) : AttemptResult;
+
+/// <summary>The PBX rejected the login after our credentials: its error code and text.</summary>
+internal sealed record LoginDenied(int Code, string Text) : AttemptResult;
+
+/// <summary>The attempt failed (unreachable, too slow, unusable answer, refused before credentials).</summary>
+internal sealed record AttemptUnsuccessful(AttemptFailureKind Kind, string Reason) : AttemptResult;
 
 /// <summary>
 /// The live connection of attempt <paramref name="ConnectionId"/> ended; <paramref name="Unstable"/> when it ended
@@ -395,7 +426,10 @@ internal enum MachineCommandKind : byte
     /// <summary>Cancel transport call <see cref="MachineCommand.AttemptId"/>.</summary>
     CancelAttempt,
 
-    /// <summary>Close the live connection of attempt <see cref="MachineCommand.ConnectionId"/>.</summary>
+    /// <summary>
+    /// Close the connection of attempt <see cref="MachineCommand.ConnectionId"/>: a login the machine does not adopt (late,
+    /// cancelled, lost a race), or the live connection.
+    /// </summary>
     CloseConnection,
 
     /// <summary>A round failed: wait a backoff (R6), then deliver <see cref="BackoffElapsed"/> for <see cref="MachineCommand.TimerId"/>.</summary>
@@ -416,6 +450,9 @@ internal enum MachineCommandKind : byte
     /// timer, or a state without one, makes it obsolete: the shell drops it.
     /// </summary>
     StartStagger,
+
+    /// <summary>The login of attempt <see cref="MachineCommand.ConnectionId"/> won: its connection becomes the live one, watched for loss.</summary>
+    AdoptConnection,
 }
 
 /// <summary>
@@ -437,13 +474,13 @@ internal readonly record struct MachineCommand
 
     public MachineCommandKind Kind { get; }
 
-    /// <summary>The attempt (Connect, CancelAttempt), connection (CloseConnection) or timer (StartBackoff) id; 0 otherwise.</summary>
+    /// <summary>The attempt (Connect, CancelAttempt), connection (CloseConnection, AdoptConnection) or timer (StartBackoff, StartStagger) id; 0 otherwise.</summary>
     public long Id { get; }
 
     /// <summary>Connect, CancelAttempt: the attempt id.</summary>
     public long AttemptId => Id;
 
-    /// <summary>CloseConnection: the id of the attempt whose connection to close.</summary>
+    /// <summary>CloseConnection, AdoptConnection: the id of the attempt whose connection to close or adopt.</summary>
     public long ConnectionId => Id;
 
     /// <summary>StartBackoff, StartStagger: the timer id.</summary>
@@ -461,8 +498,12 @@ internal readonly record struct MachineCommand
     /// <summary>Connect: 0 for the first target of an attempt, n for its n-th redirect.</summary>
     public int Hop { get; private init; }
 
-    /// <summary>StartBackoff: attempts started since the last successful login.</summary>
-    public int FailedRounds => AttemptNumber;
+    /// <summary>
+    /// Connect, StartStagger: the first attempt after the loss of the live connection, which the shell spreads by
+    /// <c>ReconnectJitter</c> (a random wait the machine does not pick); its stagger timer waits that out too.
+    /// </summary>
+    public bool Spread { get; init; }
+
 
     /// <summary>Persist: the secondary to store.</summary>
     public PbxAddress? Secondary => Kind == MachineCommandKind.Persist ? Slot.Other : null;
@@ -481,6 +522,8 @@ internal readonly record struct MachineCommand
     public static MachineCommand CancelAttempt(long attemptId) => new(MachineCommandKind.CancelAttempt, attemptId);
 
     public static MachineCommand CloseConnection(long connectionId) => new(MachineCommandKind.CloseConnection, connectionId);
+
+    public static MachineCommand AdoptConnection(long connectionId) => new(MachineCommandKind.AdoptConnection, connectionId);
 
     public static MachineCommand StartBackoff(long timerId, int failedRounds) =>
         new(MachineCommandKind.StartBackoff, timerId) { AttemptNumber = failedRounds };
@@ -506,8 +549,10 @@ internal readonly record struct MachineCommand
 
 /// <summary>
 /// The commands of one decision, held inline in six slots: no event yields more than <see cref="Capacity"/> (a login
-/// yields two notes, a persist and a cancel for each other attempt in flight, at most two; a stop yields three cancels,
-/// a close and a reset). The machine fills it through <see cref="RedundancyMachine.Decide"/>.
+/// yields a cancel for each other attempt in flight, at most two, two notes, a persist and the adoption; a StandbyBack
+/// that corrects an inference yields two notes, a reset, a persist, a connect and a stagger timer; a stop yields three
+/// cancels, a close and a reset; MachineCapacityTests drives every handler at its worst). The machine fills it through
+/// <see cref="RedundancyMachine.Decide"/>.
 /// </summary>
 internal struct MachineCommands : IEnumerable<MachineCommand>
 {

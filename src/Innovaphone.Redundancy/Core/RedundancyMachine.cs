@@ -118,30 +118,34 @@ internal static class RedundancyMachine
         var index = next.Attempts.IndexOf(completed.AttemptId);
         if (index < 0)
         {
-            // A late answer of an attempt that was cancelled or superseded (or lost a race). The shell disposes
-            // a connection it carries because ConnectionId will not name it.
+            // A late answer of an attempt that was cancelled or superseded (or lost a race); a login it brought is closed.
             Ignore(decision, new MachineText(MachineTextCode.LateAttemptResult) { Number = completed.AttemptId }, stale: true);
+            if (completed.Result is LoginAccepted)
+            {
+                decision.Add(MachineCommand.CloseConnection(completed.AttemptId));
+            }
+
             return;
         }
 
         var attempt = next.Attempts[index];
-        switch (completed.Outcome)
+        switch (completed.Result)
         {
-            case LoggedIn loggedIn:
+            case LoginAccepted accepted:
                 // The first login of the round wins; the others are cancelled (a standby winner comes home by StandbyBack).
                 CancelAttempts(decision, except: attempt.Id);
-                OnLoggedIn(config, attempt, loggedIn.Info, decision);
+                OnLoggedIn(config, attempt, accepted.Info, decision);
                 break;
 
-            case Redirected redirected:
+            case RedirectOffered redirected:
                 OnRedirected(config, index, attempt, redirected, decision);
                 break;
 
-            case Rejected rejected:
+            case LoginDenied rejected:
                 OnRejected(config, index, attempt, rejected, decision);
                 break;
 
-            case AttemptFailed failed:
+            case AttemptUnsuccessful failed:
                 var why = new MachineText(MachineTextCode.AttemptFailed) { Pbx = attempt.Target, FailureKind = failed.Kind, Detail = failed.Reason };
                 decision.Add(MachineCommand.NoteOf(MachineNote.AttemptFailed, why));
                 next.Attempts = next.Attempts.RemoveAt(index);
@@ -149,7 +153,7 @@ internal static class RedundancyMachine
                 break;
 
             default:
-                throw new ArgumentOutOfRangeException(nameof(completed), completed.Outcome.GetType().Name, "Unknown login outcome.");
+                throw new ArgumentOutOfRangeException(nameof(completed), completed.Result.GetType().Name, "Unknown attempt result.");
         }
     }
 
@@ -158,7 +162,7 @@ internal static class RedundancyMachine
     // user's PBX, a redirect target after a redirect that proved the credentials) says that PBX will not serve us now:
     // the round goes on, and only the third such rejection in a row faults, so that a wrong password known only there
     // costs at most three rejected logins.
-    private static void OnRejected(MachineConfig config, int index, in InFlightAttempt attempt, Rejected rejected, Decision decision)
+    private static void OnRejected(MachineConfig config, int index, in InFlightAttempt attempt, LoginDenied rejected, Decision decision)
     {
         ref var next = ref decision.State;
         var home = next.Home;
@@ -257,6 +261,8 @@ internal static class RedundancyMachine
         next.ConnectionId = attemptId;
         next.AttemptNumber = 0;
         next.RejectionsElsewhere = 0;
+        next.HomeBefore = null;
+        decision.Add(MachineCommand.AdoptConnection(attemptId));
         if (standby)
         {
             // R5: a standby login never changes pri/sec.
@@ -346,7 +352,7 @@ internal static class RedundancyMachine
     }
 
     // R3: follow within the hop limit, never in a loop, never to another scheme.
-    private static void OnRedirected(MachineConfig config, int index, in InFlightAttempt attempt, Redirected redirected, Decision decision)
+    private static void OnRedirected(MachineConfig config, int index, in InFlightAttempt attempt, RedirectOffered redirected, Decision decision)
     {
         ref var next = ref decision.State;
         var from = attempt.Target;
@@ -426,10 +432,11 @@ internal static class RedundancyMachine
             ? new MachineText(MachineTextCode.StandbyBack) { Pbx = pbx }
             : new MachineText(MachineTextCode.ConnectionLost) { Pbx = pbx, Detail = lost.Loss.Reason };
         decision.Add(MachineCommand.NoteOf(standbyBack ? MachineNote.StandbyBack : MachineNote.ConnectionLost, why));
-        if (standbyBack && next.Phase == RedundancyState.Connected && next.Home == pbx)
+        if (standbyBack && next.Phase == RedundancyState.Connected && next.Home == pbx && next.HomeBefore is not null)
         {
             // R4: only a standby PBX sends StandbyBack, so the login taken for a home login was a standby login. Take back
-            // what it rewrote; the login the StandbyBack leads to determines the rest.
+            // what it rewrote (a login that rewrote nothing leaves nothing to take back); the login the StandbyBack leads
+            // to determines the rest.
             CorrectHome(decision, pbx);
         }
         if (lost.Unstable && !standbyBack)
@@ -453,17 +460,20 @@ internal static class RedundancyMachine
         }
 
         // R8: the user's PBX is back; the normal procedure from the primary gets us there.
-        // R7: otherwise the current PBX first, then the alternation from the primary.
+        // R7: otherwise the current PBX first, then the alternation from the primary. The first attempt after the loss
+        // is spread by ReconnectJitter (the shell picks the wait).
+        var from = decision.Commands.Count;
         StartRound(config, decision, standbyBack ? RoundCandidates(config, next) : LossCandidates(config, next, pbx), why);
+        decision.Spread(from);
     }
 
     private static void CorrectHome(Decision decision, PbxAddress standby)
     {
         ref var next = ref decision.State;
-        var before = next.HomeBefore;
-        next.Home = before?.Home;
-        next.Secondary = before?.Secondary;
-        next.HomeTopology = before?.Topology;
+        var before = next.HomeBefore!;
+        next.Home = before.Home;
+        next.Secondary = before.Secondary;
+        next.HomeTopology = before.Topology;
         next.HomeBefore = null;
         decision.Add(MachineCommand.NoteOf(MachineNote.StandbyCorrected, new MachineText(MachineTextCode.StandbyCorrected) { Pbx = standby, Other = next.Home }));
         if (next.Home is { } home)
@@ -651,6 +661,32 @@ internal ref struct Decision
     {
         State = ref state;
         Commands = ref commands;
+    }
+
+    /// <summary>Marks the Connect and StartStagger commands from slot <paramref name="from"/> on as spread (<see cref="MachineCommand.Spread"/>).</summary>
+    public readonly void Spread(int from)
+    {
+        for (var i = from; i < Commands.Count; i++)
+        {
+            ref readonly var command = ref Commands[i];
+            if (command.Kind is MachineCommandKind.Connect or MachineCommandKind.StartStagger)
+            {
+                Set(i, command with { Spread = true });
+            }
+        }
+    }
+
+    private readonly void Set(int index, in MachineCommand command)
+    {
+        switch (index)
+        {
+            case 0: Commands.First = command; break;
+            case 1: Commands.Second = command; break;
+            case 2: Commands.Third = command; break;
+            case 3: Commands.Fourth = command; break;
+            case 4: Commands.Fifth = command; break;
+            default: Commands.Sixth = command; break;
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

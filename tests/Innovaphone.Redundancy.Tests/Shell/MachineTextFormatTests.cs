@@ -131,11 +131,11 @@ public sealed class MachineTextFormatTests
         var state = Decide(MachineState.Initial, new StartRequested(null), out _);
         MachineTextFormat.Format(state.Reason).Should().Be("started: connecting to the primary PBX");
 
-        state = Decide(state, new AttemptCompleted(state.AttemptId!.Value, new Redirected(Slave1, PbxScheme.Wss)), out var notes);
+        state = Decide(state, new AttemptCompleted(state.AttemptId!.Value, new RedirectOffered(Slave1, PbxScheme.Wss)), out var notes);
         MachineTextFormat.Format(state.Reason).Should().Be("redirected from master.example.com/PBX0 to slave1.example.com/PBX0");
         notes.Should().Equal("master.example.com/PBX0 redirects to slave1.example.com/PBX0");
 
-        state = Decide(state, new AttemptCompleted(state.AttemptId!.Value, new Redirected(Master, PbxScheme.Wss)), out notes);
+        state = Decide(state, new AttemptCompleted(state.AttemptId!.Value, new RedirectOffered(Master, PbxScheme.Wss)), out notes);
         const string Loop = "redirect from slave1.example.com/PBX0 to master.example.com/PBX0 refused: redirect loop "
             + "(master.example.com/PBX0 -> slave1.example.com/PBX0 -> master.example.com/PBX0)";
         notes.Should().Equal(Loop, "no PBX reachable in this round; last: " + Loop);
@@ -147,8 +147,8 @@ public sealed class MachineTextFormatTests
     public void Machine_RedirectedLogin_NotesAndReasonReadAsBefore()
     {
         var state = Decide(MachineState.Initial, new StartRequested(null), out _);
-        state = Decide(state, new AttemptCompleted(state.AttemptId!.Value, new Redirected(Slave1, PbxScheme.Wss)), out _);
-        state = Decide(state, new AttemptCompleted(state.AttemptId!.Value, new LoggedIn(new NoConnection(Slave1), PbxLoginInfo.None)), out var notes);
+        state = Decide(state, new AttemptCompleted(state.AttemptId!.Value, new RedirectOffered(Slave1, PbxScheme.Wss)), out _);
+        state = Decide(state, new AttemptCompleted(state.AttemptId!.Value, new LoginAccepted(PbxLoginInfo.None)), out var notes);
 
         notes.Should().Equal(
             "logged in to slave1.example.com/PBX0 after 1 redirect(s)",
@@ -159,7 +159,7 @@ public sealed class MachineTextFormatTests
         state = Decide(state, new ConnectionLost(state.ConnectionId!.Value, new ConnectionLoss(ConnectionLossKind.Closed, "reset"), Unstable: true), out notes);
         notes.Should().Equal("connection to slave1.example.com/PBX0 lost: reset");
         MachineTextFormat.Format(state.Reason).Should().Be("connection to slave1.example.com/PBX0 lost: reset");
-        state = Decide(state, new AttemptCompleted(state.AttemptId!.Value, new LoggedIn(new NoConnection(Slave1), PbxLoginInfo.None)), out _);
+        state = Decide(state, new AttemptCompleted(state.AttemptId!.Value, new LoginAccepted(PbxLoginInfo.None)), out _);
         state = Decide(state, new ConnectionLost(state.ConnectionId!.Value, new ConnectionLoss(ConnectionLossKind.Closed, "reset"), Unstable: true), out notes);
         notes.Should().Equal("connection to slave1.example.com/PBX0 lost: reset");
         MachineTextFormat.Format(state.Reason).Should().Be("connection to slave1.example.com/PBX0 lost: reset; the connection was unstable, backing off");
