@@ -382,9 +382,11 @@ public sealed class SimulatedPbxSystem : IDisposable
         using (var waiting = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
         {
             // A hanging PBX needs no timer; the linked source releases the wait once the outage wins.
+#pragma warning disable RS0030 // Banned Task.Delay without a TimeProvider: an infinite wait ends only by cancellation, no clock is involved.
             var answer = hanging
                 ? Task.Delay(Timeout.InfiniteTimeSpan, waiting.Token)
                 : Task.Delay(delay, _time, waiting.Token);
+#pragma warning restore RS0030
             wentDown = await Task.WhenAny(answer, outage).ConfigureAwait(false) == outage;
             await waiting.CancelAsync().ConfigureAwait(false);
         }

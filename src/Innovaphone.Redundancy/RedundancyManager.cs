@@ -460,11 +460,7 @@ public sealed class RedundancyManager : IAsyncDisposable
 
                 break;
             case MachineCommandKind.StartBackoff:
-                if (_backoff.RoundFailed(command.TimerId) is { } episode)
-                {
-                    Track(episode);
-                }
-
+                _backoff.RoundFailed(command.TimerId);
                 break;
             case MachineCommandKind.ResetBackoff:
                 _backoff.Reset();

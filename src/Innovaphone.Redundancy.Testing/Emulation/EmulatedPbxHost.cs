@@ -436,7 +436,8 @@ internal sealed class EmulatedPbxHost : IAsyncDisposable
             {
                 try
                 {
-                    await Task.Delay(linger, _stopping.Token);
+                    // Real sockets, real time: the emulator serves Kestrel connections on the system clock.
+                    await Task.Delay(linger, TimeProvider.System, _stopping.Token);
                 }
                 catch (OperationCanceledException)
                 {
