@@ -15,7 +15,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 
-namespace Innovaphone.Redundancy.Testing;
+namespace Innovaphone.Redundancy.Testing.Emulation;
 
 /// <summary>
 /// One Kestrel listener on 127.0.0.1 serving one simulated PBX: accepts the WebSocket upgrade on
