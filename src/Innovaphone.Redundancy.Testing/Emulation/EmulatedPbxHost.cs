@@ -21,7 +21,7 @@ namespace Innovaphone.Redundancy.Testing.Emulation;
 /// One Kestrel listener on 127.0.0.1 serving one simulated PBX: accepts the WebSocket upgrade on
 /// <c>/{module}/APPCLIENT/{build}/websocket</c>, keeps the PBX's emulator faults, and tracks its sockets.
 /// </summary>
-internal sealed class EmulatedPbxHost : IAsyncDisposable
+internal sealed partial class EmulatedPbxHost : IAsyncDisposable
 {
     // RFC 6455 section 4.2.2: the key the Sec-WebSocket-Accept hash is computed with.
     private const string WebSocketGuid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
@@ -133,134 +133,6 @@ internal sealed class EmulatedPbxHost : IAsyncDisposable
 
     /// <summary>From now on, answers as <paramref name="pbx"/> (created in the simulated system with this host's port).</summary>
     public void Serve(SimulatedPbx pbx) => Volatile.Write(ref _pbx, pbx);
-
-    public void SetFault(EmulatedFault fault, bool nextLoginOnly)
-    {
-        lock (_gate)
-        {
-            _fault = fault;
-            _faultOnce = nextLoginOnly;
-        }
-    }
-
-    /// <summary>Returns the current fault when <paramref name="applies"/> to it, consuming a one-shot fault; otherwise <see cref="EmulatedFault.None"/>.</summary>
-    public EmulatedFault TakeFault(Func<EmulatedFault, bool> applies)
-    {
-        lock (_gate)
-        {
-            var fault = _fault;
-            if (fault == EmulatedFault.None || !applies(fault))
-            {
-                return EmulatedFault.None;
-            }
-
-            if (_faultOnce)
-            {
-                _fault = EmulatedFault.None;
-                _faultOnce = false;
-            }
-
-            return fault;
-        }
-    }
-
-    public void SetForcedRedirect(SimulatedPbx? target)
-    {
-        lock (_gate)
-        {
-            _forcedRedirect = target;
-        }
-    }
-
-    public void SetTwoFactor(int? code)
-    {
-        lock (_gate)
-        {
-            _twoFactorCode = code;
-        }
-    }
-
-    /// <summary>The two-factor code to send, if required, and the signal the login waits for.</summary>
-    public (int? Code, Task Confirmed) TwoFactor()
-    {
-        lock (_gate)
-        {
-            return (_twoFactorCode, _twoFactorConfirmed.Task);
-        }
-    }
-
-    public void ConfirmTwoFactor()
-    {
-        TaskCompletionSource confirmed;
-        lock (_gate)
-        {
-            confirmed = _twoFactorConfirmed;
-            _twoFactorConfirmed = NewSignal();
-        }
-
-        confirmed.TrySetResult();
-    }
-
-    public void SetHalfOpen(bool halfOpen)
-    {
-        lock (_gate)
-        {
-            _halfOpen = halfOpen;
-        }
-
-        UpdateFrozen();
-    }
-
-    public void SetBlackHole(bool blackHole)
-    {
-        // Live sockets go silent first, then new connects stop completing: no connect completes unanswered in between.
-        lock (_gate)
-        {
-            _blackHole = blackHole;
-        }
-
-        UpdateFrozen();
-        _listeners?.Listener?.SetBlackHole(blackHole);
-    }
-
-    /// <summary>How long a socket stays open at the TCP level after a completed close handshake.</summary>
-    public TimeSpan Linger
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _linger;
-            }
-        }
-
-        set
-        {
-            lock (_gate)
-            {
-                _linger = value;
-            }
-        }
-    }
-
-    /// <summary>Starts or ends the frozen state (<see cref="Resumed"/> pending) while the PBX is half-open or black-holed.</summary>
-    private void UpdateFrozen()
-    {
-        TaskCompletionSource? ended = null;
-        lock (_gate)
-        {
-            if (_halfOpen || _blackHole)
-            {
-                _halfOpenEnded ??= NewSignal();
-            }
-            else
-            {
-                (ended, _halfOpenEnded) = (_halfOpenEnded, null);
-            }
-        }
-
-        ended?.TrySetResult();
-    }
 
     /// <summary>Closes every socket with a close handshake; completes when they have ended.</summary>
     public Task CloseAllAsync()
