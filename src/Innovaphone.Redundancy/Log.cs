@@ -101,7 +101,7 @@ internal static partial class Log
     [LoggerMessage(ConnectionLostId, LogLevel.Warning, "Connection to {Pbx} lost: {Reason}")]
     public static partial void ConnectionLost(ILogger logger, PbxAddress? pbx, string? reason);
 
-    [LoggerMessage(StandbyLoginId, LogLevel.Warning, "Logged in to {Pbx}, which acts as standby for the user's PBX {Home} (evidence: {Evidence})")]
+    [LoggerMessage(StandbyLoginId, LogLevel.Warning, "Logged in to {Pbx}, which acts as standby (user's PBX: {Home}; evidence: {Evidence})")]
     public static partial void StandbyLogin(ILogger logger, PbxAddress? pbx, string home, StandbyEvidence evidence);
 
     [LoggerMessage(DeterminedId, LogLevel.Information, "Determined primary {Primary}, secondary {Secondary}, user's PBX {Home}")]
@@ -128,7 +128,7 @@ internal static partial class Log
     [LoggerMessage(RedirectJoinedId, LogLevel.Information, "{Pbx} redirects to {Target}, which this round is trying already")]
     public static partial void RedirectJoined(ILogger logger, PbxAddress? pbx, PbxAddress? target);
 
-    [LoggerMessage(LoginRejectedElsewhereId, LogLevel.Warning, "Login rejected by {Pbx}, which is not the user's PBX ({Home}): {ErrorText} (error {ErrorCode}); trying on")]
+    [LoggerMessage(LoginRejectedElsewhereId, LogLevel.Warning, "Login rejected by {Pbx}, which is not the user's PBX (user's PBX: {Home}): {ErrorText} (error {ErrorCode}); trying on")]
     public static partial void LoginRejectedElsewhere(ILogger logger, PbxAddress? pbx, string home, string? errorText, long errorCode);
 
     [LoggerMessage(StandbyCorrectedId, LogLevel.Warning, "{Pbx} sent StandbyBack, so it had kept the user as standby: the user's PBX is {Home}")]
