@@ -1,3 +1,4 @@
+using Innovaphone.Redundancy.Core;
 using Innovaphone.Redundancy.Transport;
 using Microsoft.Extensions.Logging;
 
@@ -5,7 +6,9 @@ namespace Innovaphone.Redundancy;
 
 /// <summary>
 /// The manager's log events (R12). Event ids are public contract (docs/logging.md):
-/// 1xx lifecycle, 25x attempts and protocol outcomes, 3xx failover. No message carries a secret.
+/// 1xx lifecycle, 25x attempts and protocol outcomes, 3xx failover. No message carries a secret. The machine's notes
+/// are logged through <see cref="NoteLog"/>: PBXes, kinds and codes are fields of their own (docs/logging.md lists the
+/// fields of every event).
 /// </summary>
 internal static partial class Log
 {
@@ -62,8 +65,8 @@ internal static partial class Log
     [LoggerMessage(StoreSaveFailedId, LogLevel.Warning, "Could not store the determined primary/secondary ({ExceptionType}: {Message})")]
     public static partial void StoreSaveFailed(ILogger logger, string exceptionType, string message);
 
-    [LoggerMessage(EventIgnoredId, LogLevel.Debug, "Ignored: {Detail}")]
-    public static partial void EventIgnored(ILogger logger, string detail);
+    [LoggerMessage(EventIgnoredId, LogLevel.Debug, "Ignored ({Kind}): {Detail}")]
+    public static partial void EventIgnored(ILogger logger, MachineTextCode kind, string detail);
 
     [LoggerMessage(ProcessingFailedId, LogLevel.Error, "Processing {Event} failed; the manager goes on with the next event")]
     public static partial void ProcessingFailed(ILogger logger, string @event, Exception exception);
@@ -74,62 +77,62 @@ internal static partial class Log
     [LoggerMessage(AttemptStartedId, LogLevel.Information, "Attempt {Attempt} (hop {Hop}): connecting to {Pbx} over {Scheme}")]
     public static partial void AttemptStarted(ILogger logger, int attempt, int hop, PbxAddress pbx, PbxScheme scheme);
 
-    [LoggerMessage(AttemptFailedId, LogLevel.Warning, "{Detail}")]
-    public static partial void AttemptFailed(ILogger logger, string detail);
+    [LoggerMessage(AttemptFailedId, LogLevel.Warning, "Attempt to {Pbx} failed ({FailureKind}): {Reason}")]
+    public static partial void AttemptFailed(ILogger logger, PbxAddress? pbx, AttemptFailureKind failureKind, string? reason);
 
-    [LoggerMessage(LoggedInId, LogLevel.Information, "{Detail}")]
-    public static partial void LoggedIn(ILogger logger, string detail);
+    [LoggerMessage(LoggedInId, LogLevel.Information, "Logged in to {Pbx} after {RedirectCount} redirect(s)")]
+    public static partial void LoggedIn(ILogger logger, PbxAddress? pbx, long redirectCount);
 
-    [LoggerMessage(RedirectFollowedId, LogLevel.Information, "{Detail}")]
-    public static partial void RedirectFollowed(ILogger logger, string detail);
+    [LoggerMessage(RedirectFollowedId, LogLevel.Information, "{Pbx} redirects to {Target}")]
+    public static partial void RedirectFollowed(ILogger logger, PbxAddress? pbx, PbxAddress? target);
 
-    [LoggerMessage(RedirectRefusedId, LogLevel.Warning, "{Detail}")]
-    public static partial void RedirectRefused(ILogger logger, string detail);
+    [LoggerMessage(RedirectRefusedId, LogLevel.Warning, "Redirect from {Pbx} to {Target} refused ({Refusal}): {Detail}")]
+    public static partial void RedirectRefused(ILogger logger, PbxAddress? pbx, PbxAddress? target, string refusal, string detail);
 
-    [LoggerMessage(LoginRejectedId, LogLevel.Error, "{Detail}")]
-    public static partial void LoginRejected(ILogger logger, string detail);
+    [LoggerMessage(LoginRejectedId, LogLevel.Error, "Login rejected by {Pbx}: {ErrorText} (error {ErrorCode}){Detail}")]
+    public static partial void LoginRejected(ILogger logger, PbxAddress? pbx, string? errorText, long errorCode, string detail);
 
-    [LoggerMessage(StaleResultId, LogLevel.Debug, "{Detail}")]
-    public static partial void StaleResult(ILogger logger, string detail);
+    [LoggerMessage(StaleResultId, LogLevel.Debug, "Ignored ({Kind}): {Detail}")]
+    public static partial void StaleResult(ILogger logger, MachineTextCode kind, string detail);
 
     [LoggerMessage(TransportThrewId, LogLevel.Warning, "The transport threw during an attempt to {Pbx}; counted as a protocol error ({ExceptionType}: {Message})")]
     public static partial void TransportThrew(ILogger logger, PbxAddress pbx, string exceptionType, string message);
 
-    [LoggerMessage(ConnectionLostId, LogLevel.Warning, "{Detail}")]
-    public static partial void ConnectionLost(ILogger logger, string detail);
+    [LoggerMessage(ConnectionLostId, LogLevel.Warning, "Connection to {Pbx} lost: {Reason}")]
+    public static partial void ConnectionLost(ILogger logger, PbxAddress? pbx, string? reason);
 
-    [LoggerMessage(StandbyLoginId, LogLevel.Warning, "{Detail}")]
-    public static partial void StandbyLogin(ILogger logger, string detail);
+    [LoggerMessage(StandbyLoginId, LogLevel.Warning, "Logged in to {Pbx}, which acts as standby (user's PBX: {Home}; evidence: {Evidence})")]
+    public static partial void StandbyLogin(ILogger logger, PbxAddress? pbx, string home, StandbyEvidence evidence);
 
-    [LoggerMessage(DeterminedId, LogLevel.Information, "Determined {Detail}")]
-    public static partial void Determined(ILogger logger, string detail);
+    [LoggerMessage(DeterminedId, LogLevel.Information, "Determined primary {Primary}, secondary {Secondary}, user's PBX {Home}")]
+    public static partial void Determined(ILogger logger, PbxAddress? primary, string secondary, PbxAddress? home);
 
     [LoggerMessage(BackoffScheduledId, LogLevel.Information, "Next round of attempts in {Delay} (at {DueAt:O})")]
     public static partial void BackoffScheduled(ILogger logger, TimeSpan delay, DateTimeOffset dueAt);
 
-    [LoggerMessage(StandbyBackId, LogLevel.Information, "{Detail}; reconnecting from the primary PBX")]
-    public static partial void StandbyBack(ILogger logger, string detail);
+    [LoggerMessage(StandbyBackId, LogLevel.Information, "{Pbx} reports the user's PBX is back (StandbyBack); reconnecting from the primary PBX")]
+    public static partial void StandbyBack(ILogger logger, PbxAddress? pbx);
 
-    [LoggerMessage(LoggedOutId, LogLevel.Error, "{Detail}")]
-    public static partial void LoggedOut(ILogger logger, string detail);
+    [LoggerMessage(LoggedOutId, LogLevel.Error, "Session logged out by {Pbx}: {Reason}")]
+    public static partial void LoggedOut(ILogger logger, PbxAddress? pbx, string? reason);
 
-    [LoggerMessage(RoundFailedId, LogLevel.Warning, "{Detail}")]
-    public static partial void RoundFailed(ILogger logger, string detail);
+    [LoggerMessage(RoundFailedId, LogLevel.Warning, "No PBX reachable in this round; last tried {Pbx}: {Detail}")]
+    public static partial void RoundFailed(ILogger logger, PbxAddress? pbx, string detail);
 
     [LoggerMessage(ReconnectDelayedId, LogLevel.Information, "Reconnecting to {Pbx} in {Delay} (reconnect jitter)")]
     public static partial void ReconnectDelayed(ILogger logger, PbxAddress pbx, TimeSpan delay);
 
-    [LoggerMessage(AttemptStaggeredId, LogLevel.Information, "{Detail}")]
-    public static partial void AttemptStaggered(ILogger logger, string detail);
+    [LoggerMessage(AttemptStaggeredId, LogLevel.Information, "No answer from {Pbx} within the stagger delay: also trying {Target}")]
+    public static partial void AttemptStaggered(ILogger logger, PbxAddress? pbx, PbxAddress? target);
 
-    [LoggerMessage(RedirectJoinedId, LogLevel.Information, "{Detail}")]
-    public static partial void RedirectJoined(ILogger logger, string detail);
+    [LoggerMessage(RedirectJoinedId, LogLevel.Information, "{Pbx} redirects to {Target}, which this round is trying already")]
+    public static partial void RedirectJoined(ILogger logger, PbxAddress? pbx, PbxAddress? target);
 
-    [LoggerMessage(LoginRejectedElsewhereId, LogLevel.Warning, "{Detail}")]
-    public static partial void LoginRejectedElsewhere(ILogger logger, string detail);
+    [LoggerMessage(LoginRejectedElsewhereId, LogLevel.Warning, "Login rejected by {Pbx}, which is not the user's PBX (user's PBX: {Home}): {ErrorText} (error {ErrorCode}); trying on")]
+    public static partial void LoginRejectedElsewhere(ILogger logger, PbxAddress? pbx, string home, string? errorText, long errorCode);
 
-    [LoggerMessage(StandbyCorrectedId, LogLevel.Warning, "{Detail}")]
-    public static partial void StandbyCorrected(ILogger logger, string detail);
+    [LoggerMessage(StandbyCorrectedId, LogLevel.Warning, "{Pbx} sent StandbyBack, so it had kept the user as standby: the user's PBX is {Home}")]
+    public static partial void StandbyCorrected(ILogger logger, PbxAddress? pbx, string home);
 
     [LoggerMessage(AttemptAbandonedId, LogLevel.Warning, "The transport did not return from the attempt to {Pbx} within {Bound} (it ignores cancellation); attempt abandoned as timed out, a connection it returns later is closed")]
     public static partial void AttemptAbandoned(ILogger logger, PbxAddress pbx, TimeSpan bound);

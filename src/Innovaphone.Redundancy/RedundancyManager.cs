@@ -654,32 +654,12 @@ public sealed class RedundancyManager : IAsyncDisposable
 
     private void LogNote(MachineNote note, in MachineText text)
     {
-        // Ignored events are the only notes below Information: do not format what will not be logged.
-        if (note is MachineNote.StaleEventIgnored or MachineNote.EventIgnored && !_logger.IsEnabled(LogLevel.Debug))
-        {
-            return;
-        }
-
-        var detail = MachineTextFormat.Format(text);
+        NoteLog.Write(_logger, note, text);
         switch (note)
         {
-            case MachineNote.AttemptFailed: Log.AttemptFailed(_logger, detail); break;
-            case MachineNote.RedirectFollowed: Log.RedirectFollowed(_logger, detail); _metrics.RedirectFollowed(); break;
-            case MachineNote.RedirectRefused: Log.RedirectRefused(_logger, detail); break;
-            case MachineNote.LoggedIn: Log.LoggedIn(_logger, detail); break;
-            case MachineNote.StandbyLogin: Log.StandbyLogin(_logger, detail); _metrics.StandbyLogin(); break;
-            case MachineNote.Determined: Log.Determined(_logger, detail); break;
-            case MachineNote.LoginRejected: Log.LoginRejected(_logger, detail); break;
-            case MachineNote.ConnectionLost: Log.ConnectionLost(_logger, detail); break;
-            case MachineNote.StandbyBack: Log.StandbyBack(_logger, detail); break;
-            case MachineNote.LoggedOut: Log.LoggedOut(_logger, detail); break;
-            case MachineNote.RoundFailed: Log.RoundFailed(_logger, detail); break;
-            case MachineNote.StaleEventIgnored: Log.StaleResult(_logger, detail); break;
-            case MachineNote.AttemptStaggered: Log.AttemptStaggered(_logger, detail); _metrics.AttemptStaggered(); break;
-            case MachineNote.RedirectJoined: Log.RedirectJoined(_logger, detail); break;
-            case MachineNote.LoginRejectedElsewhere: Log.LoginRejectedElsewhere(_logger, detail); break;
-            case MachineNote.StandbyCorrected: Log.StandbyCorrected(_logger, detail); break;
-            default: Log.EventIgnored(_logger, detail); break;
+            case MachineNote.RedirectFollowed: _metrics.RedirectFollowed(); break;
+            case MachineNote.StandbyLogin: _metrics.StandbyLogin(); break;
+            case MachineNote.AttemptStaggered: _metrics.AttemptStaggered(); break;
         }
     }
 

@@ -6,9 +6,10 @@ namespace Innovaphone.Redundancy.Shell;
 
 /// <summary>
 /// Turns the machine's reasons and notes (<see cref="MachineText"/>) into the text of
-/// <see cref="RedundancyStateChange.Reason"/> and of the log lines. The machine only records codes and arguments, so
-/// that deciding costs no string; the shell formats when it publishes or logs. The wording is public (docs, log readers):
-/// keep it stable.
+/// <see cref="RedundancyStateChange.Reason"/> (and of the few log fields that carry a note in words: events 107, 256,
+/// 306; the other notes are logged with fields of their own by NoteLog). The machine only records codes and arguments,
+/// so that deciding costs no string; the shell formats when it publishes or logs. The wording is public (docs, log
+/// readers): keep it stable.
 /// </summary>
 internal static class MachineTextFormat
 {

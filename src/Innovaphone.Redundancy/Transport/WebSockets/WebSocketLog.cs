@@ -36,8 +36,8 @@ internal static partial class WebSocketLog
     [LoggerMessage(ConnectedId, LogLevel.Debug, "Attempt {AttemptId}: WebSocket open to {Pbx}")]
     public static partial void Connected(ILogger logger, long attemptId, PbxAddress pbx);
 
-    [LoggerMessage(ConnectFailedId, LogLevel.Warning, "Attempt {AttemptId}: cannot connect to {Pbx} ({Kind}): {Reason}")]
-    public static partial void ConnectFailed(ILogger logger, long attemptId, PbxAddress pbx, AttemptFailureKind kind, string reason);
+    [LoggerMessage(ConnectFailedId, LogLevel.Warning, "Attempt {AttemptId}: cannot connect to {Pbx} ({FailureKind}): {Reason}")]
+    public static partial void ConnectFailed(ILogger logger, long attemptId, PbxAddress pbx, AttemptFailureKind failureKind, string reason);
 
     [LoggerMessage(InsecureRefusedId, LogLevel.Warning, "Attempt {AttemptId}: refusing ws:// to {Pbx} because AllowInsecure is false")]
     public static partial void InsecureRefused(ILogger logger, long attemptId, PbxAddress pbx);
@@ -60,8 +60,8 @@ internal static partial class WebSocketLog
     [LoggerMessage(RedirectedId, LogLevel.Information, "Attempt {AttemptId}: {Pbx} redirects to {Target}")]
     public static partial void Redirected(ILogger logger, long attemptId, PbxAddress pbx, PbxAddress target);
 
-    [LoggerMessage(RejectedId, LogLevel.Warning, "Attempt {AttemptId}: {Pbx} rejected the login with error {Code}: {Text}")]
-    public static partial void Rejected(ILogger logger, long attemptId, PbxAddress pbx, int code, string text);
+    [LoggerMessage(RejectedId, LogLevel.Warning, "Attempt {AttemptId}: {Pbx} rejected the login with error {ErrorCode}: {ErrorText}")]
+    public static partial void Rejected(ILogger logger, long attemptId, PbxAddress pbx, int errorCode, string errorText);
 
     [LoggerMessage(SessionExpiredId, LogLevel.Information, "Attempt {AttemptId}: the session expired at {Pbx}")]
     public static partial void SessionExpired(ILogger logger, long attemptId, PbxAddress pbx);
@@ -69,14 +69,14 @@ internal static partial class WebSocketLog
     [LoggerMessage(SessionLearnedId, LogLevel.Debug, "Attempt {AttemptId}: {Pbx} issued a session; later logins use it")]
     public static partial void SessionLearned(ILogger logger, long attemptId, PbxAddress pbx);
 
-    [LoggerMessage(LoginFailedId, LogLevel.Warning, "Attempt {AttemptId}: login at {Pbx} failed ({Kind}): {Reason}")]
-    public static partial void LoginFailed(ILogger logger, long attemptId, PbxAddress pbx, AttemptFailureKind kind, string reason);
+    [LoggerMessage(LoginFailedId, LogLevel.Warning, "Attempt {AttemptId}: login at {Pbx} failed ({FailureKind}): {Reason}")]
+    public static partial void LoginFailed(ILogger logger, long attemptId, PbxAddress pbx, AttemptFailureKind failureKind, string reason);
 
     [LoggerMessage(LoginNoteId, LogLevel.Warning, "Attempt {AttemptId}: {Pbx}: {Note}")]
     public static partial void LoginNote(ILogger logger, long attemptId, PbxAddress pbx, string note);
 
-    [LoggerMessage(ConnectionLostId, LogLevel.Information, "Connection to {Pbx} ended ({Kind}): {Reason}")]
-    public static partial void ConnectionLost(ILogger logger, PbxAddress pbx, ConnectionLossKind kind, string reason);
+    [LoggerMessage(ConnectionLostId, LogLevel.Information, "Connection to {Pbx} ended ({LossKind}): {Reason}")]
+    public static partial void ConnectionLost(ILogger logger, PbxAddress pbx, ConnectionLossKind lossKind, string reason);
 
     [LoggerMessage(KeepAliveExpiredId, LogLevel.Warning, "{Pbx} did not answer a keepalive PING within {Limit}; treating the connection as dead")]
     public static partial void KeepAliveExpired(ILogger logger, PbxAddress pbx, TimeSpan limit);
