@@ -50,7 +50,7 @@ internal sealed class MonitorCommandLine
 
     private readonly Option<bool> _passwordFromStdin = new("--password-stdin")
     {
-        Description = "Read the password as the first line of standard input.",
+        Description = "Read the password as the first line of standard input (typed at a terminal: not echoed).",
     };
 
     // Only to answer it: a password on the command line would show in the shell history and the process list.

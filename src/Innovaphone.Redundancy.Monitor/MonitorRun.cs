@@ -118,7 +118,7 @@ internal static class MonitorRun
         }
         else if (settings.PasswordFromStdin)
         {
-            password = console.In.ReadLine();
+            password = console.ReadPasswordLine();
             if (string.IsNullOrEmpty(password))
             {
                 problem = "--password-stdin: standard input has no password line.";
