@@ -170,9 +170,9 @@ internal sealed class MonitorCommandLine
             return UsageError;
         }
 
-        if (parsed.Action is not null && parsed.Action != commandLine.Command.Action)
+        if (parsed.Action is not null)
         {
-            // --help, --version: System.CommandLine's own.
+            // --help, --version: System.CommandLine's own. The root command has no action: a good command line runs below.
             return await parsed.InvokeAsync(new InvocationConfiguration { Output = console.Out, Error = console.Error }, stop);
         }
 

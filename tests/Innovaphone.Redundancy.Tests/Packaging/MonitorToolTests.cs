@@ -63,6 +63,30 @@ public sealed class MonitorToolTests(PackagesFixture packages) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task GlobalInstall_PutsTheCommandInTheDotnetToolsFolder_AndItRuns()
+    {
+        packages.Pack.ExitCode.Should().Be(0, packages.Pack.ToString());
+        // --global installs into <home>/.dotnet/tools; DOTNET_CLI_HOME points that home at a temporary folder, so that
+        // the machine's own global tools stay untouched.
+        var home = Path.Combine(packages.Root, $"home-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(home);
+        var install = await ChildProcess.RunDotnetAsync(
+            ["tool", "install", "--global", PackagesFixture.ToolPackageId, "--add-source", packages.Feed, "--version", packages.Version],
+            packages.Root, TimeSpan.FromMinutes(5), new Dictionary<string, string> { ["DOTNET_CLI_HOME"] = home }, TestContext.Current.CancellationToken);
+        install.ExitCode.Should().Be(0, install.ToString());
+
+        var command = Path.Combine(home, ".dotnet", "tools", OperatingSystem.IsWindows() ? "ipr-monitor.exe" : "ipr-monitor");
+        File.Exists(command).Should().BeTrue(install.ToString());
+        var tool = RunningTool.Start(command, ["--version"], new Dictionary<string, string>());
+        _tools.Add(tool);
+
+        var exit = await tool.WaitForExitAsync(Guard);
+
+        exit.Should().Be(0, tool.ToString());
+        tool.Stdout.Text.Should().StartWith(packages.Version, "the installed command is the version just packed");
+    }
+
+    [Fact]
     public async Task InstalledTool_Help_ExitsZeroWithUsageAndOptions()
     {
         var tool = await StartAsync("--help");
