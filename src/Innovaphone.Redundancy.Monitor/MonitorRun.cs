@@ -74,11 +74,13 @@ internal static class MonitorRun
         });
         using var infos = manager.ConnInfoChanges.Subscribe(output.OnConnInfo);
 
+        // Stopped by Ctrl-C or SIGTERM: no clock involved, so no (system-clock) Task.Delay either.
+        var stopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var onStop = stop.Register(() => stopped.TrySetResult());
         try
         {
             await manager.StartAsync(stop);
-            var stopped = Task.Delay(Timeout.InfiniteTimeSpan, stop);
-            if (await Task.WhenAny(stopped, faulted.Task) == faulted.Task)
+            if (await Task.WhenAny(stopped.Task, faulted.Task) == faulted.Task)
             {
                 await console.Error.WriteLineAsync($"{MonitorCommandLine.CommandName}: {await faulted.Task}");
                 return MonitorCommandLine.Faulted;
