@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Innovaphone.Redundancy.Testing;
+using Innovaphone.Redundancy.Testing.Emulation;
 
 namespace Innovaphone.Redundancy.FieldCheck;
 

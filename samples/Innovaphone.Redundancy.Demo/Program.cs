@@ -8,6 +8,7 @@
 //                   monitor to watch; prints the monitor command line. Ctrl-C stops.
 using Innovaphone.Redundancy;
 using Innovaphone.Redundancy.Testing;
+using Innovaphone.Redundancy.Testing.Emulation;
 using Innovaphone.Redundancy.Transport;
 using Innovaphone.Redundancy.Transport.WebSockets;
 

@@ -5,6 +5,7 @@
 // The lines between the quickstart markers are the README's quick start (a test keeps the two equal).
 using Innovaphone.Redundancy;
 using Innovaphone.Redundancy.Testing;
+using Innovaphone.Redundancy.Testing.Emulation;
 using Innovaphone.Redundancy.Transport.WebSockets;
 
 using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using Innovaphone.Redundancy.Testing;
+using Innovaphone.Redundancy.Testing.Emulation;
 
 namespace Innovaphone.Redundancy.Service;
 

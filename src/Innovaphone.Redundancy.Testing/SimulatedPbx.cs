@@ -79,6 +79,8 @@ public sealed class SimulatedPbx
 
     internal bool Hanging { get; set; }
 
+    internal bool RejectsLogins { get; set; }
+
     internal TimeSpan LoginDelay { get; set; }
 
     internal HashSet<SimulatedPbx> PartitionedFrom { get; } = [];

@@ -37,6 +37,7 @@ public sealed class SimulatedPbxSystem : IDisposable
     private readonly List<SimulatedLoginAttempt> _attempts = [];
     private readonly List<string> _issuedSecrets = [];
     private bool _disposed;
+    private bool _sendsStandbyFlag = true;
 
     /// <summary>Creates an empty installation.</summary>
     /// <param name="timeProvider">The clock for login delays and attempt records; <see langword="null"/> (default) is <see cref="TimeProvider.System"/>.</param>
@@ -145,6 +146,53 @@ public sealed class SimulatedPbxSystem : IDisposable
             }
         }
     }
+
+    /// <summary>
+    /// Moves <paramref name="user"/> to another PBX, as an administrator does: from now on logins are redirected there,
+    /// and the old PBX redirects the user too. Live connections stay up.
+    /// </summary>
+    /// <exception cref="ArgumentException">The user does not exist, or <paramref name="home"/> is not of this system.</exception>
+    public void MoveUser(string user, SimulatedPbx home)
+    {
+        ArgumentNullException.ThrowIfNull(user);
+        CheckMember(home, nameof(home));
+        lock (Gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            GetUser(user).Home = home;
+        }
+    }
+
+    /// <summary>
+    /// Whether a successful login says whether the PBX acts as standby (<see cref="PbxLoginInfo.Standby"/>, the
+    /// <c>standby</c> flag of the LoginResult info). Default: <see langword="true"/>. Real PBXes may leave the flag out
+    /// (docs/protocol.md names it an assumption); <see langword="false"/> leaves it out of every login, so that the
+    /// client's standby inference (R4) decides. The topology hints (<c>alt</c>, <c>master</c>) are sent either way.
+    /// </summary>
+    public bool SendsStandbyFlag
+    {
+        get
+        {
+            lock (Gate)
+            {
+                return _sendsStandbyFlag;
+            }
+        }
+
+        set
+        {
+            lock (Gate)
+            {
+                _sendsStandbyFlag = value;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Makes <paramref name="pbx"/> reject every login with <see cref="LoginFailedError"/>, whatever the credentials (or
+    /// stop doing so), as a PBX does that does not know the user, for example a standby that has not yet received it.
+    /// </summary>
+    public void SetRejectingLogins(SimulatedPbx pbx, bool rejecting) => Change(pbx, null, (p, _, _) => p.RejectsLogins = rejecting);
 
     /// <summary>
     /// Creates an in-memory transport for <paramref name="user"/>: it logs in with the password first, then
@@ -334,9 +382,11 @@ public sealed class SimulatedPbxSystem : IDisposable
         using (var waiting = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
         {
             // A hanging PBX needs no timer; the linked source releases the wait once the outage wins.
+#pragma warning disable RS0030 // Banned Task.Delay without a TimeProvider: an infinite wait ends only by cancellation, no clock is involved.
             var answer = hanging
                 ? Task.Delay(Timeout.InfiniteTimeSpan, waiting.Token)
                 : Task.Delay(delay, _time, waiting.Token);
+#pragma warning restore RS0030
             wentDown = await Task.WhenAny(answer, outage).ConfigureAwait(false) == outage;
             await waiting.CancelAsync().ConfigureAwait(false);
         }
@@ -405,7 +455,7 @@ public sealed class SimulatedPbxSystem : IDisposable
                 user = _users.TryGetValue(name, out var u) && provesSecret(u.Password) ? u : null;
             }
 
-            if (user is null)
+            if (user is null || pbx!.RejectsLogins)
             {
                 Record(address, UserNameOf(kind, name), SimulatedAttemptOutcome.Rejected);
                 return new(new Rejected(LoginFailedError, "login failed: unknown user or wrong password"), null);
@@ -422,7 +472,7 @@ public sealed class SimulatedPbxSystem : IDisposable
             var connection = new SimulatedConnection(this, pbx!, user, standby);
             _live.Add(connection);
             Record(address, user.Name, standby ? SimulatedAttemptOutcome.LoggedInStandby : SimulatedAttemptOutcome.LoggedIn);
-            var info = new PbxLoginInfo(standby, pbx!.AlternativeUnsafe?.Address, pbx.Master?.Address);
+            var info = new PbxLoginInfo(_sendsStandbyFlag ? standby : null, pbx!.AlternativeUnsafe?.Address, pbx.Master?.Address);
             return new(new LoggedIn(connection, info), kind == SimulatedCredentialKind.User ? IssueSession(user) : null);
         }
     }
@@ -610,7 +660,8 @@ internal sealed class SimulatedUser(string name, string password, SimulatedPbx h
 
     public string Password { get; } = password;
 
-    public SimulatedPbx Home { get; } = home;
+    /// <summary>The user's PBX; changed under the system's lock (<see cref="SimulatedPbxSystem.MoveUser"/>).</summary>
+    public SimulatedPbx Home { get; set; } = home;
 }
 
 /// <summary>A myApps session issued on a successful user login; valid on every PBX of the installation.</summary>

@@ -27,6 +27,7 @@ internal static partial class Log
     public const int LoginRejectedId = 255;
     public const int StaleResultId = 256;
     public const int TransportThrewId = 257;
+    public const int LoginRejectedElsewhereId = 258;
     public const int ConnectionLostId = 300;
     public const int StandbyLoginId = 301;
     public const int DeterminedId = 302;
@@ -38,6 +39,7 @@ internal static partial class Log
     public const int AttemptStaggeredId = 308;
     public const int RedirectJoinedId = 309;
     public const int AttemptAbandonedId = 310;
+    public const int StandbyCorrectedId = 311;
 
     [LoggerMessage(StartedId, LogLevel.Information, "Redundancy manager started; primary PBX {Primary}")]
     public static partial void Started(ILogger logger, PbxAddress primary);
@@ -122,6 +124,12 @@ internal static partial class Log
 
     [LoggerMessage(RedirectJoinedId, LogLevel.Information, "{Detail}")]
     public static partial void RedirectJoined(ILogger logger, string detail);
+
+    [LoggerMessage(LoginRejectedElsewhereId, LogLevel.Warning, "{Detail}")]
+    public static partial void LoginRejectedElsewhere(ILogger logger, string detail);
+
+    [LoggerMessage(StandbyCorrectedId, LogLevel.Warning, "{Detail}")]
+    public static partial void StandbyCorrected(ILogger logger, string detail);
 
     [LoggerMessage(AttemptAbandonedId, LogLevel.Warning, "The transport did not return from the attempt to {Pbx} within {Bound} (it ignores cancellation); attempt abandoned as timed out, a connection it returns later is closed")]
     public static partial void AttemptAbandoned(ILogger logger, PbxAddress pbx, TimeSpan bound);

@@ -73,6 +73,9 @@ public sealed class RedundancyManager : IAsyncDisposable
     private readonly Channel<Envelope> _events = Channel.CreateUnbounded<Envelope>(new UnboundedChannelOptions { SingleReader = true });
     private readonly CancellationTokenSource _lifetime = new();
     private readonly ConcurrentDictionary<long, CancellationTokenSource> _attempts = new();
+
+    // Logins the machine has been told of but has not yet adopted or closed, by attempt id.
+    private readonly ConcurrentDictionary<long, IPbxConnection> _logins = new();
     private readonly ConcurrentDictionary<Task, byte> _background = new();
     private readonly SubscriberPublisher<ConnInfo> _connInfo;
     private readonly SubscriberPublisher<RedundancyStateChange> _stateChanges;
@@ -323,31 +326,26 @@ public sealed class RedundancyManager : IAsyncDisposable
 
     private async Task ProcessAsync(MachineEvent @event)
     {
-        var previousConnection = _state.ConnectionId;
         var commands = Decide(@event);
-
-        if (@event is AttemptCompleted { Outcome: LoggedIn loggedIn } completed)
-        {
-            AdoptOrDiscard(completed.AttemptId, loggedIn.Connection);
-        }
-        else if (@event is BackoffScheduled scheduled && _state.NextAttemptAt == scheduled.DueAt)
+        if (@event is BackoffScheduled scheduled && _state.NextAttemptAt == scheduled.DueAt)
         {
             Log.BackoffScheduled(_logger, scheduled.Delay, scheduled.DueAt);
         }
 
-        // The reconnect after a loss of the current connection is spread by ReconnectJitter; every other attempt starts at once.
-        // A stagger timer measures the silence of the attempt just started, so it also waits out that attempt's delay.
-        var firstDelay = @event is ConnectionLost lost && lost.ConnectionId == previousConnection ? ReconnectDelay() : TimeSpan.Zero;
-        var lastDelay = TimeSpan.Zero;
+        // The machine marks the reconnect after a loss of the live connection (and its stagger timer) as spread; the wait
+        // is random, so the shell picks it. Every other command runs at once.
+        TimeSpan? spread = null;
         for (var i = 0; i < commands.Length; i++)
         {
-            var kind = commands[i].Kind;
-            await ExecuteAsync(commands[i], kind == MachineCommandKind.StartStagger ? lastDelay : firstDelay).ConfigureAwait(false);
-            if (kind == MachineCommandKind.Connect)
-            {
-                lastDelay = firstDelay;
-                firstDelay = TimeSpan.Zero;
-            }
+            ref readonly var command = ref commands[i];
+            var delay = command.Spread ? spread ??= ReconnectDelay() : TimeSpan.Zero;
+            await ExecuteAsync(command, delay).ConfigureAwait(false);
+        }
+
+        // The machine adopts or closes every login it is told of; one it did not name (none should be left) is closed.
+        if (@event is AttemptCompleted { Result: LoginAccepted } completed && _logins.TryRemove(completed.AttemptId, out var unnamed))
+        {
+            Track(new LiveConnection(unnamed).CloseAsync());
         }
 
         // A lost connection is released as soon as the machine lets go of it.
@@ -373,20 +371,6 @@ public sealed class RedundancyManager : IAsyncDisposable
         RedundancyMachine.Decide(_config, ref _state, @event, ref commands);
         Volatile.Write(ref _phase, (int)_state.Phase);
         return commands;
-    }
-
-    private void AdoptOrDiscard(long attemptId, IPbxConnection connection)
-    {
-        if (_state.ConnectionId == attemptId)
-        {
-            var live = new LiveConnection(connection);
-            Volatile.Write(ref _connection, live);
-            Track(WatchConnectionAsync(attemptId, live, _time.GetTimestamp()));
-        }
-        else
-        {
-            Track(new LiveConnection(connection).CloseAsync());
-        }
     }
 
     private async Task WatchConnectionAsync(long connectionId, LiveConnection live, long loggedInAt)
@@ -455,19 +439,28 @@ public sealed class RedundancyManager : IAsyncDisposable
                 }
 
                 break;
+            case MachineCommandKind.AdoptConnection:
+                if (_logins.TryRemove(command.ConnectionId, out var won))
+                {
+                    var live = new LiveConnection(won);
+                    Volatile.Write(ref _connection, live);
+                    Track(WatchConnectionAsync(command.ConnectionId, live, _time.GetTimestamp()));
+                }
+
+                break;
             case MachineCommandKind.CloseConnection:
-                if (Interlocked.Exchange(ref _connection, null) is { } open)
+                if (_logins.TryRemove(command.ConnectionId, out var unwanted))
+                {
+                    Track(new LiveConnection(unwanted).CloseAsync());
+                }
+                else if (Interlocked.Exchange(ref _connection, null) is { } open)
                 {
                     Track(open.CloseAsync());
                 }
 
                 break;
             case MachineCommandKind.StartBackoff:
-                if (_backoff.RoundFailed(command.TimerId) is { } episode)
-                {
-                    Track(episode);
-                }
-
+                _backoff.RoundFailed(command.TimerId);
                 break;
             case MachineCommandKind.ResetBackoff:
                 _backoff.Reset();
@@ -567,24 +560,41 @@ public sealed class RedundancyManager : IAsyncDisposable
             progress.Answered(notify: false);
         }
 
+        var result = ToResult(outcome);
         if (outcome is not LoggedIn login)
         {
-            Post(new AttemptCompleted(request.AttemptId, outcome));
+            Post(new AttemptCompleted(request.AttemptId, result));
             return;
         }
 
-        // A login that arrives despite cancellation is closed here, so that the attempt, and with it stop, ends only once
-        // it is closed. Any other login waits until the loop has taken it (adopted, or its close tracked): a stop that
-        // comes meanwhile finds that close among the work it drains, and no connection outlives StopAsync.
+        // The machine sees the login as data; its connection waits here, under the attempt id, until the machine says to
+        // adopt or close it. A login that arrives despite cancellation is closed at once, so that the attempt, and with it
+        // stop, ends only once it is closed. Any other login waits until the loop has taken it: a stop that comes meanwhile
+        // finds that close among the work it drains, and no connection outlives StopAsync.
         var taken = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        if (cts.IsCancellationRequested || !_events.Writer.TryWrite(new Envelope(new AttemptCompleted(request.AttemptId, outcome), taken)))
+        _logins[request.AttemptId] = login.Connection;
+        if (cts.IsCancellationRequested || !_events.Writer.TryWrite(new Envelope(new AttemptCompleted(request.AttemptId, result), taken)))
         {
-            await login.Connection.DisposeAsync().ConfigureAwait(false);
+            if (_logins.TryRemove(request.AttemptId, out var refused))
+            {
+                await refused.DisposeAsync().ConfigureAwait(false);
+            }
+
             return;
         }
 
         await taken.Task.ConfigureAwait(false);
     }
+
+    /// <summary>The machine's view of a transport outcome: data only (a login's connection stays with the shell).</summary>
+    private static AttemptResult ToResult(LoginOutcome outcome) => outcome switch
+    {
+        LoggedIn login => new LoginAccepted(login.Info),
+        Redirected redirect => new RedirectOffered(redirect.Target, redirect.Scheme),
+        Rejected rejected => new LoginDenied(rejected.Code, rejected.Text),
+        AttemptFailed failed => new AttemptUnsuccessful(failed.Kind, failed.Reason),
+        _ => new AttemptUnsuccessful(AttemptFailureKind.ProtocolError, "the transport returned no outcome"),
+    };
 
     /// <summary>Waits for a call the manager stopped waiting for, closes a connection it still returns, and then disposes its source.</summary>
     private static async Task CloseLateAsync(Task<LoginOutcome> call, CancellationTokenSource cts)
@@ -609,8 +619,8 @@ public sealed class RedundancyManager : IAsyncDisposable
 
     private void Publish(in MachineState state)
     {
-        // A Failover change is published once its next attempt time is known (BackoffScheduled).
-        if (state.Phase != _publishedPhase && !(state.Phase == RedundancyState.Failover && state.NextAttemptAt is null))
+        // The machine says when a phase may be announced (Failover once its next attempt time is known).
+        if (state.Phase != _publishedPhase && state.IsAnnounceable)
         {
             var reason = MachineTextFormat.Format(state.Reason);
             var change = new RedundancyStateChange(
@@ -667,6 +677,8 @@ public sealed class RedundancyManager : IAsyncDisposable
             case MachineNote.StaleEventIgnored: Log.StaleResult(_logger, detail); break;
             case MachineNote.AttemptStaggered: Log.AttemptStaggered(_logger, detail); _metrics.AttemptStaggered(); break;
             case MachineNote.RedirectJoined: Log.RedirectJoined(_logger, detail); break;
+            case MachineNote.LoginRejectedElsewhere: Log.LoginRejectedElsewhere(_logger, detail); break;
+            case MachineNote.StandbyCorrected: Log.StandbyCorrected(_logger, detail); break;
             default: Log.EventIgnored(_logger, detail); break;
         }
     }

@@ -1,4 +1,4 @@
-namespace Innovaphone.Redundancy.Testing;
+namespace Innovaphone.Redundancy.Testing.Emulation;
 
 /// <summary>
 /// A protocol fault a <see cref="PbxEmulator"/> PBX injects into its answers to logins, on top of the faults of the

@@ -15,7 +15,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 
-namespace Innovaphone.Redundancy.Testing;
+namespace Innovaphone.Redundancy.Testing.Emulation;
 
 /// <summary>
 /// One Kestrel listener on 127.0.0.1 serving one simulated PBX: accepts the WebSocket upgrade on
@@ -436,7 +436,8 @@ internal sealed class EmulatedPbxHost : IAsyncDisposable
             {
                 try
                 {
-                    await Task.Delay(linger, _stopping.Token);
+                    // Real sockets, real time: the emulator serves Kestrel connections on the system clock.
+                    await Task.Delay(linger, TimeProvider.System, _stopping.Token);
                 }
                 catch (OperationCanceledException)
                 {

@@ -6,7 +6,7 @@ using Innovaphone.Redundancy.Transport;
 using Innovaphone.Redundancy.Transport.WebSockets;
 using Microsoft.AspNetCore.Http;
 
-namespace Innovaphone.Redundancy.Testing;
+namespace Innovaphone.Redundancy.Testing.Emulation;
 
 /// <summary>
 /// The PBX side of one myApps WebSocket (PROTOCOL.md "Login"), answering as the simulated system decides.

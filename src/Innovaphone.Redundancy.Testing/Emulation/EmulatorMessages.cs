@@ -3,7 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Innovaphone.Redundancy.Transport.WebSockets;
 
-namespace Innovaphone.Redundancy.Testing;
+namespace Innovaphone.Redundancy.Testing.Emulation;
 
 /// <summary>The frames an emulated PBX sends (compact UTF-8 JSON, one object per frame), PROTOCOL.md from the PBX's side.</summary>
 internal static class EmulatorMessages

@@ -1,4 +1,4 @@
-namespace Innovaphone.Redundancy.Testing;
+namespace Innovaphone.Redundancy.Testing.Emulation;
 
 /// <summary>
 /// The stream under an emulated PBX's WebSocket: while the PBX is half-open it holds back everything read, so that

@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Security.Cryptography.X509Certificates;
 using Innovaphone.Redundancy.Transport;
 
-namespace Innovaphone.Redundancy.Testing;
+namespace Innovaphone.Redundancy.Testing.Emulation;
 
 /// <summary>
 /// Serves a <see cref="SimulatedPbxSystem"/> over real WebSockets on loopback: one Kestrel listener per PBX on

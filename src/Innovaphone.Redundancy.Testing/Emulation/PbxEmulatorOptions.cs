@@ -1,4 +1,4 @@
-namespace Innovaphone.Redundancy.Testing;
+namespace Innovaphone.Redundancy.Testing.Emulation;
 
 /// <summary>Configures a <see cref="PbxEmulator"/>. Configure with <c>with</c> expressions.</summary>
 public sealed record PbxEmulatorOptions

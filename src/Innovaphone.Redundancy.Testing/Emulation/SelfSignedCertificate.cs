@@ -2,7 +2,7 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
-namespace Innovaphone.Redundancy.Testing;
+namespace Innovaphone.Redundancy.Testing.Emulation;
 
 /// <summary>Makes the emulator's TLS certificate: self-signed, for <c>localhost</c> and 127.0.0.1, valid for a day.</summary>
 internal static class SelfSignedCertificate

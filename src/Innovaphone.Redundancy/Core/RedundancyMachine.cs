@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using Innovaphone.Redundancy.Transport;
 
 namespace Innovaphone.Redundancy.Core;
@@ -15,8 +14,11 @@ namespace Innovaphone.Redundancy.Core;
 /// slots: the runtime copies a struct that holds references with a write-barrier helper, so a transition that copied
 /// the state in and out would spend most of its time copying.
 /// </remarks>
-internal static class RedundancyMachine
+internal static partial class RedundancyMachine
 {
+    /// <summary>R9: rejections in a row by PBXes other than the user's (no login between) after which the manager faults.</summary>
+    public const int MaxRejectionsElsewhere = 3;
+
     /// <summary>
     /// Decides one transition: writes the next state over <paramref name="state"/> and what the shell is to do into
     /// <paramref name="commands"/> (emptied first). Both slots belong to the caller, so that nothing is copied on the
@@ -75,10 +77,12 @@ internal static class RedundancyMachine
         {
             next.Secondary = Different(stored.Secondary, config.Primary);
             next.Home = stored.Home;
+            next.HomeTopology = Topology(stored.HomeAlternative, stored.HomeMaster);
         }
 
         next.AttemptNumber = 0;
         next.EarlyLosses = 0;
+        next.RejectionsElsewhere = 0;
         next.ConnectionId = null;
         next.TimerId = null;
         next.NextAttemptAt = null;
@@ -105,309 +109,6 @@ internal static class RedundancyMachine
         Settle(ref next);
         next.Phase = RedundancyState.Stopped;
         next.Reason = new MachineText(MachineTextCode.StoppedByHost);
-    }
-
-    private static void OnAttemptCompleted(MachineConfig config, AttemptCompleted completed, Decision decision)
-    {
-        ref var next = ref decision.State;
-        var index = next.Attempts.IndexOf(completed.AttemptId);
-        if (index < 0)
-        {
-            // A late answer of an attempt that was cancelled or superseded (or lost a race). The shell disposes
-            // a connection it carries because ConnectionId will not name it.
-            Ignore(decision, new MachineText(MachineTextCode.LateAttemptResult) { Number = completed.AttemptId }, stale: true);
-            return;
-        }
-
-        var attempt = next.Attempts[index];
-        switch (completed.Outcome)
-        {
-            case LoggedIn loggedIn:
-                // The first login of the round wins; the others are cancelled (a standby winner comes home by StandbyBack).
-                CancelAttempts(decision, except: attempt.Id);
-                OnLoggedIn(config, attempt, loggedIn.Info, decision);
-                break;
-
-            case Redirected redirected:
-                OnRedirected(config, index, attempt, redirected, decision);
-                break;
-
-            case Rejected rejected:
-                // R9: a rejected login is not a failover case.
-                var reason = new MachineText(MachineTextCode.LoginRejected) { Pbx = attempt.Target, Detail = rejected.Text, Number = rejected.Code };
-                CancelAttempts(decision, except: attempt.Id);
-                decision.Add(MachineCommand.NoteOf(MachineNote.LoginRejected, reason));
-                decision.Add(MachineCommand.ResetBackoff());
-                Settle(ref next);
-                next.Phase = RedundancyState.Faulted;
-                next.Reason = reason;
-                break;
-
-            case AttemptFailed failed:
-                var why = new MachineText(MachineTextCode.AttemptFailed) { Pbx = attempt.Target, FailureKind = failed.Kind, Detail = failed.Reason };
-                decision.Add(MachineCommand.NoteOf(MachineNote.AttemptFailed, why));
-                next.Attempts = next.Attempts.RemoveAt(index);
-                NextCandidate(config, decision, why);
-                break;
-
-            default:
-                throw new ArgumentOutOfRangeException(nameof(completed), completed.Outcome.GetType().Name, "Unknown login outcome.");
-        }
-    }
-
-    // Staggered attempts: the PBX of an attempt answered, so it is alive and keeps the floor.
-    private static void OnAttemptAnswered(AttemptAnswered answered, Decision decision)
-    {
-        ref var next = ref decision.State;
-        var index = next.Attempts.IndexOf(answered.AttemptId);
-        if (index < 0)
-        {
-            Ignore(decision, new MachineText(MachineTextCode.StaleAnswer) { Number = answered.AttemptId }, stale: true);
-            return;
-        }
-
-        var attempt = next.Attempts[index];
-        if (!attempt.Answered)
-        {
-            next.Attempts = next.Attempts.ReplaceAt(index, attempt with { Answered = true });
-        }
-    }
-
-    // Staggered attempts (R7): the attempts in flight stayed silent for the stagger delay; the next candidate starts beside them.
-    private static void OnStaggerElapsed(MachineConfig config, StaggerElapsed elapsed, Decision decision)
-    {
-        ref var next = ref decision.State;
-        if (elapsed.TimerId != next.StaggerTimerId)
-        {
-            Ignore(decision, new MachineText(MachineTextCode.StaleStagger), stale: true);
-            return;
-        }
-
-        next.StaggerTimerId = null;
-        var lead = next.Attempts.Lead;
-        if (next.Attempts.AnyAnswered)
-        {
-            // Only a silent candidate is raced: one that answered (a two-factor prompt above all) keeps the floor; if it
-            // fails, the next candidate starts at once.
-            return;
-        }
-
-        var pending = SkipInFlight(next, next.Pending);
-        if (pending.IsEmpty)
-        {
-            next.Pending = default;
-            return;
-        }
-
-        var why = new MachineText(MachineTextCode.StaggeredAttempt) { Pbx = lead.Target, Other = pending.First };
-        decision.Add(MachineCommand.NoteOf(MachineNote.AttemptStaggered, why));
-        BeginAttempt(config, decision, pending.First!, pending.Rest, why);
-    }
-
-    private static void OnLoggedIn(MachineConfig config, in InFlightAttempt attempt, PbxLoginInfo info, Decision decision)
-    {
-        ref var next = ref decision.State;
-        var pbx = attempt.Target;
-        var attemptId = attempt.Id;
-        var redirects = attempt.Hops.RedirectCount;
-        var home = next.Home;
-        var oldSecondary = next.Secondary;
-
-        // R4: the PBX says whether it acts as standby; when it does not, a login that landed,
-        // without a redirect, elsewhere than the user's PBX is a standby login. An explicit false wins.
-        var standby = info.Standby ?? (redirects == 0 && home is not null && home != pbx);
-
-        // The backoff is not reset here but when the connection proves stable (see OnConnectionLost), so that a
-        // PBX that accepts logins and drops them at once meets a growing backoff instead of a reconnect storm.
-        Settle(ref next);
-        next.Current = pbx;
-        next.ConnectionId = attemptId;
-        next.AttemptNumber = 0;
-        if (standby)
-        {
-            // R5: a standby login never changes pri/sec.
-            decision.Add(MachineCommand.NoteOf(MachineNote.StandbyLogin, new MachineText(MachineTextCode.StandbyLoggedIn) { Pbx = pbx }));
-            next.Phase = RedundancyState.Standby;
-            next.Reason = new MachineText(MachineTextCode.StandbyLogin) { Pbx = pbx };
-            return;
-        }
-
-        var secondary = DetermineSecondary(config, pbx, redirects, info);
-        decision.Add(MachineCommand.NoteOf(MachineNote.LoggedIn, new MachineText(MachineTextCode.LoggedIn) { Pbx = pbx, Number = redirects }));
-        decision.Add(MachineCommand.NoteOf(
-            MachineNote.Determined, new MachineText(MachineTextCode.Determined) { Pbx = pbx, Other = secondary, Primary = config.Primary }));
-        if (secondary != oldSecondary || pbx != home)
-        {
-            decision.Add(MachineCommand.Persist(secondary, pbx));
-        }
-
-        next.Phase = RedundancyState.Connected;
-        next.Reason = new MachineText(redirects > 0 ? MachineTextCode.ConnectedRedirected : MachineTextCode.Connected) { Pbx = pbx };
-        next.Secondary = secondary;
-        next.Home = pbx;
-    }
-
-    /// <summary>
-    /// R5. After a redirected login the secondary is the PBX we ended on (the user's PBX). After a direct login the
-    /// concept's standby rule applies: the explicit standby (<c>alt</c>) of the PBX we ended on, else its master; when
-    /// that names no PBX or the primary itself, the PBX we ended on. The secondary is never the primary.
-    /// </summary>
-    /// <remarks>
-    /// The fallback keeps both cases of docs/concepts.md "Interpretations": reached directly at a slave while the
-    /// primary (another slave) is down, its master becomes the secondary, so that the user stays served when that slave
-    /// fails too; reached directly at a slave whose master is the primary, the slave stays the secondary instead of a
-    /// secondary equal to the primary, which would leave the alternation with one PBX.
-    /// </remarks>
-    internal static PbxAddress? DetermineSecondary(MachineConfig config, PbxAddress endedOn, int redirects, PbxLoginInfo info)
-    {
-        var candidate = redirects > 0 ? endedOn : info.Alternative ?? info.Master;
-        if (candidate is null || candidate == config.Primary)
-        {
-            candidate = endedOn;
-        }
-
-        return Different(candidate, config.Primary);
-    }
-
-    // R3: follow within the hop limit, never in a loop, never to another scheme.
-    private static void OnRedirected(MachineConfig config, int index, in InFlightAttempt attempt, Redirected redirected, Decision decision)
-    {
-        ref var next = ref decision.State;
-        var from = attempt.Target;
-        var refusal = MachineTextCode.NotStarted;
-        if (redirected.Scheme != attempt.Scheme)
-        {
-            refusal = MachineTextCode.RedirectSchemeRefused;
-        }
-        else if (attempt.Hops.Contains(redirected.Target))
-        {
-            refusal = MachineTextCode.RedirectLoopRefused;
-        }
-        else if (attempt.Hops.RedirectCount >= config.MaxRedirectHops)
-        {
-            refusal = MachineTextCode.RedirectHopLimitRefused;
-        }
-
-        if (refusal != MachineTextCode.NotStarted)
-        {
-            var why = new MachineText(refusal)
-            {
-                Pbx = from,
-                Other = redirected.Target,
-                SchemeFrom = attempt.Scheme,
-                SchemeTo = redirected.Scheme,
-                Hops = refusal == MachineTextCode.RedirectLoopRefused ? attempt.Hops : default,
-                Number = refusal == MachineTextCode.RedirectHopLimitRefused ? config.MaxRedirectHops : 0,
-            };
-            decision.Add(MachineCommand.NoteOf(MachineNote.RedirectRefused, why));
-            next.Attempts = next.Attempts.RemoveAt(index);
-            NextCandidate(config, decision, why);
-            return;
-        }
-
-        if (next.Attempts.Targets(redirected.Target))
-        {
-            // Never two attempts to one PBX: the attempt in flight there carries on for both.
-            decision.Add(MachineCommand.NoteOf(MachineNote.RedirectJoined, new MachineText(MachineTextCode.RedirectJoined) { Pbx = from, Other = redirected.Target }));
-            next.Attempts = next.Attempts.RemoveAt(index);
-            return;
-        }
-
-        var id = next.NextId;
-        decision.Add(MachineCommand.NoteOf(MachineNote.RedirectFollowed, new MachineText(MachineTextCode.RedirectFollowed) { Pbx = from, Other = redirected.Target }));
-        decision.Add(MachineCommand.Connect(id, redirected.Target, redirected.Scheme, next.AttemptNumber, attempt.Hops.Length));
-        next.Phase = RedundancyState.Redirected;
-        next.Reason = new MachineText(MachineTextCode.Redirected) { Pbx = from, Other = redirected.Target };
-        next.NextId = id + 1;
-        next.Attempts = next.Attempts.ReplaceAt(index, new InFlightAttempt(id, redirected.Target, redirected.Scheme, attempt.Hops.Add(redirected.Target), Answered: false));
-        ArmStagger(decision, redirected.Target);
-    }
-
-    private static void OnConnectionLost(MachineConfig config, ConnectionLost lost, Decision decision)
-    {
-        ref var next = ref decision.State;
-        if (lost.ConnectionId != next.ConnectionId)
-        {
-            Ignore(decision, new MachineText(MachineTextCode.StaleConnectionLoss), stale: true);
-            return;
-        }
-
-        var pbx = next.Current!;
-        next.ConnectionId = null;
-        if (lost.Loss.Kind == ConnectionLossKind.LoggedOut)
-        {
-            // The session is gone; reconnecting with it would only be refused.
-            var reason = new MachineText(MachineTextCode.LoggedOut) { Pbx = pbx, Detail = lost.Loss.Reason };
-            decision.Add(MachineCommand.NoteOf(MachineNote.LoggedOut, reason));
-            decision.Add(MachineCommand.ResetBackoff());
-            next.Phase = RedundancyState.Faulted;
-            next.Reason = reason;
-            return;
-        }
-
-        var standbyBack = lost.Loss.Kind == ConnectionLossKind.StandbyBack;
-        var why = standbyBack
-            ? new MachineText(MachineTextCode.StandbyBack) { Pbx = pbx }
-            : new MachineText(MachineTextCode.ConnectionLost) { Pbx = pbx, Detail = lost.Loss.Reason };
-        decision.Add(MachineCommand.NoteOf(standbyBack ? MachineNote.StandbyBack : MachineNote.ConnectionLost, why));
-        if (lost.Unstable && !standbyBack)
-        {
-            // Lost right after its login. Once may be chance: reconnect at once. The second time in a row, back off before
-            // the reconnect (R7 resumes after it, current PBX first), growing with every further early loss, so that a
-            // PBX that accepts and drops every login meets a backoff, not a storm. A StandbyBack is never delayed (R8).
-            next.EarlyLosses++;
-            if (next.EarlyLosses >= 2)
-            {
-                next.CurrentFirst = true;
-                Backoff(decision, why with { Wrap = MachineTextWrap.Unstable });
-                return;
-            }
-        }
-        else if (!lost.Unstable)
-        {
-            // The connection proved stable: the next trouble starts from scratch.
-            next.EarlyLosses = 0;
-            decision.Add(MachineCommand.ResetBackoff());
-        }
-
-        // R8: the user's PBX is back; the normal procedure from the primary gets us there.
-        // R7: otherwise the current PBX first, then the alternation from the primary.
-        StartRound(config, decision, standbyBack ? RoundCandidates(config, next) : LossCandidates(config, next, pbx), why);
-    }
-
-    private static void OnBackoffScheduled(BackoffScheduled scheduled, Decision decision)
-    {
-        ref var next = ref decision.State;
-        if (next.Phase != RedundancyState.Failover || scheduled.TimerId != next.TimerId)
-        {
-            Ignore(decision, new MachineText(MachineTextCode.StaleBackoffSchedule), stale: true);
-            return;
-        }
-
-        next.NextAttemptAt = scheduled.DueAt;
-    }
-
-    private static void OnBackoffElapsed(MachineConfig config, BackoffElapsed elapsed, Decision decision)
-    {
-        ref var next = ref decision.State;
-        if (next.Phase != RedundancyState.Failover || elapsed.TimerId != next.TimerId)
-        {
-            Ignore(decision, new MachineText(MachineTextCode.StaleBackoffEnd), stale: true);
-            return;
-        }
-
-        var currentFirst = next.CurrentFirst;
-        next.TimerId = null;
-        next.NextAttemptAt = null;
-        next.CurrentFirst = false;
-        if (currentFirst && next.Current is { } current)
-        {
-            StartRound(config, decision, LossCandidates(config, next, current), new MachineText(MachineTextCode.BackoffOverCurrentFirst) { Pbx = current });
-        }
-        else
-        {
-            StartRound(config, decision, RoundCandidates(config, next), new MachineText(MachineTextCode.BackoffOverFromPrimary));
-        }
     }
 
     // R6: primary, then secondary; with no secondary known, the primary alone.
@@ -536,53 +237,4 @@ internal static class RedundancyMachine
         decision.Add(MachineCommand.NoteOf(stale ? MachineNote.StaleEventIgnored : MachineNote.EventIgnored, why));
 
     private static PbxAddress? Different(PbxAddress? candidate, PbxAddress primary) => candidate == primary ? null : candidate;
-}
-
-/// <summary>
-/// The slots one transition writes: the caller's state, changed field by field, and the caller's commands, appended in
-/// place. A ref struct of two references, so that handing it from handler to handler copies nothing.
-/// </summary>
-internal ref struct Decision
-{
-    /// <summary>The state being changed into the next one.</summary>
-    public ref MachineState State;
-
-    /// <summary>What the shell is to do, in order.</summary>
-    public ref MachineCommands Commands;
-
-    public Decision(ref MachineState state, ref MachineCommands commands)
-    {
-        State = ref state;
-        Commands = ref commands;
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public readonly void Add(in MachineCommand command)
-    {
-        switch (Commands.Count)
-        {
-            case 0:
-                Commands.First = command;
-                break;
-            case 1:
-                Commands.Second = command;
-                break;
-            case 2:
-                Commands.Third = command;
-                break;
-            case 3:
-                Commands.Fourth = command;
-                break;
-            case 4:
-                Commands.Fifth = command;
-                break;
-            case 5:
-                Commands.Sixth = command;
-                break;
-            default:
-                throw new InvalidOperationException("A decision holds at most six commands.");
-        }
-
-        Commands.Count++;
-    }
 }

@@ -10,7 +10,7 @@ namespace Innovaphone.Redundancy.Persistence;
 /// Keeps all records in one JSON file, keyed by the record key. Survives restarts; the file holds no secret.
 /// </summary>
 /// <remarks>
-/// <para>File layout: <c>{"version":1,"records":{"&lt;key&gt;":{"primary":"host[:port]/module","secondary":..,"home":..}}}</c>;
+/// <para>File layout: <c>{"version":1,"records":{"&lt;key&gt;":{"primary":"host[:port]/module","secondary":..,"home":..,"homeAlt":..,"homeMaster":..}}}</c>;
 /// absent PBXes are left out.</para>
 /// <para>Writes are atomic: the new content goes to a temporary file in the same directory, which then replaces
 /// the file in one rename, so a crash leaves either the old or the new file, never half of one. On Unix the file is
@@ -200,13 +200,14 @@ public sealed partial class JsonFileRedundancyStore : IRedundancyStore
                 return false;
             }
 
-            if (!TryParseOptional(dto.Secondary, out var secondary) || !TryParseOptional(dto.Home, out var home))
+            if (!TryParseOptional(dto.Secondary, out var secondary) || !TryParseOptional(dto.Home, out var home)
+                || !TryParseOptional(dto.HomeAlt, out var homeAlt) || !TryParseOptional(dto.HomeMaster, out var homeMaster))
             {
                 problem = $"record '{key}' has an invalid PBX address";
                 return false;
             }
 
-            into[key] = new RedundancyRecord(primary, secondary, home);
+            into[key] = new RedundancyRecord(primary, secondary, home) { HomeAlternative = homeAlt, HomeMaster = homeMaster };
         }
 
         problem = null;
@@ -242,6 +243,8 @@ public sealed partial class JsonFileRedundancyStore : IRedundancyStore
                     Primary = r.Value.Primary.ToString(),
                     Secondary = r.Value.Secondary?.ToString(),
                     Home = r.Value.Home?.ToString(),
+                    HomeAlt = r.Value.HomeAlternative?.ToString(),
+                    HomeMaster = r.Value.HomeMaster?.ToString(),
                 },
                 StringComparer.Ordinal),
         };
@@ -331,6 +334,10 @@ internal sealed class RecordDto
     public string? Secondary { get; set; }
 
     public string? Home { get; set; }
+
+    public string? HomeAlt { get; set; }
+
+    public string? HomeMaster { get; set; }
 }
 
 [JsonSourceGenerationOptions(

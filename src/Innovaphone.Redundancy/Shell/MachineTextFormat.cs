@@ -20,6 +20,8 @@ internal static class MachineTextFormat
             MachineTextWrap.NoPbxReachable => "no PBX reachable; last: " + core,
             MachineTextWrap.RoundFailed => "no PBX reachable in this round; last: " + core,
             MachineTextWrap.Unstable => core + "; the connection was unstable, backing off",
+            MachineTextWrap.RejectedRepeatedly => string.Create(
+                CultureInfo.InvariantCulture, $"{core}; {RedundancyMachine.MaxRejectionsElsewhere} rejections in a row by PBXes other than the user's: not retrying"),
             _ => core,
         };
     }
@@ -31,7 +33,7 @@ internal static class MachineTextFormat
         MachineTextCode.StoppedByHost => "stopped by the host",
         MachineTextCode.LoginRejected => string.Create(CultureInfo.InvariantCulture, $"login rejected by {text.Pbx}: {text.Detail} (error {text.Number})"),
         MachineTextCode.AttemptFailed => string.Create(CultureInfo.InvariantCulture, $"attempt to {text.Pbx} failed ({text.FailureKind}): {text.Detail}"),
-        MachineTextCode.StandbyLoggedIn => $"logged in to {text.Pbx}, which acts as standby for the user's PBX",
+        MachineTextCode.StandbyLoggedIn => $"logged in to {text.Pbx}, which acts as standby for the user's PBX{Evidence(text)}",
         MachineTextCode.StandbyLogin => $"standby login at {text.Pbx}",
         MachineTextCode.LoggedIn => text.Number > 0
             ? string.Create(CultureInfo.InvariantCulture, $"logged in to {text.Pbx} after {text.Number} redirect(s)")
@@ -62,7 +64,22 @@ internal static class MachineTextFormat
         MachineTextCode.RedirectJoined => $"{text.Pbx} redirects to {text.Other}, which this round is trying already",
         MachineTextCode.StaleStagger => "stagger timer that is no longer pending",
         MachineTextCode.StaleAnswer => "answer of an attempt that is no longer in flight",
+        MachineTextCode.LoginRejectedElsewhere => string.Create(
+            CultureInfo.InvariantCulture,
+            $"login rejected by {text.Pbx}, which is not the user's PBX ({text.Other?.ToString() ?? "the user's PBX is not known"}): {text.Detail} (error {text.Number}); trying on"),
+        MachineTextCode.StandbyCorrected => text.Other is { } home
+            ? $"{text.Pbx} sent StandbyBack, so it had kept the user as standby: the user's PBX is {home} again"
+            : $"{text.Pbx} sent StandbyBack, so it had kept the user as standby: the user's PBX is not known until the next login",
         _ => throw new ArgumentOutOfRangeException(nameof(text), text.Code, "Unknown machine text."),
+    };
+
+    // Why a login is a standby login (R4): what the PBX said, or the evidence of the inference.
+    private static string Evidence(in MachineText text) => (StandbyEvidence)text.Number switch
+    {
+        StandbyEvidence.SaidStandby => " (the PBX says so)",
+        StandbyEvidence.HomeTopology => $" (inferred: it can stand in for the user's PBX {text.Other} by that PBX's alt/master)",
+        StandbyEvidence.DirectElsewhere => $" (inferred: reached without a redirect, not the user's PBX {text.Other})",
+        _ => string.Empty,
     };
 
     private static string Scheme(PbxScheme scheme) => scheme == PbxScheme.Wss ? "wss" : "ws";

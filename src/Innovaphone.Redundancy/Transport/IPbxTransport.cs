@@ -87,7 +87,10 @@ public sealed record LoggedIn(IPbxConnection Connection, PbxLoginInfo Info) : Lo
 /// <param name="Scheme">The scheme the redirect offers for the target.</param>
 public sealed record Redirected(PbxAddress Target, PbxScheme Scheme) : LoginOutcome;
 
-/// <summary>The PBX rejected the login (for example a wrong password). Not a failover case.</summary>
+/// <summary>
+/// The PBX rejected the login (for example a wrong password). A rejection by the user's PBX faults the manager; one by
+/// another PBX ends that attempt, and the third such rejection in a row faults (R9, docs/concepts.md).
+/// </summary>
 /// <param name="Code">The PBX's error code.</param>
 /// <param name="Text">The PBX's error text (never contains credentials).</param>
 public sealed record Rejected(int Code, string Text) : LoginOutcome;
@@ -114,6 +117,12 @@ public enum AttemptFailureKind
 
     /// <summary>A redirect was refused (hop limit, loop, scheme change).</summary>
     RedirectRefused,
+
+    /// <summary>
+    /// The PBX answered the first, credential-less Login with an error: it takes no logins now. Not a verdict on the
+    /// credentials, so not a <see cref="Rejected"/> outcome: the round goes on with the next PBX.
+    /// </summary>
+    Refused,
 }
 
 /// <summary>Topology facts a PBX gives on a successful login.</summary>

@@ -33,13 +33,13 @@ public sealed class RedundancyMachineTests
     private IEnumerable<MachineCommand> Notes(MachineNote note) => Commands(MachineCommandKind.Note).Where(c => c.Note == note);
 
     private void Succeed(PbxLoginInfo? info = null) =>
-        Feed(new AttemptCompleted(_state.AttemptId!.Value, new LoggedIn(new NoConnection(_state.AttemptTarget!), info ?? PbxLoginInfo.None)));
+        Feed(new AttemptCompleted(_state.AttemptId!.Value, new LoginAccepted(info ?? PbxLoginInfo.None)));
 
     private void Fail(AttemptFailureKind kind = AttemptFailureKind.Unreachable) =>
-        Feed(new AttemptCompleted(_state.AttemptId!.Value, new AttemptFailed(kind, "test")));
+        Feed(new AttemptCompleted(_state.AttemptId!.Value, new AttemptUnsuccessful(kind, "test")));
 
     private void Redirect(PbxAddress target, PbxScheme scheme = PbxScheme.Wss) =>
-        Feed(new AttemptCompleted(_state.AttemptId!.Value, new Redirected(target, scheme)));
+        Feed(new AttemptCompleted(_state.AttemptId!.Value, new RedirectOffered(target, scheme)));
 
     private void Lose(ConnectionLossKind kind = ConnectionLossKind.Closed, bool unstable = false) =>
         Feed(new ConnectionLost(_state.ConnectionId!.Value, new ConnectionLoss(kind, "test"), unstable));
@@ -113,10 +113,10 @@ public sealed class RedundancyMachineTests
     {
         var config = Config with { MaxRedirectHops = 2 };
         Feed(new StartRequested(null), config);
-        Feed(new AttemptCompleted(_state.AttemptId!.Value, new Redirected(Slave1, PbxScheme.Wss)), config);
-        Feed(new AttemptCompleted(_state.AttemptId!.Value, new Redirected(Slave2, PbxScheme.Wss)), config);
+        Feed(new AttemptCompleted(_state.AttemptId!.Value, new RedirectOffered(Slave1, PbxScheme.Wss)), config);
+        Feed(new AttemptCompleted(_state.AttemptId!.Value, new RedirectOffered(Slave2, PbxScheme.Wss)), config);
         Commands(MachineCommandKind.Connect).Should().ContainSingle();
-        Feed(new AttemptCompleted(_state.AttemptId!.Value, new Redirected(Standby, PbxScheme.Wss)), config);
+        Feed(new AttemptCompleted(_state.AttemptId!.Value, new RedirectOffered(Standby, PbxScheme.Wss)), config);
 
         Notes(MachineNote.RedirectRefused).Should().Contain(n => MachineTextFormat.Format(n.Text).Contains("hop limit", StringComparison.Ordinal));
         Commands(MachineCommandKind.Connect).Should().BeEmpty();
@@ -133,7 +133,7 @@ public sealed class RedundancyMachineTests
         _state.Phase.Should().Be(RedundancyState.Connected);
         _state.Secondary.Should().Be(Slave2);
         _state.Home.Should().Be(Slave2);
-        Commands(MachineCommandKind.Persist).Should().ContainSingle().Which.ToRecord(Config).Should().Be(new RedundancyRecord(Master, Slave2, Slave2));
+        Commands(MachineCommandKind.Persist).Should().ContainSingle().Which.ToRecord(Config).Should().Be(new RedundancyRecord(Master, Slave2, Slave2) { HomeMaster = Master }, "the hints of the user's PBX are kept for R4");
     }
 
     [Fact]
@@ -150,7 +150,7 @@ public sealed class RedundancyMachineTests
     {
         var config = Config with { Primary = Slave1 };
         Feed(new StartRequested(null), config);
-        Feed(new AttemptCompleted(_state.AttemptId!.Value, new LoggedIn(new NoConnection(Slave1), new PbxLoginInfo(false, null, Master))), config);
+        Feed(new AttemptCompleted(_state.AttemptId!.Value, new LoginAccepted(new PbxLoginInfo(false, null, Master))), config);
 
         _state.Secondary.Should().Be(Master);
     }
@@ -161,13 +161,13 @@ public sealed class RedundancyMachineTests
         // Configured at slave S1, user on slave S2: S1 is down, the stored secondary S2 takes the login directly.
         var config = Config with { Primary = Slave1 };
         Feed(new StartRequested(new RedundancyRecord(Slave1, Slave2, Slave2)), config);
-        Feed(new AttemptCompleted(_state.AttemptId!.Value, new AttemptFailed(AttemptFailureKind.Unreachable, "test")), config);
-        Feed(new AttemptCompleted(_state.AttemptId!.Value, new LoggedIn(new NoConnection(Slave2), new PbxLoginInfo(false, null, Master))), config);
+        Feed(new AttemptCompleted(_state.AttemptId!.Value, new AttemptUnsuccessful(AttemptFailureKind.Unreachable, "test")), config);
+        Feed(new AttemptCompleted(_state.AttemptId!.Value, new LoginAccepted(new PbxLoginInfo(false, null, Master))), config);
 
         _state.Phase.Should().Be(RedundancyState.Connected);
         _state.Home.Should().Be(Slave2);
         _state.Secondary.Should().Be(Master, "not redirected: the master of the PBX we ended on stands by for it");
-        Commands(MachineCommandKind.Persist).Should().ContainSingle().Which.ToRecord(config).Should().Be(new RedundancyRecord(Slave1, Master, Slave2));
+        Commands(MachineCommandKind.Persist).Should().ContainSingle().Which.ToRecord(config).Should().Be(new RedundancyRecord(Slave1, Master, Slave2) { HomeMaster = Master });
     }
 
     [Fact]
@@ -378,12 +378,127 @@ public sealed class RedundancyMachineTests
     public void R9_Rejected_FaultsWithoutRetry()
     {
         Feed(new StartRequested(new RedundancyRecord(Master, Slave1, Master)));
-        Feed(new AttemptCompleted(_state.AttemptId!.Value, new Rejected(1, "wrong password")));
+        Feed(new AttemptCompleted(_state.AttemptId!.Value, new LoginDenied(1, "wrong password")));
 
         _state.Phase.Should().Be(RedundancyState.Faulted);
         MachineTextFormat.Format(_state.Reason).Should().Contain("wrong password");
         Commands(MachineCommandKind.Connect).Should().BeEmpty();
         Commands(MachineCommandKind.StartBackoff).Should().BeEmpty();
+    }
+
+    [Fact]
+    public void R9_RejectedByAPbxThatIsNotTheUsers_EndsThatAttempt_TheRoundGoesOn()
+    {
+        // The user's PBX is Slave1 (stored); the primary Master rejects: the secondary is tried next, nothing faults.
+        Feed(new StartRequested(new RedundancyRecord(Master, Slave1, Slave1)));
+        Feed(new AttemptCompleted(_state.AttemptId!.Value, new LoginDenied(1, "unknown user")));
+
+        _state.Phase.Should().Be(RedundancyState.Connecting);
+        _state.RejectionsElsewhere.Should().Be(1);
+        LastConnect.Target.Should().Be(Slave1);
+        MachineTextFormat.Format(Notes(MachineNote.LoginRejectedElsewhere).Should().ContainSingle().Subject.Text)
+            .Should().Contain("which is not the user's PBX (slave1.example.com/PBX0)");
+    }
+
+    [Fact]
+    public void R9_RejectionsElsewhere_TheThirdInARowFaults_ALoginBetweenStartsAgain()
+    {
+        Feed(new StartRequested(new RedundancyRecord(Master, Slave1, Slave1)));
+        Feed(new AttemptCompleted(_state.AttemptId!.Value, new LoginDenied(1, "no")));
+        Fail();
+        Feed(new BackoffElapsed(_state.TimerId!.Value));
+        Feed(new AttemptCompleted(_state.AttemptId!.Value, new LoginDenied(1, "no")));
+        _state.RejectionsElsewhere.Should().Be(2);
+        Succeed(new PbxLoginInfo(Standby: false));
+        _state.RejectionsElsewhere.Should().Be(0, "a login ends the series");
+
+        Lose();
+        Fail();
+        for (var i = 1; i <= RedundancyMachine.MaxRejectionsElsewhere; i++)
+        {
+            if (_state.TimerId is long timer)
+            {
+                Feed(new BackoffElapsed(timer));
+            }
+
+            _state.AttemptTarget.Should().Be(Master);
+            Feed(new AttemptCompleted(_state.AttemptId!.Value, new LoginDenied(1, "no")));
+            if (i < RedundancyMachine.MaxRejectionsElsewhere)
+            {
+                Fail();
+            }
+        }
+
+        _state.Phase.Should().Be(RedundancyState.Faulted);
+        MachineTextFormat.Format(_state.Reason).Should().EndWith("3 rejections in a row by PBXes other than the user's: not retrying");
+    }
+
+    [Fact]
+    public void R9_RejectedAfterARedirect_WhileTheUsersPbxIsUnknown_IsNotAVerdictOnTheCredentials()
+    {
+        Feed(new StartRequested(null));
+        Redirect(Slave2);
+        Feed(new AttemptCompleted(_state.AttemptId!.Value, new LoginDenied(1, "busy")));
+
+        _state.Phase.Should().Be(RedundancyState.Failover, "the redirect proved the credentials: back off and try again");
+        Notes(MachineNote.LoginRejectedElsewhere).Should().ContainSingle();
+    }
+
+    [Fact]
+    public void R4_NoFlag_RedirectChainThroughTheUsersPbx_EndsAtTheUsersNewPbx()
+    {
+        // Slave1 was the user's PBX and named Master its master; now Slave1 itself redirects to Master.
+        Feed(new StartRequested(new RedundancyRecord(Slave1, null, Slave1) { HomeMaster = Master }), Config with { Primary = Slave1 });
+        Feed(new AttemptCompleted(_state.AttemptId!.Value, new RedirectOffered(Master, PbxScheme.Wss)), Config with { Primary = Slave1 });
+        Feed(new AttemptCompleted(_state.AttemptId!.Value, new LoginAccepted(PbxLoginInfo.None)), Config with { Primary = Slave1 });
+
+        _state.Phase.Should().Be(RedundancyState.Connected, "the user's PBX is up and sent the user on: Master is the user's PBX now");
+        _state.Home.Should().Be(Master);
+    }
+
+    [Theory]
+    [InlineData("standby", true)]
+    [InlineData("master", true)]
+    [InlineData("other", false)]
+    public void R4_NoFlag_DirectLogin_TheHintsOfTheUsersPbxDecide(string reached, bool standby)
+    {
+        var pbx = reached switch { "standby" => Standby, "master" => Master, _ => Slave2 };
+        var config = Config with { Primary = pbx };
+        Feed(new StartRequested(new RedundancyRecord(pbx, null, Slave1) { HomeAlternative = Standby, HomeMaster = Master }), config);
+        Feed(new AttemptCompleted(_state.AttemptId!.Value, new LoginAccepted(PbxLoginInfo.None)), config);
+
+        _state.Phase.Should().Be(standby ? RedundancyState.Standby : RedundancyState.Connected);
+        _state.Home.Should().Be(standby ? Slave1 : pbx);
+    }
+
+    [Fact]
+    public void R4_NoFlag_ASlaveOfAMasterHome_CanStandIn()
+    {
+        // The user's PBX is a master with an explicit standby; any slave of it can stand in (the concept's table).
+        var config = Config with { Primary = Slave2 };
+        Feed(new StartRequested(new RedundancyRecord(Slave2, null, Master) { HomeAlternative = Standby }), config);
+        Feed(new AttemptCompleted(_state.AttemptId!.Value, new LoginAccepted(new PbxLoginInfo(Master: Master))), config);
+
+        _state.Phase.Should().Be(RedundancyState.Standby);
+    }
+
+    [Fact]
+    public void R4_StandbyBackFromAPbxTakenForHome_TakesBackWhatThatLoginRewrote()
+    {
+        Feed(new StartRequested(new RedundancyRecord(Master, Slave1, Slave1) { HomeMaster = Master }));
+        Redirect(Slave2);
+        Succeed(PbxLoginInfo.None);
+        _state.Home.Should().Be(Slave2, "a redirect chain that ends outside the hints of Slave1 reads as a home login");
+
+        Lose(ConnectionLossKind.StandbyBack);
+
+        _state.Home.Should().Be(Slave1);
+        _state.Secondary.Should().Be(Slave1);
+        _state.HomeTopology.Should().Be(new PbxLoginInfo(Master: Master));
+        Notes(MachineNote.StandbyCorrected).Should().ContainSingle();
+        Commands(MachineCommandKind.Persist).Should().ContainSingle().Which.ToRecord(Config)
+            .Should().Be(new RedundancyRecord(Master, Slave1, Slave1) { HomeMaster = Master });
+        LastConnect.Target.Should().Be(Master, "R8: the normal procedure from the primary");
     }
 
     [Fact]
@@ -401,7 +516,7 @@ public sealed class RedundancyMachineTests
     public void R9_StartAfterFault_BeginsAnew()
     {
         Feed(new StartRequested(null));
-        Feed(new AttemptCompleted(_state.AttemptId!.Value, new Rejected(1, "wrong password")));
+        Feed(new AttemptCompleted(_state.AttemptId!.Value, new LoginDenied(1, "wrong password")));
         Feed(new StartRequested(null));
 
         _state.Phase.Should().Be(RedundancyState.Connecting);
@@ -414,8 +529,8 @@ public sealed class RedundancyMachineTests
         var config = Config with { Phys = "berlin" };
         _state.ToConnInfo(config).Should().Be(new ConnInfo(false, false, null, Master, null, "berlin"));
         Feed(new StartRequested(null), config);
-        Feed(new AttemptCompleted(_state.AttemptId!.Value, new Redirected(Slave2, PbxScheme.Wss)), config);
-        Feed(new AttemptCompleted(_state.AttemptId!.Value, new LoggedIn(new NoConnection(Slave2), PbxLoginInfo.None)), config);
+        Feed(new AttemptCompleted(_state.AttemptId!.Value, new RedirectOffered(Slave2, PbxScheme.Wss)), config);
+        Feed(new AttemptCompleted(_state.AttemptId!.Value, new LoginAccepted(PbxLoginInfo.None)), config);
 
         _state.ToConnInfo(config).Should().Be(new ConnInfo(true, false, Slave2, Master, Slave2, "berlin"));
     }
@@ -439,6 +554,47 @@ public sealed class RedundancyMachineTests
     }
 
     [Fact]
+    public void Login_TheWinnersConnectionIsAdopted()
+    {
+        Feed(new StartRequested(null));
+        var attempt = _state.AttemptId!.Value;
+        Succeed(new PbxLoginInfo(Standby: false));
+
+        Commands(MachineCommandKind.AdoptConnection).Should().ContainSingle().Which.ConnectionId.Should().Be(attempt);
+        _state.ConnectionId.Should().Be(attempt);
+    }
+
+    [Theory]
+    [InlineData(ConnectionLossKind.Closed)]
+    [InlineData(ConnectionLossKind.StandbyBack)]
+    public void ReconnectAfterALoss_IsMarkedForSpreading_OtherAttemptsAreNot(ConnectionLossKind kind)
+    {
+        Feed(new StartRequested(new RedundancyRecord(Master, Slave1, Slave1)));
+        Commands(MachineCommandKind.Connect).Should().OnlyContain(c => !c.Spread, "a start is not a reconnect");
+        Redirect(Slave1);
+        Succeed(new PbxLoginInfo(Standby: false));
+
+        Lose(kind);
+
+        _commands.Where(c => c.Kind is MachineCommandKind.Connect or MachineCommandKind.StartStagger).Should().NotBeEmpty().And.OnlyContain(c => c.Spread);
+        Fail();
+        Commands(MachineCommandKind.Connect).Should().ContainSingle().Which.Spread.Should().BeFalse("only the first attempt after the loss is spread");
+    }
+
+    [Fact]
+    public void Failover_IsAnnounceableOnceItsNextAttemptTimeIsKnown()
+    {
+        Feed(new StartRequested(null));
+        Fail();
+        _state.Phase.Should().Be(RedundancyState.Failover);
+        _state.IsAnnounceable.Should().BeFalse();
+
+        Feed(new BackoffScheduled(_state.TimerId!.Value, DateTimeOffset.UnixEpoch, TimeSpan.FromSeconds(1)));
+
+        _state.IsAnnounceable.Should().BeTrue();
+    }
+
+    [Fact]
     public void StaleResults_AreIgnored()
     {
         Feed(new StartRequested(new RedundancyRecord(Master, Slave1, null)));
@@ -446,11 +602,11 @@ public sealed class RedundancyMachineTests
         Fail();
         var before = _state;
 
-        Feed(new AttemptCompleted(stale, new LoggedIn(new NoConnection(Master), PbxLoginInfo.None)));
+        Feed(new AttemptCompleted(stale, new LoginAccepted(PbxLoginInfo.None)));
         _state.Should().Be(before);
-        var ignored = _commands.Should().ContainSingle().Subject;
-        ignored.Kind.Should().Be(MachineCommandKind.Note);
-        ignored.Note.Should().Be(MachineNote.StaleEventIgnored);
+        _commands.Should().HaveCount(2);
+        _commands[0].Note.Should().Be(MachineNote.StaleEventIgnored);
+        _commands[1].Should().Be(MachineCommand.CloseConnection(stale), "the late login's connection is closed, never adopted");
 
         Feed(new BackoffElapsed(12345));
         _state.Should().Be(before);
@@ -467,14 +623,5 @@ public sealed class RedundancyMachineTests
 
         _state.Should().Be(before);
         Commands(MachineCommandKind.Connect).Should().BeEmpty();
-    }
-
-    private sealed class NoConnection(PbxAddress pbx) : IPbxConnection
-    {
-        public PbxAddress Pbx { get; } = pbx;
-
-        public Task<ConnectionLoss> Lost { get; } = new TaskCompletionSource<ConnectionLoss>().Task;
-
-        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 }

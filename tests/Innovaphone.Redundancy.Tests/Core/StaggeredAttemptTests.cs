@@ -55,7 +55,7 @@ public sealed class StaggeredAttemptTests
         Of(MachineCommandKind.Connect).Should().BeEmpty("a PBX that answered (a two-factor prompt, say) is not raced");
         _state.Attempts.Count.Should().Be(1);
 
-        Feed(new AttemptCompleted(first.AttemptId, new AttemptFailed(AttemptFailureKind.Timeout, "no LoginResult")));
+        Feed(new AttemptCompleted(first.AttemptId, new AttemptUnsuccessful(AttemptFailureKind.Timeout, "no LoginResult")));
         Single(MachineCommandKind.Connect).Target.Should().Be(Slave1);
     }
 
@@ -67,7 +67,7 @@ public sealed class StaggeredAttemptTests
         Feed(new StaggerElapsed(Single(MachineCommandKind.StartStagger).TimerId));
         var second = Single(MachineCommandKind.Connect);
 
-        Feed(new AttemptCompleted(second.AttemptId, new LoggedIn(new NoConnection(Slave1), new PbxLoginInfo(Standby: true))));
+        Feed(new AttemptCompleted(second.AttemptId, new LoginAccepted(new PbxLoginInfo(Standby: true))));
 
         Single(MachineCommandKind.CancelAttempt).AttemptId.Should().Be(first.AttemptId);
         _state.Phase.Should().Be(RedundancyState.Standby);
@@ -76,9 +76,10 @@ public sealed class StaggeredAttemptTests
         _state.StaggerTimerId.Should().BeNull();
 
         var before = _state;
-        Feed(new AttemptCompleted(first.AttemptId, new LoggedIn(new NoConnection(Master), PbxLoginInfo.None)));
+        Feed(new AttemptCompleted(first.AttemptId, new LoginAccepted(PbxLoginInfo.None)));
         _state.Should().Be(before, "a cancelled attempt's late login never wins");
-        _commands.Should().ContainSingle().Which.Note.Should().Be(MachineNote.StaleEventIgnored);
+        _commands.Select(c => c.Kind).Should().Equal(MachineCommandKind.Note, MachineCommandKind.CloseConnection);
+        _commands[1].ConnectionId.Should().Be(first.AttemptId, "its connection is closed");
     }
 
     [Fact]
@@ -89,11 +90,11 @@ public sealed class StaggeredAttemptTests
         Feed(new StaggerElapsed(Single(MachineCommandKind.StartStagger).TimerId));
         var second = Single(MachineCommandKind.Connect);
 
-        Feed(new AttemptCompleted(second.AttemptId, new AttemptFailed(AttemptFailureKind.Unreachable, "refused")));
+        Feed(new AttemptCompleted(second.AttemptId, new AttemptUnsuccessful(AttemptFailureKind.Unreachable, "refused")));
         _state.Phase.Should().Be(RedundancyState.Connecting);
         Of(MachineCommandKind.StartBackoff).Should().BeEmpty("the primary is still being tried");
 
-        Feed(new AttemptCompleted(first.AttemptId, new AttemptFailed(AttemptFailureKind.Timeout, "silent")));
+        Feed(new AttemptCompleted(first.AttemptId, new AttemptUnsuccessful(AttemptFailureKind.Timeout, "silent")));
         _state.Phase.Should().Be(RedundancyState.Failover);
         Of(MachineCommandKind.StartBackoff).Should().ContainSingle();
     }
@@ -102,8 +103,8 @@ public sealed class StaggeredAttemptTests
     public void R7_AfterALoss_CurrentFirst_ThenPrimary_ThenSecondary_NeverTwoToOnePbx()
     {
         Feed(new StartRequested(new RedundancyRecord(Master, Slave1, Slave2)));
-        Feed(new AttemptCompleted(_state.AttemptId!.Value, new Redirected(Slave2, PbxScheme.Wss)));
-        Feed(new AttemptCompleted(_state.AttemptId!.Value, new LoggedIn(new NoConnection(Slave2), PbxLoginInfo.None)));
+        Feed(new AttemptCompleted(_state.AttemptId!.Value, new RedirectOffered(Slave2, PbxScheme.Wss)));
+        Feed(new AttemptCompleted(_state.AttemptId!.Value, new LoginAccepted(PbxLoginInfo.None)));
         _state.Secondary.Should().Be(Slave2);
 
         // cur = sec = slave2: the round is slave2, master, slave2; the second slave2 is skipped while slave2 is tried.
@@ -123,7 +124,7 @@ public sealed class StaggeredAttemptTests
         Feed(new StaggerElapsed(Single(MachineCommandKind.StartStagger).TimerId));
         var second = Single(MachineCommandKind.Connect);
 
-        Feed(new AttemptCompleted(first.AttemptId, new Redirected(Slave1, PbxScheme.Wss)));
+        Feed(new AttemptCompleted(first.AttemptId, new RedirectOffered(Slave1, PbxScheme.Wss)));
 
         Of(MachineCommandKind.Connect).Should().BeEmpty("slave1 is being tried already");
         _commands.Should().Contain(c => c.Kind == MachineCommandKind.Note && c.Note == MachineNote.RedirectJoined);
@@ -139,7 +140,7 @@ public sealed class StaggeredAttemptTests
         Feed(new StaggerElapsed(Single(MachineCommandKind.StartStagger).TimerId));
         var second = Single(MachineCommandKind.Connect);
 
-        Feed(new AttemptCompleted(second.AttemptId, new Redirected(Slave2, PbxScheme.Wss)));
+        Feed(new AttemptCompleted(second.AttemptId, new RedirectOffered(Slave2, PbxScheme.Wss)));
 
         var hop = Single(MachineCommandKind.Connect);
         hop.Target.Should().Be(Slave2);
@@ -171,13 +172,13 @@ public sealed class StaggeredAttemptTests
     public void R8_StandbyBackRightAfterTheLogin_ReconnectsAtOnce()
     {
         Feed(new StartRequested(new RedundancyRecord(Master, Slave1, Master)));
-        Feed(new AttemptCompleted(_state.AttemptId!.Value, new LoggedIn(new NoConnection(Master), new PbxLoginInfo(Standby: true))));
+        Feed(new AttemptCompleted(_state.AttemptId!.Value, new LoginAccepted(new PbxLoginInfo(Standby: true))));
         for (var i = 0; i < 3; i++)
         {
             Feed(new ConnectionLost(_state.ConnectionId!.Value, new ConnectionLoss(ConnectionLossKind.StandbyBack, "back"), Unstable: true));
             Single(MachineCommandKind.Connect).Target.Should().Be(Master, "R8: no guard against flapping delays a StandbyBack");
             Of(MachineCommandKind.StartBackoff).Should().BeEmpty();
-            Feed(new AttemptCompleted(_state.AttemptId!.Value, new LoggedIn(new NoConnection(Master), new PbxLoginInfo(Standby: true))));
+            Feed(new AttemptCompleted(_state.AttemptId!.Value, new LoginAccepted(new PbxLoginInfo(Standby: true))));
         }
     }
 
@@ -202,7 +203,7 @@ public sealed class StaggeredAttemptTests
         Single(MachineCommandKind.Connect).Target.Should().Be(Master, "the count starts again after a stable connection");
     }
 
-    private void LogIn() => Feed(new AttemptCompleted(_state.AttemptId!.Value, new LoggedIn(new NoConnection(_state.AttemptTarget!), PbxLoginInfo.None)));
+    private void LogIn() => Feed(new AttemptCompleted(_state.AttemptId!.Value, new LoginAccepted(PbxLoginInfo.None)));
 
     private void Lose(bool unstable) =>
         Feed(new ConnectionLost(_state.ConnectionId!.Value, new ConnectionLoss(ConnectionLossKind.Closed, "reset"), unstable));

@@ -61,9 +61,12 @@ public sealed class FuzzFindingsTests
     [Fact]
     public void LoginResultError_HugeErrorText_IsBounded()
     {
-        var step = StartedDriver().OnText(Encoding.UTF8.GetBytes($"{{\"mt\":\"LoginResult\",\"error\":1,\"errorText\":\"{new string('E', 100_000)}\"}}"));
+        var frame = Encoding.UTF8.GetBytes($"{{\"mt\":\"LoginResult\",\"error\":1,\"errorText\":\"{new string('E', 100_000)}\"}}");
+        var afterCredentials = StartedDriver();
+        afterCredentials.OnText(Encoding.UTF8.GetBytes("{\"mt\":\"Authenticate\",\"type\":\"user\",\"method\":\"digest\",\"domain\":\"d\",\"challenge\":\"c\"}"));
 
-        step.Outcome.Should().BeOfType<Rejected>().Which.Text.Length.Should().BeLessThanOrEqualTo(LoginDriver.MaxErrorTextLength + 3);
+        afterCredentials.OnText(frame).Outcome.Should().BeOfType<Rejected>().Which.Text.Length.Should().BeLessThanOrEqualTo(LoginDriver.MaxErrorTextLength + 3);
+        StartedDriver().OnText(frame).Outcome.Should().BeOfType<AttemptFailed>().Which.Reason.Length.Should().BeLessThan(300, "the error to the credential-less Login is bounded too");
     }
 
     [Fact]

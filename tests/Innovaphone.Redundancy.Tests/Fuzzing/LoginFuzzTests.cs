@@ -249,7 +249,9 @@ public sealed class LoginFuzzTests
             case AttemptFailed failed:
                 var expectedKinds = input.Kind == FuzzInputKind.Closed
                     ? new[] { AttemptFailureKind.Unreachable }
-                    : new[] { AttemptFailureKind.ProtocolError, AttemptFailureKind.ForgedDigest };
+                    : model.Phase == LoginPhase.AwaitingAuthenticate && input.Kind == FuzzInputKind.Text && IsLoginResultError(input.Frame)
+                        ? new[] { AttemptFailureKind.Refused, AttemptFailureKind.ProtocolError }
+                        : new[] { AttemptFailureKind.ProtocolError, AttemptFailureKind.ForgedDigest };
                 if (!expectedKinds.Contains(failed.Kind))
                 {
                     return $"failed as {failed.Kind}";

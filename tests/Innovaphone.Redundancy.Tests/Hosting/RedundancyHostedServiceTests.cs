@@ -164,7 +164,7 @@ public sealed class RedundancyHostedServiceTests : IDisposable
             await host.StopAsync(TestContext.Current.CancellationToken);
 
             var record = await new JsonFileRedundancyStore(path).LoadAsync($"{_master.Address}|{User}", TestContext.Current.CancellationToken);
-            record.Should().Be(new RedundancyRecord(_master.Address, _slave.Address, _slave.Address));
+            record.Should().Be(new RedundancyRecord(_master.Address, _slave.Address, _slave.Address) { HomeMaster = _master.Address });
         }
         finally
         {
@@ -188,7 +188,7 @@ public sealed class RedundancyHostedServiceTests : IDisposable
             var path = JsonFileRedundancyStore.GetDefaultPath(_master.Address, User, directory);
             Directory.GetFiles(directory).Should().Equal([path], "one file, named after the primary and the user");
             var record = await new JsonFileRedundancyStore(path).LoadAsync($"{_master.Address}|{User}", TestContext.Current.CancellationToken);
-            record.Should().Be(new RedundancyRecord(_master.Address, _slave.Address, _slave.Address));
+            record.Should().Be(new RedundancyRecord(_master.Address, _slave.Address, _slave.Address) { HomeMaster = _master.Address });
         }
         finally
         {

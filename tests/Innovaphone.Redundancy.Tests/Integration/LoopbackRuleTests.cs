@@ -55,6 +55,47 @@ public sealed class LoopbackRuleTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task R4_NoStandbyFlagOnTheWire_TheMasterKeepingTheUser_IsInferredStandby_AndStandbyBackBringsItHome()
+    {
+        // Configured at slave 1, user on slave 2, LoginResults without "standby": the hints of slave 2 (its master) decide.
+        _h.Sim.SendsStandbyFlag = false;
+        var master = await _h.Emulator.AddMasterAsync(cancellationToken: TestContext.Current.CancellationToken);
+        var slave1 = await _h.Emulator.AddSlaveAsync(master, cancellationToken: TestContext.Current.CancellationToken);
+        var slave2 = await _h.Emulator.AddSlaveAsync(master, cancellationToken: TestContext.Current.CancellationToken);
+        _h.Sim.AddUser(LoopbackHarness.User, LoopbackHarness.Password, slave2);
+        await _h.StartAsync(slave1);
+        await _h.WaitUpAsync(slave2);
+
+        _h.Sim.Kill(slave2);
+        var standby = await _h.WaitUpAsync(master, standby: true);
+        _h.Sim.Revive(slave2);
+        var home = await _h.WaitUpAsync(slave2);
+
+        standby.Should().Be(new ConnInfo(true, true, master.Address, slave1.Address, slave2.Address, null));
+        home.Should().Be(new ConnInfo(true, false, slave2.Address, slave1.Address, slave2.Address, null));
+        _h.LogEventIds().Should().Contain(Log.StandbyBackId).And.NotContain(Log.StandbyCorrectedId, "nothing was taken for home wrongly");
+    }
+
+    [Fact]
+    public async Task R9_AStandbyThatRejectsTheUser_DoesNotFaultTheManager()
+    {
+        var (pbx, standby) = await SingleWithStandbyAsync();
+        _h.Sim.SetRejectingLogins(standby, true);
+        await _h.StartAsync(pbx);
+        await _h.WaitUpAsync(pbx);
+
+        _h.Sim.Kill(pbx);
+        await _h.WaitForStateAsync(RedundancyState.Failover);
+        _h.Sim.Revive(pbx);
+        var info = await _h.WaitUpAsync(pbx);
+
+        info.Up.Should().BeTrue();
+        _h.Changes.Should().NotContain(c => c.Current == RedundancyState.Faulted);
+        _h.LogEventIds().Should().Contain(Log.LoginRejectedElsewhereId);
+        _h.ShouldNotHaveLoggedSecrets();
+    }
+
+    [Fact]
     public async Task R8_StandbyBack_ReturnsToTheUsersPbx()
     {
         var (pbx, standby) = await SingleWithStandbyAsync();

@@ -7,6 +7,7 @@ using System.Text;
 using System.Text.Json;
 using FluentAssertions;
 using Innovaphone.Redundancy.Testing;
+using Innovaphone.Redundancy.Testing.Emulation;
 using Innovaphone.Redundancy.Tests.RunWide;
 using Xunit;
 

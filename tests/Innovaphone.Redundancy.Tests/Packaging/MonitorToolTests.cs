@@ -3,6 +3,7 @@ using System.IO.Compression;
 using System.Xml.Linq;
 using FluentAssertions;
 using Innovaphone.Redundancy.Testing;
+using Innovaphone.Redundancy.Testing.Emulation;
 using Innovaphone.Redundancy.Tests.Monitor;
 using Innovaphone.Redundancy.Tests.RunWide;
 using Xunit;

@@ -80,6 +80,17 @@ public sealed class MachinePropertyTests
                 }
             }
 
+            // Every login the machine is told of is either adopted (and then is the live connection) or closed, once.
+            if (@event is AttemptCompleted { Result: LoginAccepted } login)
+            {
+                var fate = commands.Where(c => c.Kind is MachineCommandKind.AdoptConnection or MachineCommandKind.CloseConnection && c.ConnectionId == login.AttemptId).ToList();
+                fate.Should().ContainSingle("a login's connection is adopted or closed, never left to the shell to guess");
+                if (fate[0].Kind == MachineCommandKind.AdoptConnection)
+                {
+                    state.ConnectionId.Should().Be(login.AttemptId);
+                }
+            }
+
             inFlight.Should().BeEquivalentTo(Enumerable.Range(0, state.Attempts.Count).Select(i => state.Attempts[i].Id), "the attempts in flight match the commands");
             inFlight.Count.Should().BeLessThanOrEqualTo(AttemptSet.Capacity, "I2: a bounded number of attempts in flight");
             Enumerable.Range(0, state.Attempts.Count).Select(i => state.Attempts[i].Target).Should().OnlyHaveUniqueItems("I2: never two attempts to one PBX");
@@ -239,14 +250,14 @@ public sealed class MachinePropertyTests
         return new StartRequested(null);
     }
 
-    private static LoginOutcome Outcome(int n, PbxAddress pbx) => (n % 9) switch
+    private static AttemptResult Outcome(int n, PbxAddress pbx) => (n % 9) switch
     {
-        0 or 1 => new LoggedIn(new NoConnection(pbx), new PbxLoginInfo(
+        0 or 1 => new LoginAccepted(new PbxLoginInfo(
             Standby: (n / 9 % 3) switch { 0 => true, 1 => false, _ => null },
             Alternative: n % 2 == 0 ? Pool[(n / 7) % Pool.Length] : null,
             Master: n % 3 == 0 ? Pool[(n / 5) % Pool.Length] : null)),
-        2 or 3 => new Redirected(Pool[(n / 9) % Pool.Length], n % 17 == 0 ? PbxScheme.Ws : PbxScheme.Wss),
-        4 when n % 5 == 0 => new Rejected(1, "wrong password"),
-        _ => new AttemptFailed((AttemptFailureKind)(n % 5), "random"),
+        2 or 3 => new RedirectOffered(Pool[(n / 9) % Pool.Length], n % 17 == 0 ? PbxScheme.Ws : PbxScheme.Wss),
+        4 when n % 5 == 0 => new LoginDenied(1, "wrong password"),
+        _ => new AttemptUnsuccessful((AttemptFailureKind)(n % 6), "random"),
     };
 }

@@ -124,7 +124,7 @@ public sealed class SlowSubscriberFailoverTests
             store.Release();
             await stop.WaitAsync(Guard, TestContext.Current.CancellationToken);
             store.InProgress.Should().Be(0, "every save queued before the stop is done when it returns");
-            store.Saved.Should().NotBeEmpty().And.EndWith(new RedundancyRecord(master.Address, slave.Address, slave.Address));
+            store.Saved.Should().NotBeEmpty().And.EndWith(new RedundancyRecord(master.Address, slave.Address, slave.Address) { HomeMaster = master.Address });
             h.LogEventIds().Should().Contain(Log.StoppedId);
         }
         finally

@@ -34,7 +34,7 @@ public sealed class MachineTextFormatTests
         (new(MachineTextCode.LoginRejected) { Pbx = Master, Detail = "wrong password", Number = 1234 },
             "login rejected by master.example.com/PBX0: wrong password (error 1234)"),
         (Failed, "attempt to master.example.com/PBX0 failed (Unreachable): connection refused"),
-        (new(MachineTextCode.StandbyLoggedIn) { Pbx = Slave1 }, "logged in to slave1.example.com/PBX0, which acts as standby for the user's PBX"),
+        (new(MachineTextCode.StandbyLoggedIn) { Pbx = Slave1 }, "logged in to slave1.example.com/PBX0, which acts as standby for the user's PBX (the PBX says so)"),
         (new(MachineTextCode.StandbyLogin) { Pbx = Slave1 }, "standby login at slave1.example.com/PBX0"),
         (new(MachineTextCode.LoggedIn) { Pbx = Slave1 }, "logged in to slave1.example.com/PBX0"),
         (new(MachineTextCode.LoggedIn) { Pbx = Slave1, Number = 2 }, "logged in to slave1.example.com/PBX0 after 2 redirect(s)"),
@@ -70,11 +70,25 @@ public sealed class MachineTextFormatTests
             "master.example.com/PBX0 redirects to slave1.example.com/PBX0, which this round is trying already"),
         (new(MachineTextCode.StaleStagger), "stagger timer that is no longer pending"),
         (new(MachineTextCode.StaleAnswer), "answer of an attempt that is no longer in flight"),
+        (new(MachineTextCode.LoginRejectedElsewhere) { Pbx = Master, Other = Slave1, Detail = "unknown user", Number = 1 },
+            "login rejected by master.example.com/PBX0, which is not the user's PBX (slave1.example.com/PBX0): unknown user (error 1); trying on"),
+        (new(MachineTextCode.LoginRejectedElsewhere) { Pbx = Slave2, Detail = "busy", Number = 7 },
+            "login rejected by slave2.example.com/PBX0, which is not the user's PBX (the user's PBX is not known): busy (error 7); trying on"),
+        (new(MachineTextCode.StandbyCorrected) { Pbx = Master, Other = Slave1 },
+            "master.example.com/PBX0 sent StandbyBack, so it had kept the user as standby: the user's PBX is slave1.example.com/PBX0 again"),
+        (new(MachineTextCode.StandbyCorrected) { Pbx = Master },
+            "master.example.com/PBX0 sent StandbyBack, so it had kept the user as standby: the user's PBX is not known until the next login"),
+        (new(MachineTextCode.StandbyLoggedIn) { Pbx = Master, Other = Slave1, Number = (long)StandbyEvidence.HomeTopology },
+            "logged in to master.example.com/PBX0, which acts as standby for the user's PBX (inferred: it can stand in for the user's PBX slave1.example.com/PBX0 by that PBX's alt/master)"),
+        (new(MachineTextCode.StandbyLoggedIn) { Pbx = Master, Other = Slave1, Number = (long)StandbyEvidence.DirectElsewhere },
+            "logged in to master.example.com/PBX0, which acts as standby for the user's PBX (inferred: reached without a redirect, not the user's PBX slave1.example.com/PBX0)"),
         (Failed with { Wrap = MachineTextWrap.NoPbxReachable },
             "no PBX reachable; last: attempt to master.example.com/PBX0 failed (Unreachable): connection refused"),
         (Failed with { Wrap = MachineTextWrap.RoundFailed },
             "no PBX reachable in this round; last: attempt to master.example.com/PBX0 failed (Unreachable): connection refused"),
         (Lost with { Wrap = MachineTextWrap.Unstable }, "connection to slave1.example.com/PBX0 lost: reset; the connection was unstable, backing off"),
+        (new(MachineTextCode.LoginRejected) { Pbx = Master, Detail = "unknown user", Number = 1, Wrap = MachineTextWrap.RejectedRepeatedly },
+            "login rejected by master.example.com/PBX0: unknown user (error 1); 3 rejections in a row by PBXes other than the user's: not retrying"),
     ];
 
     [Fact]
@@ -117,11 +131,11 @@ public sealed class MachineTextFormatTests
         var state = Decide(MachineState.Initial, new StartRequested(null), out _);
         MachineTextFormat.Format(state.Reason).Should().Be("started: connecting to the primary PBX");
 
-        state = Decide(state, new AttemptCompleted(state.AttemptId!.Value, new Redirected(Slave1, PbxScheme.Wss)), out var notes);
+        state = Decide(state, new AttemptCompleted(state.AttemptId!.Value, new RedirectOffered(Slave1, PbxScheme.Wss)), out var notes);
         MachineTextFormat.Format(state.Reason).Should().Be("redirected from master.example.com/PBX0 to slave1.example.com/PBX0");
         notes.Should().Equal("master.example.com/PBX0 redirects to slave1.example.com/PBX0");
 
-        state = Decide(state, new AttemptCompleted(state.AttemptId!.Value, new Redirected(Master, PbxScheme.Wss)), out notes);
+        state = Decide(state, new AttemptCompleted(state.AttemptId!.Value, new RedirectOffered(Master, PbxScheme.Wss)), out notes);
         const string Loop = "redirect from slave1.example.com/PBX0 to master.example.com/PBX0 refused: redirect loop "
             + "(master.example.com/PBX0 -> slave1.example.com/PBX0 -> master.example.com/PBX0)";
         notes.Should().Equal(Loop, "no PBX reachable in this round; last: " + Loop);
@@ -133,8 +147,8 @@ public sealed class MachineTextFormatTests
     public void Machine_RedirectedLogin_NotesAndReasonReadAsBefore()
     {
         var state = Decide(MachineState.Initial, new StartRequested(null), out _);
-        state = Decide(state, new AttemptCompleted(state.AttemptId!.Value, new Redirected(Slave1, PbxScheme.Wss)), out _);
-        state = Decide(state, new AttemptCompleted(state.AttemptId!.Value, new LoggedIn(new NoConnection(Slave1), PbxLoginInfo.None)), out var notes);
+        state = Decide(state, new AttemptCompleted(state.AttemptId!.Value, new RedirectOffered(Slave1, PbxScheme.Wss)), out _);
+        state = Decide(state, new AttemptCompleted(state.AttemptId!.Value, new LoginAccepted(PbxLoginInfo.None)), out var notes);
 
         notes.Should().Equal(
             "logged in to slave1.example.com/PBX0 after 1 redirect(s)",
@@ -145,7 +159,7 @@ public sealed class MachineTextFormatTests
         state = Decide(state, new ConnectionLost(state.ConnectionId!.Value, new ConnectionLoss(ConnectionLossKind.Closed, "reset"), Unstable: true), out notes);
         notes.Should().Equal("connection to slave1.example.com/PBX0 lost: reset");
         MachineTextFormat.Format(state.Reason).Should().Be("connection to slave1.example.com/PBX0 lost: reset");
-        state = Decide(state, new AttemptCompleted(state.AttemptId!.Value, new LoggedIn(new NoConnection(Slave1), PbxLoginInfo.None)), out _);
+        state = Decide(state, new AttemptCompleted(state.AttemptId!.Value, new LoginAccepted(PbxLoginInfo.None)), out _);
         state = Decide(state, new ConnectionLost(state.ConnectionId!.Value, new ConnectionLoss(ConnectionLossKind.Closed, "reset"), Unstable: true), out notes);
         notes.Should().Equal("connection to slave1.example.com/PBX0 lost: reset");
         MachineTextFormat.Format(state.Reason).Should().Be("connection to slave1.example.com/PBX0 lost: reset; the connection was unstable, backing off");

@@ -228,12 +228,25 @@ public sealed class LoginDriverTests
     }
 
     [Fact]
-    public void LoginResult_FailureToCredentialLessLogin_IsRejected()
+    public void R9_LoginResult_FailureToCredentialLessLogin_IsARefusedAttemptNotARejection()
     {
         var driver = NewDriver();
         driver.Start();
 
-        Feed(driver, "{\"mt\":\"LoginResult\",\"error\":3,\"errorText\":\"Blocked\"}").Outcome.Should().Be(new Rejected(3, "Blocked"));
+        // No credentials were sent, so the error judges none: the PBX takes no logins now, and the round goes on.
+        var failed = Feed(driver, "{\"mt\":\"LoginResult\",\"error\":3,\"errorText\":\"Blocked\"}").Outcome.Should().BeOfType<AttemptFailed>().Which;
+        failed.Kind.Should().Be(AttemptFailureKind.Refused);
+        failed.Reason.Should().Be("the PBX refused the login before any credentials were sent: Blocked (error 3)");
+    }
+
+    [Fact]
+    public void R9_LoginResult_FailureAfterTheCredentials_IsRejected()
+    {
+        var driver = NewDriver();
+        driver.Start();
+        Feed(driver, Authenticate());
+
+        Feed(driver, "{\"mt\":\"LoginResult\",\"error\":1,\"errorText\":\"Wrong password\"}").Outcome.Should().Be(new Rejected(1, "Wrong password"));
     }
 
     [Fact]

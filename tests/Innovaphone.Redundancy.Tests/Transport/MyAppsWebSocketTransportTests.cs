@@ -166,6 +166,20 @@ public sealed class MyAppsWebSocketTransportTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task R9_ErrorToTheCredentialLessLogin_IsARefusedAttempt_NotARejection()
+    {
+        var transport = NewTransport();
+
+        var outcome = transport.ConnectAsync(new PbxLoginRequest(Master, PbxScheme.Wss, 1), Ct).AsTask();
+        (await PbxReceiveAsync()).TryGetProperty("response", out _).Should().BeFalse("the first Login carries no credentials");
+        await PbxSendAsync("{\"mt\":\"LoginResult\",\"error\":2,\"errorText\":\"No licence\"}");
+
+        var failed = (await outcome.WaitAsync(Hang, Ct)).Should().BeOfType<AttemptFailed>().Which;
+        failed.Kind.Should().Be(AttemptFailureKind.Refused);
+        failed.Reason.Should().Contain("No licence").And.Contain("before any credentials");
+    }
+
+    [Fact]
     public async Task ConnectAsync_SessionExpired_DropsSessionAndLogsInAsUserOnSameSocket()
     {
         var transport = NewTransport(Options() with { InitialSession = new MyAppsSession("old-id", "old-pw") });

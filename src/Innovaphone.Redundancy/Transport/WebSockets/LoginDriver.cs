@@ -270,6 +270,15 @@ internal sealed class LoginDriver
     {
         // The errorText is the PBX's (unauthenticated) text and ends up in a log line: bound it like frame text in reasons.
         var text = errorText is null ? string.Empty : Truncate(errorText, MaxErrorTextLength);
+        if (_phase == Phase.AwaitingAuthenticate && !(error == SessionExpiredError && _type == LoginTypes.Session))
+        {
+            // An error to the first Login, which carries no credentials: a verdict on nothing of ours. The PBX takes no
+            // logins now (as innovaphone's own client reads it); the round goes on with the next PBX (R9). Session
+            // expired is the exception: it speaks of the session the Login named, handled below.
+            return Fail(AttemptFailureKind.Refused, string.Create(
+                CultureInfo.InvariantCulture, $"the PBX refused the login before any credentials were sent: {text} (error {error})"));
+        }
+
         if (error == SessionExpiredError && _type == LoginTypes.Session)
         {
             _session = null;
