@@ -42,15 +42,15 @@ retry() {
 }
 
 retry dotnet build bench/Innovaphone.Redundancy.FieldCheck/Innovaphone.Redundancy.FieldCheck.csproj -c Release
-monitor_net10="dotnet $root/samples/Innovaphone.Redundancy.Monitor/bin/Release/net10.0/Innovaphone.Redundancy.Monitor.dll"
+monitor_net10="dotnet $root/src/Innovaphone.Redundancy.Monitor/bin/Release/net10.0/Innovaphone.Redundancy.Monitor.dll"
 monitor_net8="$artifacts/monitor-net8/Innovaphone.Redundancy.Monitor"
 for runtime in "${runtimes[@]}"; do
   case "$runtime" in
-    net10.0) retry dotnet build samples/Innovaphone.Redundancy.Monitor -c Release ;;
-    # The Monitor targets net10.0 only; a user on .NET 8 builds it for net8.0, as here. The 8.0 runtime pack comes from
-    # the package feed, so no .NET 8 installation is needed.
-    net8.0) retry dotnet publish samples/Innovaphone.Redundancy.Monitor -c Release -r linux-x64 --self-contained \
-              -p:TargetFrameworks=net8.0 -f net8.0 -o "$artifacts/monitor-net8" ;;
+    net10.0) retry dotnet build src/Innovaphone.Redundancy.Monitor -c Release -f net10.0 ;;
+    # The tool's net8.0 build (what `dotnet tool install` picks on a machine with only .NET 8), published
+    # self-contained: the 8.0 runtime pack comes from the package feed, so no .NET 8 installation is needed.
+    net8.0) retry dotnet publish src/Innovaphone.Redundancy.Monitor -c Release -r linux-x64 --self-contained \
+              -f net8.0 -o "$artifacts/monitor-net8" ;;
     *) echo "unknown runtime $runtime (net10.0 or net8.0)" >&2; exit 2 ;;
   esac
 done

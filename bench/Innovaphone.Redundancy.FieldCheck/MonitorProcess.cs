@@ -83,13 +83,16 @@ internal sealed class MonitorProcess : IAsyncDisposable
             info.ArgumentList.Add(argument);
         }
 
-        // Exactly what a user types: no tuning flag, no state file.
+        // Exactly what a user types: no tuning flag. The state file is the default one (one per primary and user; each
+        // run's emulator has fresh ports, so no run reads another's), under a data folder of the runner's own, so that
+        // the runs leave nothing in the home folder.
         foreach (var argument in (string[])["--pbx", pbx.ToString(), "--user", user, "--password-env", PasswordVariable, "--insecure", "--json"])
         {
             info.ArgumentList.Add(argument);
         }
 
         info.Environment[PasswordVariable] = password;
+        info.Environment["XDG_DATA_HOME"] = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(logPrefix))!, "data");
         var startedAt = Stopwatch.GetTimestamp();
         var process = Process.Start(info) ?? throw new InvalidOperationException($"'{command[0]}' did not start.");
         var monitor = new MonitorProcess(process, startedAt, logPrefix);

@@ -150,8 +150,9 @@ async Task<int> ServeAsync()
     };
     Console.WriteLine($"Serving master {master.Address}, slave {slave.Address}, standby {standby.Address}.");
     Console.WriteLine("Users: alice (on the master, password demo-password-a), bob (on the slave, password demo-password-b).");
-    Console.WriteLine("Watch it with:");
-    Console.WriteLine($"  DEMO_PASSWORD=demo-password-a dotnet run --project samples/Innovaphone.Redundancy.Monitor -- --pbx {master.Address} --user alice --password-env DEMO_PASSWORD --insecure --json");
+    Console.WriteLine("Watch it with the ipr-monitor tool (docs/monitor.md), installed or from the repository:");
+    Console.WriteLine($"  DEMO_PASSWORD=demo-password-a ipr-monitor --pbx {master.Address} --user alice --password-env DEMO_PASSWORD --insecure");
+    Console.WriteLine($"  DEMO_PASSWORD=demo-password-a dotnet run --project src/Innovaphone.Redundancy.Monitor -- --pbx {master.Address} --user alice --password-env DEMO_PASSWORD --insecure");
     Console.WriteLine("The master is killed and revived every 5 s. Ctrl-C stops.");
     try
     {

@@ -17,7 +17,14 @@ public sealed class PackagesFixture : IAsyncLifetime
     /// <summary>The target frameworks every package must carry.</summary>
     public static readonly string[] TargetFrameworks = ["net8.0", "net10.0"];
 
+    /// <summary>The package of the ipr-monitor .NET tool.</summary>
+    public const string ToolPackageId = "Innovaphone.Redundancy.Monitor";
+
+    /// <summary>The command the tool installs.</summary>
+    public const string ToolCommandName = "ipr-monitor";
+
     private readonly Lazy<Task<ChildProcessResult>> _consumerBuild;
+    private readonly Lazy<Task<ChildProcessResult>> _toolInstall;
 
     /// <summary>Creates the fixture; <see cref="InitializeAsync"/> packs.</summary>
     public PackagesFixture()
@@ -28,6 +35,7 @@ public sealed class PackagesFixture : IAsyncLifetime
         RepositoryUrl = Property(props, "RepositoryUrl");
         Version = $"{BaseVersion}-smoke.g{Guid.NewGuid():N}";
         _consumerBuild = new Lazy<Task<ChildProcessResult>>(BuildConsumerAsync);
+        _toolInstall = new Lazy<Task<ChildProcessResult>>(InstallToolAsync);
     }
 
     /// <summary>The temporary folder holding feed and consumer project (outside the repository).</summary>
@@ -54,6 +62,15 @@ public sealed class PackagesFixture : IAsyncLifetime
     /// <summary>Restores and builds the consumer project once (both target frameworks).</summary>
     public Task<ChildProcessResult> ConsumerBuild => _consumerBuild.Value;
 
+    /// <summary>Installs the tool once from the feed into <see cref="ToolPath"/>, as an integrator does with --tool-path.</summary>
+    public Task<ChildProcessResult> ToolInstall => _toolInstall.Value;
+
+    /// <summary>The folder the tool is installed into (<c>dotnet tool install --tool-path</c>).</summary>
+    public string ToolPath => Path.Combine(Root, "tools");
+
+    /// <summary>The installed command.</summary>
+    public string ToolCommand => Path.Combine(ToolPath, OperatingSystem.IsWindows() ? ToolCommandName + ".exe" : ToolCommandName);
+
     /// <summary>The path of a package file in the feed.</summary>
     public string PackagePath(string id, string extension = "nupkg") => Path.Combine(Feed, $"{id}.{Version}.{extension}");
 
@@ -76,7 +93,7 @@ public sealed class PackagesFixture : IAsyncLifetime
         var globalPackages = Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } configured
             ? configured
             : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
-        foreach (var id in PackageIds)
+        foreach (var id in (string[])[.. PackageIds, ToolPackageId])
         {
             var idDirectory = Path.Combine(globalPackages, id.ToLowerInvariant());
             TryDelete(Path.Combine(idDirectory, Version.ToLowerInvariant()));
@@ -125,6 +142,16 @@ public sealed class PackagesFixture : IAsyncLifetime
 
         return await ChildProcess.RunDotnetAsync(
             ["build", "--no-restore"], ConsumerDirectory, TimeSpan.FromMinutes(5), environment: null, TestContext.Current.CancellationToken);
+    }
+
+    private async Task<ChildProcessResult> InstallToolAsync()
+    {
+        // From a folder outside the repository, so that the repository's nuget.config plays no part: the feed is given
+        // with --add-source, as the tool's documentation tells integrators.
+        Directory.CreateDirectory(ToolPath);
+        return await ChildProcess.RunDotnetAsync(
+            ["tool", "install", ToolPackageId, "--tool-path", ToolPath, "--add-source", Feed, "--version", Version],
+            Root, TimeSpan.FromMinutes(5), environment: null, TestContext.Current.CancellationToken);
     }
 
     /// <summary>The local feed (the only source of our packages) and the repository's sources for everything else.</summary>

@@ -21,8 +21,6 @@ public sealed class SampleRunTests
     [InlineData("Softphone", new string[0], 0, "\"up\":true")]
     [InlineData("Service", new[] { "--run-for", "4" }, 0, "\"up\":true")]
     [InlineData("Soak", new[] { "--managers", "2", "--seconds", "2", "--seed", "3" }, 0, "stuck managers:       0")]
-    [InlineData("Monitor", new[] { "--pbx", "not a pbx" }, 2, "--pbx 'not a pbx' is not a PBX")]
-    [InlineData("Monitor", new[] { "--pbx", "http://pbx.example.com/PBX0/APPCLIENT/130000/index.htm", "--user", "alice" }, 2, "add --insecure")]
     public async Task Sample_Runs_AndEndsWithTheDocumentedExitCode(string sample, string[] arguments, int exitCode, string expected)
     {
         var dll = SampleDll(sample);
