@@ -1,0 +1,242 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Threading.Channels;
+using Innovaphone.Redundancy.Core;
+using Innovaphone.Redundancy.Persistence;
+using Innovaphone.Redundancy.Shell;
+using Innovaphone.Redundancy.Transport;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Polly;
+using Polly.Timeout;
+
+namespace Innovaphone.Redundancy;
+
+/// <summary>The manager, part three: transport calls, the connections they bring, and how a live connection is watched.</summary>
+public sealed partial class RedundancyManager
+{
+    private async Task WatchConnectionAsync(long connectionId, LiveConnection live, long loggedInAt)
+    {
+        // Watching ends when the connection is lost or when the manager closed it itself, whichever comes first.
+        var ended = await Task.WhenAny(live.Connection.Lost, live.Closed).ConfigureAwait(false);
+        if (ended != live.Connection.Lost)
+        {
+            return;
+        }
+
+        var unstable = _time.GetElapsedTime(loggedInAt) < _options.MinStableConnection;
+        if (!Post(new ConnectionLost(connectionId, live.Connection.Lost.Result, unstable)))
+        {
+            await live.CloseAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>A random wait in [0, ReconnectJitter); zero when the option is off.</summary>
+    private TimeSpan ReconnectDelay()
+    {
+        var jitter = _options.ReconnectJitter;
+        if (jitter <= TimeSpan.Zero)
+        {
+            return TimeSpan.Zero;
+        }
+
+        // A randomizer that strays out of [0, 1) must not stretch the wait beyond the option.
+        var ticks = (long)(jitter.Ticks * Math.Clamp(_random(), 0d, 1d));
+        return TimeSpan.FromTicks(Math.Min(ticks, jitter.Ticks - 1));
+    }
+
+    private async Task RunAttemptAsync(PbxLoginRequest request, TimeSpan delay, CancellationTokenSource cts, AttemptProgress progress)
+    {
+        // Each attempt is a trace of its own, whatever activity the loop was started under.
+        Activity.Current = null;
+        using var activity = RedundancyTelemetry.Source.StartActivity(RedundancyTelemetry.AttemptActivity, ActivityKind.Client);
+        activity?.SetTag(RedundancyTelemetry.PbxTag, request.Pbx.ToString());
+        LoginOutcome outcome;
+        Task<LoginOutcome>? call = null;
+        var abandoned = false;
+        try
+        {
+            if (delay > TimeSpan.Zero)
+            {
+                // On the manager's clock and cancelled with the attempt (stop, dispose, a newer round); the timer exists
+                // before the log line, so a test that waits for the line can move fake time past it.
+                var wait = Task.Delay(delay, _time, cts.Token);
+                Log.ReconnectDelayed(_logger, request.Pbx, delay);
+                await wait.ConfigureAwait(false);
+            }
+
+            progress.Started(_time.GetTimestamp());
+            call = _attemptPipeline.ExecuteAsync(
+                static (state, token) => state.Transport.ConnectAsync(state.Request, token),
+                (Transport: _options.Transport, Request: request),
+                cts.Token).AsTask();
+
+            // Polly's timeout waits for the transport to honour cancellation, and one that ignores it would hold the round
+            // (and stop) for good: the call is raced against the manager's own clock and against the attempt's cancellation.
+            outcome = await call.WaitAsync(_options.AttemptTimeout + AbandonGrace, _time, cts.Token).ConfigureAwait(false);
+        }
+        catch (TimeoutRejectedException)
+        {
+            outcome = new AttemptFailed(AttemptFailureKind.Timeout, $"no answer within {_options.AttemptTimeout}");
+        }
+        catch (TimeoutException) when (call is { IsCompleted: false })
+        {
+            abandoned = true;
+            Log.AttemptAbandoned(_logger, request.Pbx, _options.AttemptTimeout + AbandonGrace);
+            outcome = new AttemptFailed(AttemptFailureKind.Timeout, $"no answer within {_options.AttemptTimeout + AbandonGrace}; the transport ignored cancellation");
+        }
+        catch (OperationCanceledException) when (cts.IsCancellationRequested)
+        {
+            // Cancelled by stop or dispose: the machine has moved on and expects nothing; what the call still returns is closed.
+            if (call is { IsCompleted: false })
+            {
+                abandoned = true;
+                Track(CloseLateAsync(call, cts));
+            }
+
+            return;
+        }
+#pragma warning disable CA1031 // A transport bug is a failed attempt, not a dead manager.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            Log.TransportThrew(_logger, request.Pbx, ex.GetType().Name, ex.Message);
+            outcome = new AttemptFailed(AttemptFailureKind.ProtocolError, $"transport error ({ex.GetType().Name})");
+        }
+        finally
+        {
+            // The source is disposed in every case, cancelled or not, so that its registration on the lifetime token goes
+            // with it; a call still running keeps it until it returns.
+            _attempts.TryRemove(new KeyValuePair<long, CancellationTokenSource>(request.AttemptId, cts));
+            if (!abandoned)
+            {
+                cts.Dispose();
+            }
+        }
+
+        if (abandoned)
+        {
+            Track(CloseLateAsync(call!, cts));
+            _metrics.AttemptAbandoned();
+        }
+        else
+        {
+            _metrics.AttemptEnded(outcome);
+        }
+
+        RedundancyTelemetry.EndActivity(activity, outcome);
+        if (outcome is LoggedIn or Redirected or Rejected)
+        {
+            // The PBX answered, even if the transport did not report it on the way: learn its answer time.
+            progress.Answered(notify: false);
+        }
+
+        var result = ToResult(outcome);
+        if (outcome is not LoggedIn login)
+        {
+            Post(new AttemptCompleted(request.AttemptId, result));
+            return;
+        }
+
+        // The machine sees the login as data; its connection waits here, under the attempt id, until the machine says to
+        // adopt or close it. A login that arrives despite cancellation is closed at once, so that the attempt, and with it
+        // stop, ends only once it is closed. Any other login waits until the loop has taken it: a stop that comes meanwhile
+        // finds that close among the work it drains, and no connection outlives StopAsync.
+        var taken = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _logins[request.AttemptId] = login.Connection;
+        if (cts.IsCancellationRequested || !_events.Writer.TryWrite(new Envelope(new AttemptCompleted(request.AttemptId, result), taken)))
+        {
+            if (_logins.TryRemove(request.AttemptId, out var refused))
+            {
+                await refused.DisposeAsync().ConfigureAwait(false);
+            }
+
+            return;
+        }
+
+        await taken.Task.ConfigureAwait(false);
+    }
+
+    /// <summary>The machine's view of a transport outcome: data only (a login's connection stays with the shell).</summary>
+    private static AttemptResult ToResult(LoginOutcome outcome) => outcome switch
+    {
+        LoggedIn login => new LoginAccepted(login.Info),
+        Redirected redirect => new RedirectOffered(redirect.Target, redirect.Scheme),
+        Rejected rejected => new LoginDenied(rejected.Code, rejected.Text),
+        AttemptFailed failed => new AttemptUnsuccessful(failed.Kind, failed.Reason),
+        _ => new AttemptUnsuccessful(AttemptFailureKind.ProtocolError, "the transport returned no outcome"),
+    };
+
+    /// <summary>Waits for a call the manager stopped waiting for, closes a connection it still returns, and then disposes its source.</summary>
+    private static async Task CloseLateAsync(Task<LoginOutcome> call, CancellationTokenSource cts)
+    {
+        try
+        {
+            if (await call.ConfigureAwait(false) is LoggedIn late)
+            {
+                await late.Connection.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+#pragma warning disable CA1031 // Nobody waits for this outcome any more: a failure or a cancellation is the expected end.
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+        }
+        finally
+        {
+            cts.Dispose();
+        }
+    }
+
+    /// <summary>Reports of one attempt: the first answer of its PBX becomes an event and a sample of that PBX's answer time.</summary>
+    private sealed class AttemptProgress(RedundancyManager owner, long attemptId, PbxAddress pbx) : IProgress<PbxLoginProgress>
+    {
+        private long _startedAt;
+        private int _answered;
+
+        public void Started(long timestamp) => Volatile.Write(ref _startedAt, timestamp);
+
+        public void Report(PbxLoginProgress value) => Answered(notify: true);
+
+        public void Answered(bool notify)
+        {
+            var startedAt = Volatile.Read(ref _startedAt);
+            if (startedAt == 0 || Interlocked.Exchange(ref _answered, 1) != 0)
+            {
+                return;
+            }
+
+            owner._staggerDelays.Learn(pbx, owner._time.GetElapsedTime(startedAt));
+            if (notify)
+            {
+                owner.Post(new AttemptAnswered(attemptId));
+            }
+        }
+    }
+
+    private sealed class StaggerTimerState(RedundancyManager owner, long timerId)
+    {
+        public void Fire() => owner.Post(new StaggerElapsed(timerId));
+    }
+
+    private readonly record struct Envelope(MachineEvent Event, TaskCompletionSource? Done);
+
+    /// <summary>A connection the manager holds, and whether the manager has closed it itself.</summary>
+    private sealed class LiveConnection(IPbxConnection connection)
+    {
+        private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public IPbxConnection Connection { get; } = connection;
+
+        public Task Closed => _closed.Task;
+
+        /// <summary>Closes once; a transport whose close throws (even synchronously) yields a faulted task, never a throw here.</summary>
+        public async Task CloseAsync()
+        {
+            if (_closed.TrySetResult())
+            {
+                await Connection.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+}

@@ -1,0 +1,240 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Threading.Channels;
+using Innovaphone.Redundancy.Core;
+using Innovaphone.Redundancy.Persistence;
+using Innovaphone.Redundancy.Shell;
+using Innovaphone.Redundancy.Transport;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Polly;
+using Polly.Timeout;
+
+namespace Innovaphone.Redundancy;
+
+/// <summary>The manager, part two: the loop that feeds the machine one event at a time and carries out its commands, and what it publishes.</summary>
+public sealed partial class RedundancyManager
+{
+    private Task SendAsync(MachineEvent @event, CancellationToken cancellationToken)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        ObjectDisposedException.ThrowIf(!_events.Writer.TryWrite(new Envelope(@event, done)), this);
+
+        return done.Task.WaitAsync(cancellationToken);
+    }
+
+    private bool Post(MachineEvent @event) => _events.Writer.TryWrite(new Envelope(@event, null));
+
+    private async Task RunLoopAsync()
+    {
+        await foreach (var envelope in _events.Reader.ReadAllAsync().ConfigureAwait(false))
+        {
+            try
+            {
+                await ProcessAsync(envelope.Event).ConfigureAwait(false);
+            }
+#pragma warning disable CA1031 // The loop must survive anything, or the manager would wedge.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                Log.ProcessingFailed(_logger, envelope.Event.GetType().Name, ex);
+            }
+            finally
+            {
+                envelope.Done?.TrySetResult();
+            }
+        }
+    }
+
+    private async Task ProcessAsync(MachineEvent @event)
+    {
+        var commands = Decide(@event);
+        if (@event is BackoffScheduled scheduled && _state.NextAttemptAt == scheduled.DueAt)
+        {
+            Log.BackoffScheduled(_logger, scheduled.Delay, scheduled.DueAt);
+        }
+
+        // The machine marks the reconnect after a loss of the live connection (and its stagger timer) as spread; the wait
+        // is random, so the shell picks it. Every other command runs at once.
+        TimeSpan? spread = null;
+        for (var i = 0; i < commands.Length; i++)
+        {
+            ref readonly var command = ref commands[i];
+            var delay = command.Spread ? spread ??= ReconnectDelay() : TimeSpan.Zero;
+            await ExecuteAsync(command, delay).ConfigureAwait(false);
+        }
+
+        // The machine adopts or closes every login it is told of; one it did not name (none should be left) is closed.
+        if (@event is AttemptCompleted { Result: LoginAccepted } completed && _logins.TryRemove(completed.AttemptId, out var unnamed))
+        {
+            Track(new LiveConnection(unnamed).CloseAsync());
+        }
+
+        // A lost connection is released as soon as the machine lets go of it.
+        if (_state.ConnectionId is null && Interlocked.Exchange(ref _connection, null) is { } released)
+        {
+            Track(released.CloseAsync());
+        }
+
+        // A stagger timer the machine no longer waits for (a login won, the round ended, a newer one) is dropped.
+        if (_staggerTimer is not null && _state.StaggerTimerId != _staggerTimerId)
+        {
+            _staggerTimer.Dispose();
+            _staggerTimer = null;
+        }
+
+        Publish(_state);
+    }
+
+    /// <summary>Feeds the machine, which writes its next state over <see cref="_state"/>; returns its commands.</summary>
+    private MachineCommands Decide(MachineEvent @event)
+    {
+        var commands = default(MachineCommands);
+        RedundancyMachine.Decide(_config, ref _state, @event, ref commands);
+        Volatile.Write(ref _phase, (int)_state.Phase);
+        return commands;
+    }
+
+    private async ValueTask ExecuteAsync(MachineCommand command, TimeSpan delay)
+    {
+        switch (command.Kind)
+        {
+            case MachineCommandKind.Connect:
+                var target = command.Target!;
+                Log.AttemptStarted(_logger, command.AttemptNumber, command.Hop, target, command.Scheme);
+                var cts = CancellationTokenSource.CreateLinkedTokenSource(_lifetime.Token);
+                _attempts[command.AttemptId] = cts;
+                var progress = new AttemptProgress(this, command.AttemptId, target);
+                Track(RunAttemptAsync(new PbxLoginRequest(target, command.Scheme, command.AttemptId) { Progress = progress }, delay, cts, progress));
+                break;
+            case MachineCommandKind.StartStagger:
+                _staggerTimer?.Dispose();
+                _staggerTimerId = command.TimerId;
+                var due = _staggerDelays.For(command.Target!);
+                _staggerTimer = _time.CreateTimer(
+                    static s => ((StaggerTimerState)s!).Fire(),
+                    new StaggerTimerState(this, command.TimerId),
+                    due == Timeout.InfiniteTimeSpan ? due : due + delay,
+                    Timeout.InfiniteTimeSpan);
+                break;
+            case MachineCommandKind.CancelAttempt:
+                if (_attempts.TryRemove(command.AttemptId, out var attempt))
+                {
+                    try
+                    {
+                        await attempt.CancelAsync().ConfigureAwait(false);
+                    }
+                    catch (ObjectDisposedException)
+                    {
+                        // The attempt ended (and disposed its source) meanwhile: nothing left to cancel.
+                    }
+                }
+
+                break;
+            case MachineCommandKind.AdoptConnection:
+                if (_logins.TryRemove(command.ConnectionId, out var won))
+                {
+                    var live = new LiveConnection(won);
+                    Volatile.Write(ref _connection, live);
+                    Track(WatchConnectionAsync(command.ConnectionId, live, _time.GetTimestamp()));
+                }
+
+                break;
+            case MachineCommandKind.CloseConnection:
+                if (_logins.TryRemove(command.ConnectionId, out var unwanted))
+                {
+                    Track(new LiveConnection(unwanted).CloseAsync());
+                }
+                else if (Interlocked.Exchange(ref _connection, null) is { } open)
+                {
+                    Track(open.CloseAsync());
+                }
+
+                break;
+            case MachineCommandKind.StartBackoff:
+                _backoff.RoundFailed(command.TimerId);
+                break;
+            case MachineCommandKind.ResetBackoff:
+                _backoff.Reset();
+                break;
+            case MachineCommandKind.Persist:
+                _storeWriter.Save(command.ToRecord(_config));
+                break;
+            case MachineCommandKind.Note:
+                LogNote(command.Note, command.Text);
+                break;
+        }
+    }
+
+    private void Publish(in MachineState state)
+    {
+        // The machine says when a phase may be announced (Failover once its next attempt time is known).
+        if (state.Phase != _publishedPhase && state.IsAnnounceable)
+        {
+            var reason = MachineTextFormat.Format(state.Reason);
+            var change = new RedundancyStateChange(
+                _publishedPhase, state.Phase, reason, state.Target, state.AttemptNumber, state.NextAttemptAt, _time.GetUtcNow());
+            _publishedPhase = state.Phase;
+            Log.StateChanged(_logger, change.Previous, change.Current, change.Reason);
+            if (state.Phase == RedundancyState.Faulted)
+            {
+                Log.Faulted(_logger, reason);
+            }
+
+            _stateChanges.OnNext(change);
+        }
+
+        var info = state.ToConnInfo(_config);
+        if (info.Up != _connInfo.Value.Up)
+        {
+            _metrics.UpChanged(info.Up, state.Phase);
+        }
+
+        if (state.Phase is RedundancyState.Stopped or RedundancyState.Faulted)
+        {
+            _metrics.EpisodeAbandoned();
+        }
+
+        if (info != _connInfo.Value)
+        {
+            _connInfo.OnNext(info);
+        }
+    }
+
+    private void LogNote(MachineNote note, in MachineText text)
+    {
+        NoteLog.Write(_logger, note, text);
+        switch (note)
+        {
+            case MachineNote.RedirectFollowed: _metrics.RedirectFollowed(); break;
+            case MachineNote.StandbyLogin: _metrics.StandbyLogin(); break;
+            case MachineNote.AttemptStaggered: _metrics.AttemptStaggered(); break;
+        }
+    }
+
+    private void Track(Task task)
+    {
+        // What is tracked never faults, so that stop and dispose cannot throw because a transport's close did.
+        var tracked = task.ContinueWith(
+            static (t, self) =>
+            {
+                if (t.Exception is { } ex)
+                {
+                    Log.ProcessingFailed(((RedundancyManager)self!)._logger, "background work", ex.InnerException ?? ex);
+                }
+            },
+            this,
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
+        _background.TryAdd(tracked, 0);
+        _ = tracked.ContinueWith(
+            static (t, self) => ((RedundancyManager)self!)._background.TryRemove(t, out _),
+            this,
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
+    }
+
+    private void OnSubscriberError(Exception exception) => Log.SubscriberFailed(_logger, exception);
+}
