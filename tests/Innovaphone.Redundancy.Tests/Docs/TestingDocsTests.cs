@@ -15,7 +15,7 @@ public sealed class TestingDocsTests
     [InlineData("emulator")]
     public void Example_IsShownInTestingDocs(string region)
     {
-        var source = Lines(Path.Combine("tests", "Innovaphone.Redundancy.Tests", "Docs", "TestingGuideExampleTests.cs"));
+        var source = Lines(Path.Combine("tests", "Innovaphone.Redundancy.IntegrationTests", "Docs", "TestingGuideExampleTests.cs"));
         var start = source.FindIndex(l => l.Trim() == $"// <{region}>");
         var end = source.FindIndex(l => l.Trim() == $"// </{region}>");
         start.Should().BeGreaterThan(-1, $"TestingGuideExampleTests.cs marks the region {region}");

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
@@ -20,18 +19,12 @@ namespace Innovaphone.Redundancy.Tests.Fuzzing;
 /// non-empty, bounded and free of secrets. Seeded: <c>FUZZ_SEED</c> (default fixed), count <c>FUZZ_FRAMES</c>
 /// (default 20,000); a failure reports both and the frame.
 /// </summary>
-public sealed class LoginFuzzTests
+public sealed partial class LoginFuzzTests
 {
-    internal const string User = "alice";
-    internal const string Password = "fuzz-Pa55word";
-    internal const string SessionId = "fuzz-session-id";
-    internal const string SessionPassword = "fuzz-session-pw";
     private const int DefaultFrames = 20_000;
-    private const int DefaultSeed = 20_261_125;
     private const int MaxReasonLength = 512;
 
     private static readonly PbxAddress Pbx = PbxAddress.Parse("master.example.com:8443/PBX0");
-    private static readonly object ReportGate = new();
 
     private enum Stage
     {
@@ -39,25 +32,6 @@ public sealed class LoginFuzzTests
         AfterDigestLogin,
         AfterAuthorize,
     }
-
-    internal static int FrameCount(string variable, int fallback) =>
-        int.TryParse(Environment.GetEnvironmentVariable(variable), NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0 ? n : fallback;
-
-    /// <summary>Writes a summary line to the test output and, when <c>FUZZ_REPORT</c> names a file, appends it there (tests/scripts/fuzz.sh).</summary>
-    internal static void Report(string line)
-    {
-        TestContext.Current.TestOutputHelper?.WriteLine(line);
-        if (Environment.GetEnvironmentVariable("FUZZ_REPORT") is { Length: > 0 } path)
-        {
-            lock (ReportGate)
-            {
-                File.AppendAllText(path, line + Environment.NewLine);
-            }
-        }
-    }
-
-    internal static int Seed() =>
-        int.TryParse(Environment.GetEnvironmentVariable("FUZZ_SEED"), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var s) ? s : DefaultSeed;
 
     [Fact]
     public void LoginDriver_FuzzedFramesAtEveryStage_EndInDefinedResults()

@@ -12,28 +12,14 @@ namespace Innovaphone.Redundancy.Tests.Transport;
 /// Login response is the sha256sum-computed vector of <see cref="MyAppsCryptoTests"/>; answers are signed with the
 /// (separately verified) digest functions, as a PBX knowing the secret would.
 /// </summary>
-public sealed class LoginDriverTests
+public sealed partial class LoginDriverTests
 {
-    internal const string Nonce = "0123456789abcdef";
-    internal const string Domain = "example.com";
-    internal const string Challenge = "c0ffee1234";
-    internal static readonly RandomBytesFiller PinnedRandom = b => Convert.FromHexString(Nonce).CopyTo(b);
-
     private static readonly PbxAddress Master = PbxAddress.Parse("master.example.com/PBX0");
 
     private static LoginDriver NewDriver(string? password = "secret", MyAppsSession? session = null, PbxAddress? pbx = null, PbxScheme scheme = PbxScheme.Wss) =>
         new(pbx ?? Master, scheme, "alice", password, session, "UA", PinnedRandom);
 
     private static LoginStep Feed(LoginDriver driver, string json) => driver.OnText(Encoding.UTF8.GetBytes(json));
-
-    internal static string Authenticate(string type = "user") =>
-        $"{{\"mt\":\"Authenticate\",\"type\":\"{type}\",\"method\":\"digest\",\"domain\":\"{Domain}\",\"challenge\":\"{Challenge}\"}}";
-
-    internal static string LoginResult(string info, string username = "alice", string password = "secret") =>
-        $"{{\"mt\":\"LoginResult\",\"info\":{info},\"digest\":\"{MyAppsCrypto.LoginResultDigest(Domain, username, password, Nonce, Challenge, Encoding.UTF8.GetBytes(info))}\"}}";
-
-    internal static string Redirect(string info, string username = "alice", string password = "secret") =>
-        $"{{\"mt\":\"Redirect\",\"info\":{info},\"digest\":\"{MyAppsCrypto.RedirectDigest(username, password, Nonce, Challenge, Encoding.UTF8.GetBytes(info))}\"}}";
 
     private static JsonElement SingleSent(LoginStep step)
     {
