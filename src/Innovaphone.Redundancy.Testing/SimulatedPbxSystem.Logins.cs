@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using Innovaphone.Redundancy.Transport;
 
 namespace Innovaphone.Redundancy.Testing;

@@ -1,20 +1,3 @@
-using System.Net;
-using System.Net.WebSockets;
-using System.Security.Cryptography;
-using System.Text;
-using Innovaphone.Redundancy.Transport;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Connections;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Features;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Hosting;
-
 namespace Innovaphone.Redundancy.Testing.Emulation;
 
 /// <summary>The host, part two: the faults a test switches on (protocol faults, forced redirects, two-factor, half-open, black hole, linger).</summary>

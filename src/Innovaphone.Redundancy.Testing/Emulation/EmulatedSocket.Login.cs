@@ -1,10 +1,7 @@
 using System.Net.WebSockets;
-using System.Security.Cryptography;
 using System.Text.Json;
-using System.Threading.Channels;
 using Innovaphone.Redundancy.Transport;
 using Innovaphone.Redundancy.Transport.WebSockets;
-using Microsoft.AspNetCore.Http;
 
 namespace Innovaphone.Redundancy.Testing.Emulation;
 

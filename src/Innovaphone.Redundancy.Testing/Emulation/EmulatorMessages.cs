@@ -1,6 +1,3 @@
-using System.Buffers;
-using System.Text;
-using System.Text.Json;
 using Innovaphone.Redundancy.Transport.WebSockets;
 
 namespace Innovaphone.Redundancy.Testing.Emulation;

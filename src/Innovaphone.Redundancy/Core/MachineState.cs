@@ -1,4 +1,3 @@
-using Innovaphone.Redundancy.Persistence;
 using Innovaphone.Redundancy.Transport;
 
 namespace Innovaphone.Redundancy.Core;

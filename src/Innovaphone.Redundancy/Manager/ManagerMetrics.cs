@@ -1,6 +1,4 @@
-using System.Diagnostics;
 using System.Diagnostics.Metrics;
-using System.Reflection;
 using Innovaphone.Redundancy.Transport;
 
 namespace Innovaphone.Redundancy;

@@ -1,14 +1,6 @@
-using System.Collections.Concurrent;
-using System.Diagnostics;
-using System.Threading.Channels;
 using Innovaphone.Redundancy.Core;
-using Innovaphone.Redundancy.Persistence;
 using Innovaphone.Redundancy.Shell;
 using Innovaphone.Redundancy.Transport;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
-using Polly;
-using Polly.Timeout;
 
 namespace Innovaphone.Redundancy;
 

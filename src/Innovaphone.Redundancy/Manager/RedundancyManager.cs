@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Threading.Channels;
 using Innovaphone.Redundancy.Core;
 using Innovaphone.Redundancy.Persistence;
@@ -8,7 +7,6 @@ using Innovaphone.Redundancy.Transport;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Polly;
-using Polly.Timeout;
 
 namespace Innovaphone.Redundancy;
 

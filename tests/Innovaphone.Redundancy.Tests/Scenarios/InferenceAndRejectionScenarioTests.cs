@@ -28,6 +28,19 @@ public sealed class InferenceAndRejectionScenarioTests : IAsyncLifetime
         return (master, slave1, slave2);
     }
 
+    // A single PBX with an explicit standby that does not know the user (yet): up on the PBX, which then fails.
+    private async Task<SimulatedPbx> UsersPbxDownWithARejectingStandbyAsync()
+    {
+        var pbx = _h.Sim.AddMaster("pbx.example.com");
+        var standby = _h.Sim.AddStandby("standby.example.com", pbx);
+        _h.Sim.AddUser(ScenarioHarness.User, ScenarioHarness.Password, pbx);
+        _h.Sim.SetRejectingLogins(standby, true);
+        await _h.StartAsync(pbx);
+        await _h.WaitUpAsync(pbx);
+        _h.Sim.Kill(pbx);
+        return pbx;
+    }
+
     private RedundancyRecord? StoredRecord(SimulatedPbx primary) =>
         _h.Store.LoadAsync($"{primary.Address}|{ScenarioHarness.User}", CancellationToken.None).AsTask().Result;
 
@@ -137,15 +150,7 @@ public sealed class InferenceAndRejectionScenarioTests : IAsyncLifetime
     [Fact]
     public async Task R9_RejectionByAStandby_EndsThatAttempt_AndTheUserIsServedWhenTheirPbxIsBack()
     {
-        // A single PBX with an explicit standby that does not know the user (yet).
-        var pbx = _h.Sim.AddMaster("pbx.example.com");
-        var standby = _h.Sim.AddStandby("standby.example.com", pbx);
-        _h.Sim.AddUser(ScenarioHarness.User, ScenarioHarness.Password, pbx);
-        _h.Sim.SetRejectingLogins(standby, true);
-        await _h.StartAsync(pbx);
-        await _h.WaitUpAsync(pbx);
-
-        _h.Sim.Kill(pbx);
+        var pbx = await UsersPbxDownWithARejectingStandbyAsync();
         var failover = await _h.WaitForStateAsync(RedundancyState.Failover);
         _h.Sim.Revive(pbx);
         await _h.SkipBackoffAsync();
@@ -159,14 +164,7 @@ public sealed class InferenceAndRejectionScenarioTests : IAsyncLifetime
     [Fact]
     public async Task R9_ThirdRejectionInARowByOtherPbxes_Faults_WithoutAStorm()
     {
-        var pbx = _h.Sim.AddMaster("pbx.example.com");
-        var standby = _h.Sim.AddStandby("standby.example.com", pbx);
-        _h.Sim.AddUser(ScenarioHarness.User, ScenarioHarness.Password, pbx);
-        _h.Sim.SetRejectingLogins(standby, true);
-        await _h.StartAsync(pbx);
-        await _h.WaitUpAsync(pbx);
-
-        _h.Sim.Kill(pbx);
+        await UsersPbxDownWithARejectingStandbyAsync();
         await _h.SkipBackoffAsync();
         await _h.SkipBackoffAsync();
         var fault = await _h.WaitForStateAsync(RedundancyState.Faulted);

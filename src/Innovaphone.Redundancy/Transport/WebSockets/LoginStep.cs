@@ -1,6 +1,3 @@
-using System.Globalization;
-using System.Text.Json;
-
 namespace Innovaphone.Redundancy.Transport.WebSockets;
 
 /// <summary>What the driver tells the socket shell to do after one input.</summary>

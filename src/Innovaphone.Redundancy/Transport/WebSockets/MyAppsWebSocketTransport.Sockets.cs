@@ -1,14 +1,7 @@
-using System.Diagnostics;
 using System.Globalization;
-using System.Net.Http;
 using System.Net.Sockets;
 using System.Net.WebSockets;
-using System.Reactive.Linq;
-using System.Reactive.Subjects;
 using System.Security.Authentication;
-using System.Security.Cryptography;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Innovaphone.Redundancy.Transport.WebSockets;
 
