@@ -43,6 +43,13 @@ public enum PbxLoginProgress
 
     /// <summary>The PBX asks for a two-factor confirmation (myApps Authorize): the user is busy with this attempt.</summary>
     AwaitingAuthorization = 2,
+
+    /// <summary>
+    /// The PBX asks the user to sign in at the identity provider (myApps OAuth2: an Authenticate with a <c>url</c>): the
+    /// user is busy with this attempt. Like <see cref="AwaitingAuthorization"/>, the manager's attempt timeout no longer
+    /// applies (the transport bounds the wait) and no other PBX starts a login beside it.
+    /// </summary>
+    AwaitingSignIn = 3,
 }
 
 /// <summary>The WebSocket scheme of a connection. A redirect may never change it.</summary>

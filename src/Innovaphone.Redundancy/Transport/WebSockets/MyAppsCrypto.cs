@@ -111,6 +111,75 @@ internal static class MyAppsCrypto
         return ToLowerHex(data);
     }
 
+    /// <summary>Bytes of one coordinate of a P-256 point; a key share is both coordinates (64 bytes, 128 hex characters).</summary>
+    internal const int KeyShareCoordinateBytes = 32;
+
+    /// <summary>
+    /// A fresh ECDHE key pair on P-256 (the platform's implementation) for one OAuth2 login. The caller disposes it
+    /// once the shared secret is derived.
+    /// </summary>
+    public static ECDiffieHellman NewKeyPair() => ECDiffieHellman.Create(ECCurve.NamedCurves.nistP256);
+
+    /// <summary>
+    /// The <c>keyShare</c> of a key pair: the uncompressed public point without its 0x04 prefix, X then Y, as 128
+    /// lowercase hex characters.
+    /// </summary>
+    public static string KeyShare(ECDiffieHellman keyPair)
+    {
+        ArgumentNullException.ThrowIfNull(keyPair);
+        var point = keyPair.ExportParameters(includePrivateParameters: false).Q;
+        return ToLowerHex([.. point.X!, .. point.Y!]);
+    }
+
+    /// <summary>
+    /// The ECDHE shared secret with the peer's <c>keyShare</c> (128 hex characters: X then Y of a P-256 point), as
+    /// 64 lowercase hex characters (the X coordinate of the shared point, as OpenSSL and Node's <c>computeSecret</c>
+    /// give it). This hex text takes the place of the password in the OAuth2 session keys and Redirect digest.
+    /// </summary>
+    /// <returns><see langword="null"/> when <paramref name="peerKeyShareHex"/> is not hex of the right length or not a point of the curve.</returns>
+    public static string? SharedSecret(ECDiffieHellman keyPair, string? peerKeyShareHex)
+    {
+        ArgumentNullException.ThrowIfNull(keyPair);
+        if (peerKeyShareHex is null || peerKeyShareHex.Length != 4 * KeyShareCoordinateBytes)
+        {
+            return null;
+        }
+
+        byte[] peer;
+        try
+        {
+            peer = Convert.FromHexString(peerKeyShareHex);
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
+
+        var parameters = new ECParameters
+        {
+            Curve = ECCurve.NamedCurves.nistP256,
+            Q = new ECPoint { X = peer[..KeyShareCoordinateBytes], Y = peer[KeyShareCoordinateBytes..] },
+        };
+        try
+        {
+            using var peerKey = ECDiffieHellman.Create(parameters);
+            var secret = keyPair.DeriveRawSecretAgreement(peerKey.PublicKey);
+            try
+            {
+                return ToLowerHex(secret);
+            }
+            finally
+            {
+                CryptographicOperations.ZeroMemory(secret);
+            }
+        }
+        catch (CryptographicException)
+        {
+            // Not a point on P-256 (or the identity): no secret can come of it.
+            return null;
+        }
+    }
+
     private static byte[] SessionKey(string part, string nonce, string password) =>
         Encoding.UTF8.GetBytes($"{Prefix}:{part}:{nonce}:{password}");
 
