@@ -40,7 +40,9 @@ public static class RedundancyServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configuration);
         ThrowIfRegistered(services);
-        var builder = services.AddOptions<RedundancyServiceOptions>().Bind(configuration);
+        // The section's keys are bound onto this class and, when the manager and transport are made, onto the library's own
+        // options types (RedundancyServiceFactory), so that every setting is defined once.
+        var builder = services.AddOptions<RedundancyServiceOptions>().Bind(configuration).Configure(o => o.Configuration = configuration);
         if (configure is not null)
         {
             builder.Configure(configure);

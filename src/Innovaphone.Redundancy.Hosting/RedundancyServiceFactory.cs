@@ -2,15 +2,23 @@ using System.Diagnostics.Metrics;
 using Innovaphone.Redundancy.Persistence;
 using Innovaphone.Redundancy.Transport;
 using Innovaphone.Redundancy.Transport.WebSockets;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Innovaphone.Redundancy.Hosting;
 
-/// <summary>Builds the manager and the built-in transport from <see cref="RedundancyServiceOptions"/> and the container's services.</summary>
+/// <summary>
+/// Builds the manager's and the built-in transport's options from <see cref="RedundancyServiceOptions"/>: the library's
+/// own defaults, the section's keys bound onto them, the service's settings, then the code's adjustments. Nothing here
+/// repeats a default or a range: those live in <see cref="RedundancyOptions"/> and <see cref="MyAppsTransportOptions"/>.
+/// </summary>
 internal static class RedundancyServiceFactory
 {
+    /// <summary>Stands in for the primary until it is parsed (the manager's options require one).</summary>
+    private static readonly PbxAddress PlaceholderPrimary = new("placeholder.invalid");
+
     public static RedundancyManager CreateManager(IServiceProvider services)
     {
         var options = services.GetRequiredService<IOptions<RedundancyServiceOptions>>().Value;
@@ -19,12 +27,11 @@ internal static class RedundancyServiceFactory
 
         // A registered transport or store wins: that is how tests plug in the simulator and integrators their own.
         var transport = services.GetService<IPbxTransport>() ?? services.GetRequiredService<MyAppsWebSocketTransport>();
-        // Validated at start; ParseInput names the problem should the manager be resolved before the host starts.
-        var primary = PbxAddress.ParseInput(options.Primary ?? string.Empty, options.Scheme, out _);
-        var store = services.GetService<IRedundancyStore>()
-                    ?? (StatePath(options, primary) is { } path ? new JsonFileRedundancyStore(path, loggerFactory?.CreateLogger<JsonFileRedundancyStore>()) : null);
+        var manager = ToManagerOptions(options, transport, loggerFactory, time);
+        var store = manager.Store ?? services.GetService<IRedundancyStore>()
+                    ?? (StatePath(options, manager.Primary) is { } path ? new JsonFileRedundancyStore(path, loggerFactory?.CreateLogger<JsonFileRedundancyStore>()) : null);
         // The host's meter factory (registered by AddMetrics, which the generic host does) scopes the manager's metrics.
-        var managerOptions = ToManagerOptions(options, primary, transport, store, loggerFactory, time) with { MeterFactory = services.GetService<IMeterFactory>() };
+        var managerOptions = manager with { Store = store, MeterFactory = manager.MeterFactory ?? services.GetService<IMeterFactory>() };
         return new RedundancyManager(managerOptions);
     }
 
@@ -53,65 +60,58 @@ internal static class RedundancyServiceFactory
             return options.StateFile;
         }
 
-        var user = string.IsNullOrWhiteSpace(options.User) ? null : options.User;
-        var directory = string.IsNullOrWhiteSpace(options.StateDirectory) ? null : options.StateDirectory;
-        return JsonFileRedundancyStore.GetDefaultPath(primary, user, directory);
+        return JsonFileRedundancyStore.GetDefaultPath(primary, NullIfBlank(options.User), NullIfBlank(options.StateDirectory));
     }
 
-    /// <summary>The scheme of a myApps URL given as <see cref="RedundancyServiceOptions.Primary"/>, else <see cref="RedundancyServiceOptions.Scheme"/>.</summary>
-    public static PbxScheme EffectiveScheme(RedundancyServiceOptions options) =>
-        PbxAddress.TryParseInput(options.Primary, options.Scheme, out _, out var scheme, out _) ? scheme : options.Scheme;
+    /// <summary>The manager's options as the service uses them, without the store (which the container may give).</summary>
+    /// <exception cref="ArgumentException"><see cref="RedundancyServiceOptions.Primary"/> is missing or not a PBX address (start-up validation says so first).</exception>
+    /// <exception cref="InvalidOperationException">A key's value cannot be converted to its setting's type; the message names the key.</exception>
+    public static RedundancyOptions ToManagerOptions(RedundancyServiceOptions options, IPbxTransport transport, ILoggerFactory? loggerFactory, TimeProvider time)
+    {
+        var bound = BindManagerOptions(options, transport, loggerFactory, time);
+        var primary = PbxAddress.ParseInput(options.Primary ?? string.Empty, bound.Scheme, out var scheme);
+        return CompleteManagerOptions(options, bound, primary, scheme);
+    }
 
-    public static RedundancyOptions ToManagerOptions(
-        RedundancyServiceOptions options,
-        PbxAddress primary,
-        IPbxTransport transport,
-        IRedundancyStore? store,
-        ILoggerFactory? loggerFactory,
-        TimeProvider time) => new()
-        {
-            Primary = primary,
-            Transport = transport,
-            User = string.IsNullOrWhiteSpace(options.User) ? null : options.User,
-            Scheme = EffectiveScheme(options),
-            Phys = options.Phys,
-            AttemptTimeout = options.AttemptTimeout,
-            BackoffInitial = options.BackoffInitial,
-            BackoffMax = options.BackoffMax,
-            BackoffJitter = options.BackoffJitter,
-            MinStableConnection = options.MinStableConnection,
-            ReconnectJitter = options.ReconnectJitter,
-            StaggerDelay = options.StaggerDelay,
-            MaxRedirectHops = options.MaxRedirectHops,
-            TimeProvider = time,
-            LoggerFactory = loggerFactory,
-            Store = store,
-        };
+    /// <summary>
+    /// The manager's options with the section's keys bound onto the library's defaults; the primary is a placeholder
+    /// until <see cref="CompleteManagerOptions"/> sets it (its default port depends on the bound <c>Scheme</c>).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">A key's value cannot be converted to its setting's type; the message names the key.</exception>
+    public static RedundancyOptions BindManagerOptions(RedundancyServiceOptions options, IPbxTransport transport, ILoggerFactory? loggerFactory, TimeProvider time) =>
+        Bind(options.Configuration, new RedundancyOptions { Primary = PlaceholderPrimary, Transport = transport, TimeProvider = time, LoggerFactory = loggerFactory });
 
+    /// <summary>Sets what the service decides (primary, its scheme, the user), then applies <see cref="RedundancyServiceOptions.ConfigureManager"/>.</summary>
+    public static RedundancyOptions CompleteManagerOptions(RedundancyServiceOptions options, RedundancyOptions bound, PbxAddress primary, PbxScheme scheme)
+    {
+        var manager = bound with { Primary = primary, Scheme = scheme, User = NullIfBlank(options.User) ?? bound.User };
+        return options.ConfigureManager is { } configure ? configure(manager) : manager;
+    }
+
+    /// <summary>The built-in transport's options: the section's keys bound onto the library's defaults, the user and pins, then <see cref="RedundancyServiceOptions.ConfigureTransport"/>.</summary>
+    /// <exception cref="InvalidOperationException">A key's value cannot be converted to its setting's type; the message names the key.</exception>
     public static MyAppsTransportOptions ToTransportOptions(RedundancyServiceOptions options, ILoggerFactory? loggerFactory, TimeProvider time)
     {
-        var transport = new MyAppsTransportOptions
+        var transport = Bind(options.Configuration, new MyAppsTransportOptions
         {
             Username = options.User ?? string.Empty,
-            Password = options.Password,
-            InitialSession = string.IsNullOrEmpty(options.SessionId) || options.SessionPassword is null
-                ? null
-                : new MyAppsSession(options.SessionId, options.SessionPassword),
-            UserAgent = options.UserAgent,
-            PathTemplate = options.PathTemplate,
-            Build = options.Build,
-            AllowInsecure = options.AllowInsecure,
             RemoteCertificateValidationCallback = CertificateThumbprints.CreateValidator(options.TrustedCertificateThumbprints),
-            MaxFrameBytes = options.MaxFrameBytes,
-            KeepAliveInterval = options.KeepAliveInterval,
-            KeepAliveTimeout = options.KeepAliveTimeout,
-            ConnectTimeout = options.ConnectTimeout,
-            LoginTimeout = options.LoginTimeout,
-            AuthorizeTimeout = options.AuthorizeTimeout,
-            CloseTimeout = options.CloseTimeout,
             TimeProvider = time,
             LoggerFactory = loggerFactory,
-        };
+        });
         return options.ConfigureTransport is { } configure ? configure(transport) : transport;
     }
+
+    /// <summary>
+    /// Binds the section's keys onto <paramref name="settings"/>, a record made just now for this purpose (the binder
+    /// sets its <c>init</c> properties); keys of other types are ignored.
+    /// </summary>
+    private static T Bind<T>(IConfiguration? configuration, T settings)
+        where T : class
+    {
+        configuration?.Bind(settings);
+        return settings;
+    }
+
+    private static string? NullIfBlank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
 }

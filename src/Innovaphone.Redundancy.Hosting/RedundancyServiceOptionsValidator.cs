@@ -5,9 +5,11 @@ namespace Innovaphone.Redundancy.Hosting;
 
 /// <summary>
 /// Checks <see cref="RedundancyServiceOptions"/> at host start (ValidateOnStart) and names every bad configuration key
-/// in its message. The manager's own ranges are checked by <see cref="RedundancyOptions.Validate"/> itself, so that
-/// the two cannot drift; the transport's checks are repeated here because the transport only checks when it is made.
-/// Messages carry the names of keys and never the value of a secret.
+/// in its message. The library's settings are checked by their own rules (<see cref="RedundancyOptions.Validate"/> and
+/// <see cref="Transport.WebSockets.MyAppsTransportOptions.Validate"/>) on the options the service will really use, and
+/// their messages are only re-addressed to the key; this class checks what is the service's own (the primary as text,
+/// pins, where the state goes) and what spans both (plain text needs <c>AllowInsecure</c>). Messages carry the names of
+/// keys and never the value of a secret.
 /// </summary>
 internal sealed class RedundancyServiceOptionsValidator : IValidateOptions<RedundancyServiceOptions>
 {
@@ -32,10 +34,52 @@ internal sealed class RedundancyServiceOptionsValidator : IValidateOptions<Redun
     {
         ArgumentNullException.ThrowIfNull(options);
         var failures = new List<string>();
-        ValidateManager(options, failures);
-        if (!_customTransport())
+        var customTransport = _customTransport();
+        RedundancyOptions? bound = null;
+        Transport.WebSockets.MyAppsTransportOptions? transport = null;
+        Check(failures, () => bound = RedundancyServiceFactory.BindManagerOptions(options, UncalledTransport.Instance, null, TimeProvider.System));
+        if (!customTransport)
         {
-            ValidateTransport(options, failures);
+            Check(failures, () => transport = RedundancyServiceFactory.ToTransportOptions(options, null, TimeProvider.System));
+        }
+
+        var scheme = bound?.Scheme ?? PbxScheme.Wss;
+        PbxAddress? primary = null;
+        if (string.IsNullOrWhiteSpace(options.Primary))
+        {
+            failures.Add($"{Key(nameof(options.Primary))} is required: the primary PBX as the myApps URL, host, host:port or host[:port]/module, for example pbx.example.com/PBX0.");
+        }
+        else if (!PbxAddress.TryParseInput(options.Primary, scheme, out primary, out scheme, out var error))
+        {
+            failures.Add($"{Key(nameof(options.Primary))}: {error}");
+        }
+
+        if (bound is not null)
+        {
+            Check(failures, () => RedundancyServiceFactory.CompleteManagerOptions(options, bound, primary ?? bound.Primary, scheme).Validate());
+        }
+
+        Check(failures, () => transport?.Validate());
+        if (scheme == PbxScheme.Ws && transport is { AllowInsecure: false })
+        {
+            // An http:// URL as Primary means plain text just as Scheme = Ws does.
+            var source = bound?.Scheme == PbxScheme.Ws ? $"{Key(nameof(RedundancyOptions.Scheme))} is Ws" : $"{Key(nameof(options.Primary))} is an http:// URL";
+            failures.Add($"{source} (plain text): set {Key(nameof(transport.AllowInsecure))} to true to allow it, or use Wss.");
+        }
+
+        if (options.PersistState && string.IsNullOrWhiteSpace(options.StateFile) && string.IsNullOrWhiteSpace(options.StateDirectory)
+            && !_customStore() && _defaultDirectory() is null)
+        {
+            failures.Add($"{Key(nameof(options.PersistState))} is on, but this process has no per-user data folder (no home directory) for the state file: " +
+                         $"set {Key(nameof(options.StateDirectory))} or {Key(nameof(options.StateFile))}, or set {Key(nameof(options.PersistState))} to false to keep the state in memory.");
+        }
+
+        for (var i = 0; i < options.TrustedCertificateThumbprints.Count; i++)
+        {
+            if (CertificateThumbprints.Normalize(options.TrustedCertificateThumbprints[i]) is null)
+            {
+                failures.Add($"{Key($"{nameof(options.TrustedCertificateThumbprints)}:{i}")} is not a SHA-256 thumbprint (64 hex digits).");
+            }
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
@@ -47,116 +91,38 @@ internal sealed class RedundancyServiceOptionsValidator : IValidateOptions<Redun
         : _sectionPath.Length == 0 ? property
         : $"{_sectionPath}:{property}";
 
-    private void ValidateManager(RedundancyServiceOptions options, List<string> failures)
+    /// <summary>
+    /// Runs one of the library's checks (or the binder) and adds its failure, re-addressed to the key: the library says
+    /// "RedundancyOptions.X must be ..." or "MyAppsTransportOptions.X ...", the integrator reads "&lt;key of X&gt; must be ...".
+    /// The binder's messages name the key's path already.
+    /// </summary>
+    private void Check(List<string> failures, Action check)
     {
-        PbxAddress? primary = null;
-        var scheme = options.Scheme;
-        if (string.IsNullOrWhiteSpace(options.Primary))
-        {
-            failures.Add($"{Key(nameof(options.Primary))} is required: the primary PBX as the myApps URL, host, host:port or host[:port]/module, for example pbx.example.com/PBX0.");
-        }
-        else if (!PbxAddress.TryParseInput(options.Primary, options.Scheme, out primary, out scheme, out var error))
-        {
-            failures.Add($"{Key(nameof(options.Primary))}: {error}");
-        }
-
-        if (scheme == PbxScheme.Ws && !options.AllowInsecure && !_customTransport())
-        {
-            // An http:// URL as Primary means plain text just as Scheme = Ws does.
-            var source = options.Scheme == PbxScheme.Ws ? $"{Key(nameof(options.Scheme))} is Ws" : $"{Key(nameof(options.Primary))} is an http:// URL";
-            failures.Add($"{source} (plain text): set {Key(nameof(options.AllowInsecure))} to true to allow it, or use Wss.");
-        }
-
-        if (options.PersistState && string.IsNullOrWhiteSpace(options.StateFile) && string.IsNullOrWhiteSpace(options.StateDirectory)
-            && !_customStore() && _defaultDirectory() is null)
-        {
-            failures.Add($"{Key(nameof(options.PersistState))} is on, but this process has no per-user data folder (no home directory) for the state file: " +
-                         $"set {Key(nameof(options.StateDirectory))} or {Key(nameof(options.StateFile))}, or set {Key(nameof(options.PersistState))} to false to keep the state in memory.");
-        }
-
-        // The manager's ranges, checked by the manager's own rules; only the first failure is reported by them.
         try
         {
-            RedundancyServiceFactory.ToManagerOptions(options, primary ?? PlaceholderPrimary, UncalledTransport.Instance, null, null, TimeProvider.System).Validate();
+            check();
         }
         catch (ArgumentException ex)
         {
-            // "RedundancyOptions.X must be ..." becomes "<key of X> must be ...".
+            // The transport's Username is the service's User; in code, the other settings keep their types' names.
             var property = ex.ParamName ?? "?";
+            var isUser = property == nameof(Transport.WebSockets.MyAppsTransportOptions.Username);
+            var key = isUser ? Key(nameof(RedundancyServiceOptions.User)) : _sectionPath is null ? null : Key(property);
             var message = FirstLine(ex.Message);
-            var own = $"{nameof(RedundancyOptions)}.{property}";
-            failures.Add(message.Contains(own, StringComparison.Ordinal) ? message.Replace(own, Key(property), StringComparison.Ordinal) : $"{Key(property)}: {message}");
+            string[] owners = [$"{nameof(RedundancyOptions)}.{property}", $"{nameof(Transport.WebSockets.MyAppsTransportOptions)}.{property}"];
+            var owner = owners.FirstOrDefault(o => message.Contains(o, StringComparison.Ordinal));
+            failures.Add(key is null ? message : owner is null ? $"{key}: {message}" : message.Replace(owner, key, StringComparison.Ordinal));
         }
-    }
-
-    private void ValidateTransport(RedundancyServiceOptions options, List<string> failures)
-    {
-        if (string.IsNullOrWhiteSpace(options.User))
+        catch (InvalidOperationException ex) when (ex.Message.Contains($"'{typeof(Transport.WebSockets.MyAppsSession).FullName}'", StringComparison.Ordinal))
         {
-            failures.Add($"{Key(nameof(options.User))} is required: the user's SIP name to log in with.");
+            // The binder makes the session from both keys, and its message names the type rather than the key.
+            var session = nameof(Transport.WebSockets.MyAppsTransportOptions.InitialSession);
+            failures.Add($"{Key($"{session}:Id")} and {Key($"{session}:Password")} go together: give both or neither.");
         }
-
-        var hasSession = !string.IsNullOrEmpty(options.SessionId) || !string.IsNullOrEmpty(options.SessionPassword);
-        if (hasSession && (string.IsNullOrEmpty(options.SessionId) || options.SessionPassword is null))
+        catch (InvalidOperationException ex)
         {
-            failures.Add($"{Key(nameof(options.SessionId))} and {Key(nameof(options.SessionPassword))} go together: give both or neither.");
-        }
-
-        if (options.Password is null && !hasSession)
-        {
-            failures.Add($"{Key(nameof(options.Password))} is required (or {Key(nameof(options.SessionId))} and {Key(nameof(options.SessionPassword))}): " +
-                         "keep it in an environment variable or user secrets, not in appsettings.json.");
-        }
-
-        if (string.IsNullOrWhiteSpace(options.UserAgent))
-        {
-            failures.Add($"{Key(nameof(options.UserAgent))} must not be empty.");
-        }
-
-        if (string.IsNullOrWhiteSpace(options.PathTemplate) || options.PathTemplate[0] != '/' || !options.PathTemplate.Contains("{module}", StringComparison.Ordinal))
-        {
-            failures.Add($"{Key(nameof(options.PathTemplate))} must start with '/' and contain '{{module}}'.");
-        }
-
-        if (options.Build < 0)
-        {
-            failures.Add($"{Key(nameof(options.Build))} must not be negative.");
-        }
-
-        if (options.MaxFrameBytes < 1024)
-        {
-            failures.Add($"{Key(nameof(options.MaxFrameBytes))} must be at least 1024.");
-        }
-
-        if (options.KeepAliveInterval < TimeSpan.Zero)
-        {
-            failures.Add($"{Key(nameof(options.KeepAliveInterval))} must not be negative (00:00:00 disables keepalive).");
-        }
-
-        if (options.KeepAliveTimeout != Timeout.InfiniteTimeSpan && options.KeepAliveTimeout <= TimeSpan.Zero)
-        {
-            failures.Add($"{Key(nameof(options.KeepAliveTimeout))} must be positive (or -00:00:00.001 to disable the check).");
-        }
-
-        RequirePositive(options.ConnectTimeout, nameof(options.ConnectTimeout), failures);
-        RequirePositive(options.LoginTimeout, nameof(options.LoginTimeout), failures);
-        RequirePositive(options.AuthorizeTimeout, nameof(options.AuthorizeTimeout), failures);
-        RequirePositive(options.CloseTimeout, nameof(options.CloseTimeout), failures);
-
-        for (var i = 0; i < options.TrustedCertificateThumbprints.Count; i++)
-        {
-            if (CertificateThumbprints.Normalize(options.TrustedCertificateThumbprints[i]) is null)
-            {
-                failures.Add($"{Key($"{nameof(options.TrustedCertificateThumbprints)}:{i}")} is not a SHA-256 thumbprint (64 hex digits).");
-            }
-        }
-    }
-
-    private void RequirePositive(TimeSpan value, string property, List<string> failures)
-    {
-        if (value <= TimeSpan.Zero)
-        {
-            failures.Add($"{Key(property)} must be positive.");
+            // ConfigurationBinder: "Failed to convert configuration value at '<path>' to type '<type>'." (never the value).
+            failures.Add(FirstLine(ex.Message));
         }
     }
 
@@ -168,8 +134,6 @@ internal sealed class RedundancyServiceOptionsValidator : IValidateOptions<Redun
         var parameter = line.IndexOf(" (Parameter '", StringComparison.Ordinal);
         return parameter < 0 ? line : line[..parameter];
     }
-
-    private static readonly PbxAddress PlaceholderPrimary = new("placeholder.invalid");
 
     /// <summary>Stands in for the transport while the manager's options are checked; never called.</summary>
     private sealed class UncalledTransport : IPbxTransport

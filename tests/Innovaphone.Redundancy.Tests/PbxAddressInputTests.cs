@@ -132,10 +132,14 @@ public sealed class PbxAddressInputTests
     [InlineData("pbx.example.com", PbxScheme.Ws, PbxScheme.Ws)]
     public void R1_Hosting_UrlAsPrimary_SetsTheScheme(string primary, PbxScheme configured, PbxScheme expected)
     {
-        var options = new RedundancyServiceOptions { Primary = primary, Scheme = configured };
+        var options = new RedundancyServiceOptions
+        {
+            Primary = primary,
+            Configuration = Microsoft.Extensions.Configuration.MemoryConfigurationBuilderExtensions
+                .AddInMemoryCollection(new Microsoft.Extensions.Configuration.ConfigurationBuilder(), new Dictionary<string, string?> { ["Scheme"] = configured.ToString() }).Build(),
+        };
 
-        RedundancyServiceFactory.EffectiveScheme(options).Should().Be(expected);
-        RedundancyServiceFactory.ToManagerOptions(options, PbxAddress.ParseInput(primary, configured, out _), new Testing.SimulatedPbxSystem(TimeProvider.System).CreateTransport("alice", "pw"), null, null, TimeProvider.System)
+        RedundancyServiceFactory.ToManagerOptions(options, new Testing.SimulatedPbxSystem(TimeProvider.System).CreateTransport("alice", "pw"), null, TimeProvider.System)
             .Scheme.Should().Be(expected);
     }
 }

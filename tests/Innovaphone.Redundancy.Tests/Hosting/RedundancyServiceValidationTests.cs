@@ -29,7 +29,7 @@ public sealed class RedundancyServiceValidationTests
     [InlineData("Primary", "http://pbx.example.com/PBX0/APPCLIENT/130000/index.htm", "Innovaphone:Redundancy:Primary is an http:// URL (plain text): set Innovaphone:Redundancy:AllowInsecure to true")]
     [InlineData("User", null, "Innovaphone:Redundancy:User is required")]
     [InlineData("Password", null, "Innovaphone:Redundancy:Password is required")]
-    [InlineData("SessionId", "only-the-id", "Innovaphone:Redundancy:SessionId and Innovaphone:Redundancy:SessionPassword go together")]
+    [InlineData("InitialSession:Id", "only-the-id", "Innovaphone:Redundancy:InitialSession:Id and Innovaphone:Redundancy:InitialSession:Password go together")]
     [InlineData("Scheme", "Ws", "Innovaphone:Redundancy:Scheme is Ws (plain text): set Innovaphone:Redundancy:AllowInsecure to true")]
     [InlineData("AttemptTimeout", "00:00:00", "Innovaphone:Redundancy:AttemptTimeout must be between")]
     [InlineData("BackoffInitial", "02:00:00", "Innovaphone:Redundancy:BackoffInitial must be between")]
@@ -65,15 +65,15 @@ public sealed class RedundancyServiceValidationTests
     public void PersistState_WithoutAnyFolderForTheFile_FailsNamingTheWayOut()
     {
         var noHome = new RedundancyServiceValidatorFor(defaultDirectory: null);
-        var options = new RedundancyServiceOptions { Primary = "pbx.example.com", User = "alice", Password = Secret };
+        var options = new RedundancyServiceOptions { Primary = "pbx.example.com", User = "alice", ConfigureTransport = t => t with { Password = Secret } };
 
         var result = noHome.Validate(options);
 
         result.Failed.Should().BeTrue();
         result.FailureMessage.Should().Contain("no per-user data folder").And.Contain("StateDirectory").And.Contain("PersistState");
-        noHome.Validate(new RedundancyServiceOptions { Primary = "pbx.example.com", User = "alice", Password = Secret, StateDirectory = "/var/lib/app" })
+        noHome.Validate(new RedundancyServiceOptions { Primary = "pbx.example.com", User = "alice", ConfigureTransport = t => t with { Password = Secret }, StateDirectory = "/var/lib/app" })
             .Succeeded.Should().BeTrue("a folder is given");
-        noHome.Validate(new RedundancyServiceOptions { Primary = "pbx.example.com", User = "alice", Password = Secret, PersistState = false })
+        noHome.Validate(new RedundancyServiceOptions { Primary = "pbx.example.com", User = "alice", ConfigureTransport = t => t with { Password = Secret }, PersistState = false })
             .Succeeded.Should().BeTrue("the state is kept in memory");
         new RedundancyServiceValidatorFor(defaultDirectory: "/home/alice/.local/share").Validate(options).Succeeded.Should().BeTrue();
     }
@@ -91,14 +91,15 @@ public sealed class RedundancyServiceValidationTests
     [Fact]
     public async Task StartAsync_SeveralInvalidSettings_ListsEveryKey()
     {
-        using var host = HostingRig.Build(HostingRig.Settings(("Password", Secret), ("MaxFrameBytes", "1")));
+        // The library's rules report the first bad setting of each options type: here the manager's and the transport's.
+        using var host = HostingRig.Build(HostingRig.Settings(("Password", Secret), ("MaxFrameBytes", "1"), ("AttemptTimeout", "00:00:00"), ("TrustedCertificateThumbprints:0", "AB")));
 
         var failure = await FluentActions.Awaiting(() => host.StartAsync(TestContext.Current.CancellationToken))
             .Should().ThrowAsync<OptionsValidationException>();
 
-        failure.Which.Failures.Should().HaveCount(3);
+        failure.Which.Failures.Should().HaveCount(4);
         failure.Which.Message.Should().Contain("Innovaphone:Redundancy:Primary").And.Contain("Innovaphone:Redundancy:User")
-            .And.Contain("Innovaphone:Redundancy:MaxFrameBytes").And.NotContain(Secret);
+            .And.Contain("Innovaphone:Redundancy:AttemptTimeout").And.Contain("Innovaphone:Redundancy:TrustedCertificateThumbprints:0").And.NotContain(Secret);
     }
 
     [Fact]
@@ -132,7 +133,8 @@ public sealed class RedundancyServiceValidationTests
         var failure = await FluentActions.Awaiting(() => host.StartAsync(TestContext.Current.CancellationToken))
             .Should().ThrowAsync<OptionsValidationException>();
 
-        failure.Which.Message.Should().Contain("RedundancyServiceOptions.Primary is required").And.Contain("RedundancyServiceOptions.Password is required");
+        // In code the password is the transport's setting (set through ConfigureTransport): the message names it so.
+        failure.Which.Message.Should().Contain("RedundancyServiceOptions.Primary is required").And.Contain("MyAppsTransportOptions.Password is required");
     }
 
     [Fact]

@@ -127,38 +127,38 @@ public sealed record MyAppsTransportOptions
     /// </summary>
     public RandomBytesFiller? RandomSource { get; init; }
 
-    /// <summary>Checks the options; called by the transport's constructor.</summary>
-    /// <exception cref="ArgumentException">An option is out of range; the message names it.</exception>
-    internal void Validate()
+    /// <summary>Throws when a value is missing or out of range; called by the transport's constructor.</summary>
+    /// <exception cref="ArgumentException">An option is missing or out of range; the message names it (never its value).</exception>
+    public void Validate()
     {
         if (string.IsNullOrWhiteSpace(Username))
         {
-            throw new ArgumentException($"{nameof(Username)} is required.", nameof(Username));
+            throw new ArgumentException($"{Name}.{nameof(Username)} is required.", nameof(Username));
         }
 
         if (Password is null && InitialSession is null)
         {
-            throw new ArgumentException($"Give {nameof(Password)} or {nameof(InitialSession)} (or both).", nameof(Password));
+            throw new ArgumentException($"{Name}.{nameof(Password)} is required unless {nameof(InitialSession)} is given: keep it in a secret store or an environment variable, not in source code or appsettings.json.", nameof(Password));
         }
 
         if (string.IsNullOrWhiteSpace(UserAgent))
         {
-            throw new ArgumentException($"{nameof(UserAgent)} must not be empty.", nameof(UserAgent));
+            throw new ArgumentException($"{Name}.{nameof(UserAgent)} must not be empty.", nameof(UserAgent));
         }
 
         if (string.IsNullOrWhiteSpace(PathTemplate) || PathTemplate[0] != '/' || !PathTemplate.Contains("{module}", StringComparison.Ordinal))
         {
-            throw new ArgumentException($"{nameof(PathTemplate)} must start with '/' and contain '{{module}}'.", nameof(PathTemplate));
+            throw new ArgumentException($"{Name}.{nameof(PathTemplate)} must start with '/' and contain '{{module}}'.", nameof(PathTemplate));
         }
 
         if (Build < 0)
         {
-            throw new ArgumentException($"{nameof(Build)} must not be negative.", nameof(Build));
+            throw new ArgumentException($"{Name}.{nameof(Build)} must not be negative.", nameof(Build));
         }
 
         if (MaxFrameBytes < 1024)
         {
-            throw new ArgumentException($"{nameof(MaxFrameBytes)} must be at least 1024.", nameof(MaxFrameBytes));
+            throw new ArgumentException($"{Name}.{nameof(MaxFrameBytes)} must be at least 1024.", nameof(MaxFrameBytes));
         }
 
         RequireNonNegative(KeepAliveInterval, nameof(KeepAliveInterval));
@@ -173,6 +173,8 @@ public sealed record MyAppsTransportOptions
         RequirePositive(CloseTimeout, nameof(CloseTimeout));
     }
 
+    private const string Name = nameof(MyAppsTransportOptions);
+
     /// <summary>The URL path for <paramref name="module"/>.</summary>
     internal string FormatPath(string module) =>
         PathTemplate
@@ -183,7 +185,7 @@ public sealed record MyAppsTransportOptions
     {
         if (value <= TimeSpan.Zero)
         {
-            throw new ArgumentException($"{name} must be positive.", name);
+            throw new ArgumentException($"{Name}.{name} must be positive.", name);
         }
     }
 
@@ -191,7 +193,7 @@ public sealed record MyAppsTransportOptions
     {
         if (value < TimeSpan.Zero)
         {
-            throw new ArgumentException($"{name} must not be negative.", name);
+            throw new ArgumentException($"{Name}.{name} must not be negative.", name);
         }
     }
 
