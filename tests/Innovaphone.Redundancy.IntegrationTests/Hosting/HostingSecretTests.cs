@@ -25,7 +25,7 @@ public sealed class HostingSecretTests
     {
         // The secrets are keys of the section like any other, bound onto the transport's options; the service's own
         // options, which the hosted service logs at start, hold none of them.
-        var configuration = new Microsoft.Extensions.Configuration.ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        var configuration = Microsoft.Extensions.Configuration.MemoryConfigurationBuilderExtensions.AddInMemoryCollection(new Microsoft.Extensions.Configuration.ConfigurationBuilder(), new Dictionary<string, string?>
         {
             ["Primary"] = "pbx.example.com/PBX0",
             ["User"] = User,
