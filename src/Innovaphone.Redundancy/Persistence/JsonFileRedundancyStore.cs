@@ -67,11 +67,7 @@ public sealed partial class JsonFileRedundancyStore : IRedundancyStore
     /// </summary>
     /// <returns>The folder, or <see langword="null"/> when the process has no per-user data folder (no home directory,
     /// as for some service accounts and containers).</returns>
-    public static string? GetDefaultDirectory()
-    {
-        var root = Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.DoNotVerify);
-        return string.IsNullOrEmpty(root) ? null : Path.Combine(root, "Innovaphone.Redundancy", "state");
-    }
+    public static string? GetDefaultDirectory() => StateFiles.DefaultDirectory();
 
     /// <summary>
     /// The default state file of one primary PBX and user: one file each, in <see cref="GetDefaultDirectory"/>, named
@@ -90,23 +86,7 @@ public sealed partial class JsonFileRedundancyStore : IRedundancyStore
         directory ??= GetDefaultDirectory() ?? throw new InvalidOperationException(
             "This process has no per-user data folder (the home directory is not set), so the redundancy state has no default location. "
             + "Give a state file path, or turn persistence off.");
-        var key = string.IsNullOrEmpty(user) ? primary.ToString() : $"{primary}|{user}";
-        var hash = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key)).AsSpan(0, 4)).ToLowerInvariant();
-        var name = string.IsNullOrEmpty(user) ? $"{primary.Authority}_{primary.Module}" : $"{primary.Authority}_{primary.Module}_{user}";
-        return Path.GetFullPath(Path.Combine(directory, $"{SafeFileName(name)}_{hash}.json"));
-    }
-
-    /// <summary>Keeps letters, digits, '.', '-' and '_'; everything else (':' of a port or IPv6 literal, '/', '\', spaces) becomes '_'; at most 80 characters.</summary>
-    private static string SafeFileName(string name)
-    {
-        var chars = new char[Math.Min(name.Length, 80)];
-        for (var i = 0; i < chars.Length; i++)
-        {
-            var c = name[i];
-            chars[i] = char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_' ? c : '_';
-        }
-
-        return new string(chars);
+        return StateFiles.DefaultPath(primary, user, directory, ".json");
     }
 
     /// <inheritdoc/>
@@ -249,63 +229,8 @@ public sealed partial class JsonFileRedundancyStore : IRedundancyStore
                 StringComparer.Ordinal),
         };
 
-        var directory = Path.GetDirectoryName(_path)!;
-        if (OperatingSystem.IsWindows())
-        {
-            Directory.CreateDirectory(directory);
-        }
-        else if (!Directory.Exists(directory))
-        {
-            // A folder we create is the owner's only (0700), like the file; an existing one is left as it is.
-            Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        }
-
-        // Same directory as the target: File.Move is then a rename on one file system, which is atomic.
-        var tempPath = Path.Combine(directory, $".{Path.GetFileName(_path)}.{Guid.NewGuid():N}.tmp");
-        var options = new FileStreamOptions
-        {
-            Mode = FileMode.CreateNew,
-            Access = FileAccess.Write,
-            Share = FileShare.None,
-            Options = FileOptions.Asynchronous,
-        };
-        if (!OperatingSystem.IsWindows())
-        {
-            // Created 0600 from the start, so the content is never readable by others, not even briefly.
-            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        }
-
-        try
-        {
-            var stream = new FileStream(tempPath, options);
-            await using (stream.ConfigureAwait(false))
-            {
-                await JsonSerializer.SerializeAsync(stream, file, RedundancyStoreJsonContext.Default.StoreFile, cancellationToken).ConfigureAwait(false);
-                await stream.FlushAsync(cancellationToken).ConfigureAwait(false);
-
-                // Durable before the rename, so a power loss cannot leave an empty file in place of the old one.
-                stream.Flush(flushToDisk: true);
-            }
-
-            File.Move(tempPath, _path, overwrite: true);
-        }
-        catch
-        {
-            TryDelete(tempPath);
-            throw;
-        }
-    }
-
-    private static void TryDelete(string path)
-    {
-        try
-        {
-            File.Delete(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // Best effort: a stray temporary file is harmless and never read.
-        }
+        await StateFiles.WriteAtomicallyAsync(_path, JsonSerializer.SerializeToUtf8Bytes(file, RedundancyStoreJsonContext.Default.StoreFile), cancellationToken)
+            .ConfigureAwait(false);
     }
 
     [LoggerMessage(FileCorruptId, LogLevel.Warning, "The redundancy store file {Path} is corrupt ({Problem}); treating it as empty, the next save replaces it")]
