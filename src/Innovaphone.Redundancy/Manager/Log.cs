@@ -43,6 +43,7 @@ internal static partial class Log
     public const int RedirectJoinedId = 309;
     public const int AttemptAbandonedId = 310;
     public const int StandbyCorrectedId = 311;
+    public const int AwaitingUserId = 312;
 
     [LoggerMessage(StartedId, LogLevel.Information, "Redundancy manager started; primary PBX {Primary}")]
     public static partial void Started(ILogger logger, PbxAddress primary);
@@ -136,4 +137,7 @@ internal static partial class Log
 
     [LoggerMessage(AttemptAbandonedId, LogLevel.Warning, "The transport did not return from the attempt to {Pbx} within {Bound} (it ignores cancellation); attempt abandoned as timed out, a connection it returns later is closed")]
     public static partial void AttemptAbandoned(ILogger logger, PbxAddress pbx, TimeSpan bound);
+
+    [LoggerMessage(AwaitingUserId, LogLevel.Information, "{Pbx} waits for the user ({Progress}); the attempt timeout no longer applies, the transport bounds the wait")]
+    public static partial void AwaitingUser(ILogger logger, PbxAddress pbx, Transport.PbxLoginProgress progress);
 }

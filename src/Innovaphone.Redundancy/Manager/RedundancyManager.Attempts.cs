@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Innovaphone.Redundancy.Core;
 using Innovaphone.Redundancy.Transport;
-using Polly.Timeout;
+using Innovaphone.Redundancy.Shell;
 
 namespace Innovaphone.Redundancy;
 
@@ -47,6 +47,8 @@ public sealed partial class RedundancyManager
         LoginOutcome outcome;
         Task<LoginOutcome>? call = null;
         var abandoned = false;
+        AttemptDeadline? deadline = null;
+        CancellationTokenSource? linked = null;
         try
         {
             if (delay > TimeSpan.Zero)
@@ -58,25 +60,28 @@ public sealed partial class RedundancyManager
                 await wait.ConfigureAwait(false);
             }
 
-            progress.Started(_time.GetTimestamp());
-            call = _attemptPipeline.ExecuteAsync(
-                static (state, token) => state.Transport.ConnectAsync(state.Request, token),
-                (Transport: _options.Transport, Request: request),
-                cts.Token).AsTask();
+            deadline = new AttemptDeadline(_options.AttemptTimeout, AbandonGrace, _time);
+            linked = CancellationTokenSource.CreateLinkedTokenSource(cts.Token, deadline.Token);
+            progress.Started(_time.GetTimestamp(), deadline);
+            call = _options.Transport.ConnectAsync(request, linked.Token).AsTask();
 
-            // Polly's timeout waits for the transport to honour cancellation, and one that ignores it would hold the round
-            // (and stop) for good: the call is raced against the manager's own clock and against the attempt's cancellation.
-            outcome = await call.WaitAsync(_options.AttemptTimeout + AbandonGrace, _time, cts.Token).ConfigureAwait(false);
+            // A transport that ignores the cancellation would hold the round (and stop) for good: the call is raced against
+            // the deadline's grace and against the attempt's cancellation.
+            await Task.WhenAny(call, deadline.Abandoned).WaitAsync(cts.Token).ConfigureAwait(false);
+            if (!call.IsCompleted)
+            {
+                abandoned = true;
+                Log.AttemptAbandoned(_logger, request.Pbx, _options.AttemptTimeout + AbandonGrace);
+                outcome = new AttemptFailed(AttemptFailureKind.Timeout, $"no answer within {_options.AttemptTimeout + AbandonGrace}; the transport ignored cancellation");
+            }
+            else
+            {
+                outcome = await call.ConfigureAwait(false);
+            }
         }
-        catch (TimeoutRejectedException)
+        catch (OperationCanceledException) when (deadline is { Expired: true } && !cts.IsCancellationRequested)
         {
             outcome = new AttemptFailed(AttemptFailureKind.Timeout, $"no answer within {_options.AttemptTimeout}");
-        }
-        catch (TimeoutException) when (call is { IsCompleted: false })
-        {
-            abandoned = true;
-            Log.AttemptAbandoned(_logger, request.Pbx, _options.AttemptTimeout + AbandonGrace);
-            outcome = new AttemptFailed(AttemptFailureKind.Timeout, $"no answer within {_options.AttemptTimeout + AbandonGrace}; the transport ignored cancellation");
         }
         catch (OperationCanceledException) when (cts.IsCancellationRequested)
         {
@@ -84,7 +89,7 @@ public sealed partial class RedundancyManager
             if (call is { IsCompleted: false })
             {
                 abandoned = true;
-                Track(CloseLateAsync(call, cts));
+                Track(CloseLateAsync(call, cts, linked, deadline));
             }
 
             return;
@@ -103,13 +108,15 @@ public sealed partial class RedundancyManager
             _attempts.TryRemove(new KeyValuePair<long, CancellationTokenSource>(request.AttemptId, cts));
             if (!abandoned)
             {
+                linked?.Dispose();
+                deadline?.Dispose();
                 cts.Dispose();
             }
         }
 
         if (abandoned)
         {
-            Track(CloseLateAsync(call!, cts));
+            Track(CloseLateAsync(call!, cts, linked, deadline));
             _metrics.AttemptAbandoned();
         }
         else
@@ -160,8 +167,8 @@ public sealed partial class RedundancyManager
         _ => new AttemptUnsuccessful(AttemptFailureKind.ProtocolError, "the transport returned no outcome"),
     };
 
-    /// <summary>Waits for a call the manager stopped waiting for, closes a connection it still returns, and then disposes its source.</summary>
-    private static async Task CloseLateAsync(Task<LoginOutcome> call, CancellationTokenSource cts)
+    /// <summary>Waits for a call the manager stopped waiting for, closes a connection it still returns, and then disposes its sources.</summary>
+    private static async Task CloseLateAsync(Task<LoginOutcome> call, CancellationTokenSource cts, CancellationTokenSource? linked, AttemptDeadline? deadline)
     {
         try
         {
@@ -177,19 +184,37 @@ public sealed partial class RedundancyManager
         }
         finally
         {
+            linked?.Dispose();
+            deadline?.Dispose();
             cts.Dispose();
         }
     }
 
-    /// <summary>Reports of one attempt: the first answer of its PBX becomes an event and a sample of that PBX's answer time.</summary>
+    /// <summary>
+    /// Reports of one attempt: the first answer of its PBX becomes an event and a sample of that PBX's answer time; a user
+    /// busy with the attempt (sign-in, two-factor) suspends its deadline.
+    /// </summary>
     private sealed class AttemptProgress(RedundancyManager owner, long attemptId, PbxAddress pbx) : IProgress<PbxLoginProgress>
     {
         private long _startedAt;
         private int _answered;
+        private AttemptDeadline? _deadline;
 
-        public void Started(long timestamp) => Volatile.Write(ref _startedAt, timestamp);
+        public void Started(long timestamp, AttemptDeadline deadline)
+        {
+            Volatile.Write(ref _deadline, deadline);
+            Volatile.Write(ref _startedAt, timestamp);
+        }
 
-        public void Report(PbxLoginProgress value) => Answered(notify: true);
+        public void Report(PbxLoginProgress value)
+        {
+            if (value is PbxLoginProgress.AwaitingSignIn or PbxLoginProgress.AwaitingAuthorization && Volatile.Read(ref _deadline)?.Suspend() == true)
+            {
+                Log.AwaitingUser(owner._logger, pbx, value);
+            }
+
+            Answered(notify: true);
+        }
 
         public void Answered(bool notify)
         {

@@ -6,7 +6,6 @@ using Innovaphone.Redundancy.Shell;
 using Innovaphone.Redundancy.Transport;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using Polly;
 
 namespace Innovaphone.Redundancy;
 
@@ -54,7 +53,7 @@ public sealed partial class RedundancyManager : IAsyncDisposable
 {
     /// <summary>
     /// How long past <see cref="RedundancyOptions.AttemptTimeout"/> a transport call may take before the manager abandons
-    /// it: Polly's timeout cancels the call at AttemptTimeout, and a transport that honours cancellation ends well within
+    /// it: the attempt's deadline (<see cref="Shell.AttemptDeadline"/>) cancels the call at AttemptTimeout, and a transport that honours cancellation ends well within
     /// this; one that does not is no longer waited for. As long as a close timeout, so that a close in progress is not cut.
     /// </summary>
     internal static readonly TimeSpan AbandonGrace = TimeSpan.FromSeconds(2);
@@ -65,7 +64,6 @@ public sealed partial class RedundancyManager : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly IRedundancyStore _store;
     private readonly string _storeKey;
-    private readonly ResiliencePipeline _attemptPipeline;
     private readonly BackoffScheduler _backoff;
     private readonly Func<double> _random;
     private readonly Channel<Envelope> _events = Channel.CreateUnbounded<Envelope>(new UnboundedChannelOptions { SingleReader = true });
@@ -106,9 +104,6 @@ public sealed partial class RedundancyManager : IAsyncDisposable
         _logger = options.LoggerFactory?.CreateLogger<RedundancyManager>() ?? (ILogger)NullLogger.Instance;
         _store = options.Store ?? new InMemoryRedundancyStore();
         _storeKey = options.User is null ? options.Primary.ToString() : $"{options.Primary}|{options.User}";
-        _attemptPipeline = new ResiliencePipelineBuilder { TimeProvider = _time }
-            .AddTimeout(options.AttemptTimeout)
-            .Build();
         _backoff = new BackoffScheduler(options, _time, Post);
         _random = options.Randomizer ?? Random.Shared.NextDouble;
         _staggerDelays = new StaggerDelays(options.StaggerDelay);
