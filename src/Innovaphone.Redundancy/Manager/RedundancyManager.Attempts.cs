@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Innovaphone.Redundancy.Core;
-using Innovaphone.Redundancy.Transport;
 using Innovaphone.Redundancy.Shell;
+using Innovaphone.Redundancy.Transport;
 
 namespace Innovaphone.Redundancy;
 
