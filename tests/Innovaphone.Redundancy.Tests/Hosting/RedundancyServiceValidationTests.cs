@@ -16,8 +16,7 @@ public sealed class RedundancyServiceValidationTests
 
     private static readonly (string Key, string? Value)[] Valid =
     [
-        // Refused at once on loopback, for the test that does start.
-        ("Primary", "127.0.0.1:9/PBX0"),
+        ("Primary", "pbx.example.com/PBX0"),
         ("User", "alice"),
         ("Password", Secret),
     ];
@@ -79,13 +78,13 @@ public sealed class RedundancyServiceValidationTests
     }
 
     [Fact]
-    public async Task StartAsync_ValidSettings_DoesNotFailValidation()
+    public void Options_ValidSettings_PassValidation()
     {
+        // The options are validated when first read, as ValidateOnStart does at start; no socket is opened.
         using var host = HostingRig.Build(HostingRig.Settings([.. Valid, ("ConnectTimeout", "00:00:01")]));
 
-        // Starts; the manager's attempts to the closed port fail, which is not what this test is about.
-        await host.StartAsync(TestContext.Current.CancellationToken);
-        await host.StopAsync(TestContext.Current.CancellationToken);
+        host.Services.GetRequiredService<IOptions<RedundancyServiceOptions>>().Value.User.Should().Be("alice");
+        host.Services.GetRequiredService<RedundancyManager>().State.Should().Be(RedundancyState.Idle, "made from valid options, not started");
     }
 
     [Fact]
@@ -103,7 +102,7 @@ public sealed class RedundancyServiceValidationTests
     }
 
     [Fact]
-    public async Task AddInnovaphoneRedundancy_Twice_ThrowsAndLeavesTheFirstRegistrationAsItWas()
+    public void AddInnovaphoneRedundancy_Twice_ThrowsAndLeavesTheFirstRegistrationAsItWas()
     {
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         builder.Configuration.AddInMemoryCollection(HostingRig.Settings(Valid));
@@ -119,8 +118,7 @@ public sealed class RedundancyServiceValidationTests
         builder.Services.Should().HaveCount(registered, "a refused registration adds nothing");
         using var host = builder.Build();
         host.Services.GetRequiredService<IOptions<RedundancyServiceOptions>>().Value.User.Should().Be("alice");
-        await host.StartAsync(TestContext.Current.CancellationToken);
-        await host.StopAsync(TestContext.Current.CancellationToken);
+        host.Services.GetRequiredService<RedundancyManager>().Should().NotBeNull("the first registration works as it was");
     }
 
     [Fact]

@@ -208,8 +208,10 @@ public sealed class JsonFileRedundancyStoreTests : IDisposable
 
         for (var i = 0; i < 20; i++)
         {
-            (await store.LoadAsync("k" + i, Ct)).Should().NotBeNull();
+            (await store.LoadAsync("k" + i, Ct)).Should().Be(new RedundancyRecord(Master, i % 2 == 0 ? Slave : null, null), "save {0} is kept whole", i);
         }
+
+        (await NewStore().LoadAsync("k19", Ct)).Should().Be(new RedundancyRecord(Master, null, null), "a fresh store reads what the file holds");
     }
 
     [Fact]

@@ -45,9 +45,22 @@ public sealed class RuleScenarioTests : IAsyncLifetime
         var (master, _, slave2) = MasterTwoSlaves();
         await _h.StartAsync(master);
         await _h.WaitUpAsync(slave2);
+        var determined = await _h.Store.LoadAsync($"{master.Address}|{ScenarioHarness.User}", TestContext.Current.CancellationToken);
         _h.Sim.Kill(slave2);
         await _h.WaitUpAsync(master, standby: true);
+        _h.Sim.Kill(master);
+        await _h.WaitForStateAsync(RedundancyState.Failover);
+        var attemptsBefore = _h.AttemptedPbxes().Count;
+        await _h.SkipBackoffAsync();
+        await _h.WaitUntilAsync(() => _h.AttemptedPbxes().Count > attemptsBefore, "the next round's first attempt");
 
+        // What the machine decides, not what connInfo copies from the options: the record it determined after the
+        // redirect keeps the configured PBX as primary, although the user lives on slave2 (which became the secondary),
+        // and the round after two losses starts at that primary again.
+        determined.Should().NotBeNull();
+        determined!.Primary.Should().Be(master.Address);
+        determined.Secondary.Should().Be(slave2.Address);
+        _h.AttemptedPbxes()[attemptsBefore].Should().Be(master.Address);
         _h.ConnInfos.Should().NotBeEmpty().And.OnlyContain(c => c.Pri == master.Address);
     }
 
