@@ -27,8 +27,11 @@ internal sealed partial class EmulatedSocket
             return true;
         }
 
-        // A new Login starts over: a challenge or a sign-in page answers one Login only.
+        // A new Login starts over: a challenge or a sign-in page answers one Login only, and a replayed or second
+        // credential Login needs a new Authenticate.
         ForgetSignIn();
+        var challenge = _challenge;
+        _challenge = null;
         var method = GetString(login, "method");
         if (method is null)
         {
@@ -43,8 +46,6 @@ internal sealed partial class EmulatedSocket
         var username = GetString(login, "username");
         var nonce = GetString(login, "nonce");
         var response = GetString(login, "response");
-        var challenge = _challenge;
-        _challenge = null;
         if (method != "digest" || challenge is null || type != _pendingType
             || string.IsNullOrEmpty(username) || string.IsNullOrEmpty(nonce) || string.IsNullOrEmpty(response))
         {

@@ -174,8 +174,9 @@ internal sealed partial class EmulatedSocket
                 await CloseAsync(WebSocketCloseStatus.EndpointUnavailable, "closed by the PBX");
                 return false;
             default:
-                // ClientGone: release the login first, so that it is gone once the client's close completes; then
-                // answer a close handshake the client started.
+                // ClientGone: release the login (or pending sign-in) first, so that it is gone once the client's close
+                // completes; then answer a close handshake the client started.
+                ForgetSignIn();
                 await ReleaseConnectionAsync();
                 if (_webSocket.State == WebSocketState.CloseReceived)
                 {

@@ -206,6 +206,37 @@ public sealed class PbxEmulatorSignInTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task SignInPending_ClientGivesUp_CloseIsAnswered_AndThePageIsGone()
+    {
+        var pbx = await _emulator.AddMasterAsync(cancellationToken: Ct);
+        _emulator.System.SetLoginMethods(pbx, SimulatedLoginMethods.SingleSignOnOnly);
+        _emulator.System.AddUser(User, "nobody-knows-it", home: pbx);
+        _emulator.SignInAs(User);
+        using var socket = await ConnectAsync(_emulator.GetUri(pbx));
+        var url = new Uri((await SendOAuth2LoginAsync(socket)).Authenticate.GetProperty("url").GetString()!);
+
+        // A client's sign-in timeout: it closes while the page was never opened.
+        await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "sign-in timed out", Ct);
+
+        socket.State.Should().Be(WebSocketState.Closed, "the PBX answers the close handshake while a sign-in is pending");
+        (await _browser.GetAsync(url, Ct)).StatusCode.Should().Be(HttpStatusCode.NotFound);
+        _emulator.System.Attempts.Should().BeEmpty("nobody signed in");
+    }
+
+    [Fact]
+    public async Task SignInPending_PbxKilled_ResetsTheSocket()
+    {
+        var pbx = await _emulator.AddMasterAsync(cancellationToken: Ct);
+        _emulator.System.SetLoginMethods(pbx, SimulatedLoginMethods.SingleSignOnOnly);
+        using var socket = await ConnectAsync(_emulator.GetUri(pbx));
+        await SendOAuth2LoginAsync(socket);
+
+        _emulator.System.Kill(pbx);
+
+        await FluentActions.Awaiting(() => ReceiveAsync(socket)).Should().ThrowAsync<WebSocketException>();
+    }
+
+    [Fact]
     public async Task OAuth2_UnknownUserSignsIn_GetsLoginFailed()
     {
         var pbx = await _emulator.AddMasterAsync(cancellationToken: Ct);
