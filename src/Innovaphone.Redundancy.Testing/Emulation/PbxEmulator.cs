@@ -20,7 +20,9 @@ namespace Innovaphone.Redundancy.Testing.Emulation;
 /// the digest Login; <see cref="SimulatedPbxSystem.Logout"/> sends LogoutResult and a standby PBX sends StandbyBack,
 /// each followed by a close. On top of these the emulator injects socket and protocol faults:
 /// <see cref="CloseConnectionsAsync"/>, <see cref="SetHalfOpen"/>, <see cref="SetBlackHole"/>, <see cref="SetLinger"/>,
-/// <see cref="SetFault"/>, <see cref="ForceRedirect"/> and two-factor login (<see cref="RequireTwoFactor"/>).</para>
+/// <see cref="SetFault"/>, <see cref="ForceRedirect"/> and two-factor login (<see cref="RequireTwoFactor"/>). Login
+/// methods are per PBX (<see cref="SimulatedPbxSystem.SetLoginMethods"/>); who signs in at the emulated identity provider
+/// of OAuth2 logins is <see cref="SignInAs"/>.</para>
 /// <para>The simulator's attempt record is kept as for the in-memory transport, with two differences: a connection
 /// refused before any Login (a killed or cut-off PBX) is recorded without a user name, and under
 /// <see cref="SetFault"/> or <see cref="ForceRedirect"/> the record shows what the simulator decided, not what was sent.</para>
@@ -34,7 +36,7 @@ public sealed class PbxEmulator : IAsyncDisposable
     private readonly bool _ownsSystem;
     private readonly object _gate = new();
     private readonly Dictionary<SimulatedPbx, EmulatedPbxHost> _hosts = [];
-    private readonly ConcurrentQueue<string> _digests = new();
+    private readonly ConcurrentQueue<string> _secrets = new();
     private readonly ConcurrentDictionary<string, Action<string>> _signIns = new(StringComparer.Ordinal);
     private string? _signInUser;
     private bool _automaticSignIn;
@@ -78,14 +80,14 @@ public sealed class PbxEmulator : IAsyncDisposable
     /// signed a LoginResult or Redirect with, and every ECDHE shared secret of an OAuth2 login. Tests use it to check that
     /// logs, exception messages and files hold none of them.
     /// </summary>
-    public IReadOnlyList<string> SecretsSeen => [.. System.IssuedSecrets, .. _digests];
+    public IReadOnlyList<string> SecretsSeen => [.. System.IssuedSecrets, .. _secrets];
 
     /// <summary>Remembers a digest or shared secret seen on the wire or made, for <see cref="SecretsSeen"/>.</summary>
     internal void RecordSecret(string secret)
     {
         if (!string.IsNullOrEmpty(secret))
         {
-            _digests.Enqueue(secret);
+            _secrets.Enqueue(secret);
         }
     }
 
