@@ -12,7 +12,10 @@ public enum SimulatedAttemptOutcome
     /// <summary>Redirected to another PBX.</summary>
     Redirected,
 
-    /// <summary>Rejected: unknown user or wrong password (<see cref="SimulatedPbxSystem.LoginFailedError"/>).</summary>
+    /// <summary>
+    /// Rejected: unknown user or wrong password (<see cref="SimulatedPbxSystem.LoginFailedError"/>), or a login method the
+    /// PBX does not accept (<see cref="SimulatedPbxSystem.LoginMethodDisabledError"/>).
+    /// </summary>
     Rejected,
 
     /// <summary>Rejected because the session is unknown, expired or logged out (<see cref="SimulatedPbxSystem.SessionExpiredError"/>).</summary>

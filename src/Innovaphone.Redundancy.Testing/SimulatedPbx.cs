@@ -70,8 +70,25 @@ public sealed class SimulatedPbx
         }
     }
 
+    /// <summary>
+    /// The login methods the PBX accepts and what it answers to <c>LoginInfo</c>; <see cref="SimulatedLoginMethods.Default"/>
+    /// until <see cref="SimulatedPbxSystem.SetLoginMethods"/> changes it.
+    /// </summary>
+    public SimulatedLoginMethods LoginMethods
+    {
+        get
+        {
+            lock (_system.Gate)
+            {
+                return LoginMethodsUnsafe;
+            }
+        }
+    }
+
     // Mutable state, guarded by the system's gate.
     internal SimulatedPbx? AlternativeUnsafe { get; set; }
+
+    internal SimulatedLoginMethods LoginMethodsUnsafe { get; set; } = SimulatedLoginMethods.Default;
 
     internal bool Alive { get; set; } = true;
 

@@ -2,7 +2,7 @@ using Innovaphone.Redundancy.Transport;
 
 namespace Innovaphone.Redundancy.Testing;
 
-/// <summary>The system, part three: what tests do to the installation (failures, partitions, slow or hanging PBXes, logouts, moved users, PBXes that reject or send no standby flag).</summary>
+/// <summary>The system, part three: what tests do to the installation (failures, partitions, slow or hanging PBXes, logouts, expired sessions, moved users, PBXes that reject, send no standby flag or accept other login methods).</summary>
 public sealed partial class SimulatedPbxSystem
 {
     /// <summary>
@@ -99,6 +99,28 @@ public sealed partial class SimulatedPbxSystem
     }
 
     /// <summary>
+    /// Lets <paramref name="user"/>'s present sessions expire at <paramref name="pbx"/> only, as at a standby that does
+    /// not know them: session logins there fail with <see cref="SessionExpiredError"/>, the other PBXes still accept them.
+    /// Sessions issued later are known everywhere. Live connections stay up.
+    /// </summary>
+    /// <exception cref="ArgumentException">The user does not exist, or <paramref name="pbx"/> is not of this system.</exception>
+    public void ExpireSessions(string user, SimulatedPbx pbx)
+    {
+        ArgumentNullException.ThrowIfNull(user);
+        ArgumentNullException.ThrowIfNull(pbx);
+        CheckMember(pbx, nameof(pbx));
+        lock (Gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            var u = GetUser(user);
+            foreach (var session in _sessions.Values.Where(s => s.User == u))
+            {
+                session.ExpiredAt.Add(pbx);
+            }
+        }
+    }
+
+    /// <summary>
     /// Moves <paramref name="user"/> to another PBX, as an administrator does: from now on logins are redirected there,
     /// and the old PBX redirects the user too. Live connections stay up.
     /// </summary>
@@ -144,4 +166,13 @@ public sealed partial class SimulatedPbxSystem
     /// stop doing so), as a PBX does that does not know the user, for example a standby that has not yet received it.
     /// </summary>
     public void SetRejectingLogins(SimulatedPbx pbx, bool rejecting) => Change(pbx, null, (p, _, _) => p.RejectsLogins = rejecting);
+
+    /// <summary>Sets the login methods of <paramref name="pbx"/>; see <see cref="SimulatedLoginMethods"/>. Live connections stay up.</summary>
+    /// <exception cref="ArgumentException"><paramref name="pbx"/> is not of this system, or a value of <paramref name="methods"/> is out of range.</exception>
+    public void SetLoginMethods(SimulatedPbx pbx, SimulatedLoginMethods methods)
+    {
+        ArgumentNullException.ThrowIfNull(methods);
+        methods.Validate();
+        Change(pbx, null, (p, _, _) => p.LoginMethodsUnsafe = methods);
+    }
 }

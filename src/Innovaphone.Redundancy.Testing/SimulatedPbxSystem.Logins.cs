@@ -95,10 +95,16 @@ public sealed partial class SimulatedPbxSystem
                 return new(new AttemptFailed(AttemptFailureKind.Unreachable, failure), null);
             }
 
+            if (RefusesMethod(pbx!, kind))
+            {
+                Record(address, UserNameOf(kind, name), SimulatedAttemptOutcome.Rejected);
+                return new(MethodDisabled(kind), null);
+            }
+
             SimulatedUser? user;
             if (kind == SimulatedCredentialKind.Session)
             {
-                if (!_sessions.TryGetValue(name, out var session))
+                if (!_sessions.TryGetValue(name, out var session) || session.ExpiredAt.Contains(pbx!))
                 {
                     Record(address, null, SimulatedAttemptOutcome.SessionExpired);
                     return new(new Rejected(SessionExpiredError, "session expired"), null);
@@ -120,8 +126,9 @@ public sealed partial class SimulatedPbxSystem
             var target = RedirectTarget(pbx!, user.Home);
             if (target is not null && HasRegistration(pbx!, target))
             {
+                // After a sign-in the Redirect carries a session, so that the client need not sign in again at the target.
                 Record(address, user.Name, SimulatedAttemptOutcome.Redirected);
-                return new(new Redirected(target.Address, scheme), null);
+                return new(new Redirected(target.Address, scheme), kind == SimulatedCredentialKind.SignIn ? IssueSession(user) : null, user);
             }
 
             var standby = target is not null;
@@ -129,9 +136,39 @@ public sealed partial class SimulatedPbxSystem
             _live.Add(connection);
             Record(address, user.Name, standby ? SimulatedAttemptOutcome.LoggedInStandby : SimulatedAttemptOutcome.LoggedIn);
             var info = new PbxLoginInfo(_sendsStandbyFlag ? standby : null, pbx!.AlternativeUnsafe?.Address, pbx.Master?.Address);
-            return new(new LoggedIn(connection, info), kind == SimulatedCredentialKind.User ? IssueSession(user) : null);
+            return new(new LoggedIn(connection, info), kind == SimulatedCredentialKind.Session ? null : IssueSession(user), user);
         }
     }
+
+    /// <summary>
+    /// The answer of a PBX that does not accept <paramref name="kind"/> (<see cref="SimulatedLoginMethods"/>), recorded as
+    /// a rejected attempt; <see langword="null"/> when it does, or cannot be reached (the login itself finds that out).
+    /// Asked before a PBX shows a sign-in page.
+    /// </summary>
+    internal Rejected? RefuseMethod(PbxAddress address, SimulatedCredentialKind kind)
+    {
+        lock (Gate)
+        {
+            if (Unreachability(address, out var pbx) is not null || !RefusesMethod(pbx!, kind))
+            {
+                return null;
+            }
+
+            Record(address, null, SimulatedAttemptOutcome.Rejected);
+            return MethodDisabled(kind);
+        }
+    }
+
+    private static bool RefusesMethod(SimulatedPbx pbx, SimulatedCredentialKind kind) => kind switch
+    {
+        SimulatedCredentialKind.User => !pbx.LoginMethodsUnsafe.UserDigest,
+        SimulatedCredentialKind.SignIn => !pbx.LoginMethodsUnsafe.OAuth2,
+        _ => false,
+    };
+
+    private static Rejected MethodDisabled(SimulatedCredentialKind kind) => new(
+        LoginMethodDisabledError,
+        kind == SimulatedCredentialKind.SignIn ? "login failed: OAuth2 is not enabled on this PBX" : "login failed: password logins are not enabled on this PBX");
 
     internal void CloseByClient(SimulatedConnection connection)
     {

@@ -1,4 +1,6 @@
+using System.Globalization;
 using System.Security.Cryptography;
+using System.Text;
 using Innovaphone.Redundancy.Transport;
 
 namespace Innovaphone.Redundancy.Testing;
@@ -28,6 +30,16 @@ public sealed partial class SimulatedPbxSystem : IDisposable
 
     /// <summary>The <c>LoginResult</c> error for an unknown, expired or logged-out session: 5, as myApps PBXes send it.</summary>
     public const int SessionExpiredError = 5;
+
+    /// <summary>
+    /// The <c>LoginResult</c> error for a login by a method the PBX does not accept (<see cref="SimulatedLoginMethods"/>:
+    /// a password at a PBX without user digest, OAuth2 at a PBX without it). <b>Assumption:</b> innovaphone documents no
+    /// code for this; its public OAuth2 client's notes list 2 as "authentication failed", which is used here.
+    /// </summary>
+    public const int LoginMethodDisabledError = 2;
+
+    /// <summary>The number the first user gets when <see cref="AddUser"/> is given none; later users count up from it.</summary>
+    private const int FirstNumber = 100;
 
     private readonly TimeProvider _time;
     private readonly Dictionary<PbxAddress, SimulatedPbx> _pbxes = [];
@@ -128,11 +140,17 @@ public sealed partial class SimulatedPbxSystem : IDisposable
     }
 
     /// <summary>Adds a user configured on <paramref name="home"/>.</summary>
-    /// <param name="name">The user's SIP name (compared ordinally).</param>
-    /// <param name="password">The user's password.</param>
+    /// <param name="name">The user's SIP name (compared ordinally); <c>info.user.sip</c> of the emulator's LoginResult.</param>
+    /// <param name="password">
+    /// The user's password. A user who only signs in at the identity provider needs none that anybody knows: give any,
+    /// and turn user digest off at the PBXes (<see cref="SetLoginMethods"/>).
+    /// </param>
     /// <param name="home">The user's PBX.</param>
+    /// <param name="displayName">The display name (<c>info.user.dn</c>); <see langword="null"/> (the default) is <paramref name="name"/>.</param>
+    /// <param name="number">The phone number (<c>info.user.num</c>); <see langword="null"/> (the default) is 100 for the first user, 101 for the second, and so on.</param>
+    /// <param name="email">The e-mail address (<c>info.user.email</c>); <see langword="null"/> (the default) is <c>&lt;name&gt;@&lt;domain of the emulator&gt;</c>.</param>
     /// <exception cref="ArgumentException">A user of that name exists, or <paramref name="home"/> is not of this system.</exception>
-    public void AddUser(string name, string password, SimulatedPbx home)
+    public void AddUser(string name, string password, SimulatedPbx home, string? displayName = null, string? number = null, string? email = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
         ArgumentNullException.ThrowIfNull(password);
@@ -140,7 +158,12 @@ public sealed partial class SimulatedPbxSystem : IDisposable
         lock (Gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            if (!_users.TryAdd(name, new SimulatedUser(name, password, home)))
+
+            // A GUID of the name, so that a user has the same one in every run.
+            var guid = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(name)).AsSpan(0, 16)).ToLowerInvariant();
+            var details = new SimulatedUserDetails(
+                displayName ?? name, number ?? (FirstNumber + _users.Count).ToString(CultureInfo.InvariantCulture), guid, email);
+            if (!_users.TryAdd(name, new SimulatedUser(name, password, home, details)))
             {
                 throw new ArgumentException($"User '{name}' exists already.", nameof(name));
             }
@@ -157,7 +180,7 @@ public sealed partial class SimulatedPbxSystem : IDisposable
     {
         ArgumentNullException.ThrowIfNull(user);
         ArgumentNullException.ThrowIfNull(password);
-        return new SimulatedPbxTransport(this, user, password, session: null);
+        return new SimulatedPbxTransport(this, user, password, session: null, signIn: null);
     }
 
     /// <summary>
@@ -172,8 +195,29 @@ public sealed partial class SimulatedPbxSystem : IDisposable
         lock (Gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            return new SimulatedPbxTransport(this, user, password: null, IssueSession(GetUser(user)));
+            return new SimulatedPbxTransport(this, user, password: null, IssueSession(GetUser(user)), signIn: null);
         }
+    }
+
+    /// <summary>
+    /// Creates an in-memory transport for <paramref name="user"/> who signs in at the identity provider (OAuth2, single
+    /// sign-on), not with a password: it logs in with its session when it has one; without one (at first, or once the
+    /// session has expired) it reports <see cref="PbxLoginProgress.AwaitingSignIn"/> and calls <paramref name="signIn"/>,
+    /// and when that completes the PBX logs the user in, or redirects with a session for the target.
+    /// </summary>
+    /// <param name="user">The user the identity provider vouches for; an unknown name gets <see cref="Rejected"/>.</param>
+    /// <param name="signIn">
+    /// Called with the PBX that asks, each time the user has to sign in (a test counts the calls); the login goes on when
+    /// the returned task completes. It gets the attempt's cancellation token: the manager's stop ends the wait. An
+    /// exception from it ends the attempt as the manager treats a transport's exceptions. Not called when the PBX does
+    /// not accept OAuth2 (<see cref="SimulatedLoginMethods.OAuth2"/>): the login is then
+    /// <see cref="Rejected"/> with <see cref="LoginMethodDisabledError"/>.
+    /// </param>
+    public IPbxTransport CreateSignInTransport(string user, Func<PbxAddress, CancellationToken, ValueTask> signIn)
+    {
+        ArgumentNullException.ThrowIfNull(user);
+        ArgumentNullException.ThrowIfNull(signIn);
+        return new SimulatedPbxTransport(this, user, password: null, session: null, signIn);
     }
 
     /// <summary>Forgets the attempts recorded so far (for example after a warm-up).</summary>

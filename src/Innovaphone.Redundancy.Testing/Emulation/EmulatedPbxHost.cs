@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Net.WebSockets;
 using System.Security.Cryptography;
@@ -19,12 +20,16 @@ namespace Innovaphone.Redundancy.Testing.Emulation;
 
 /// <summary>
 /// One Kestrel listener on 127.0.0.1 serving one simulated PBX: accepts the WebSocket upgrade on
-/// <c>/{module}/APPCLIENT/{build}/websocket</c>, keeps the PBX's emulator faults, and tracks its sockets.
+/// <c>/{module}/APPCLIENT/{build}/websocket</c> and <c>/{module}/WEBSOCKET/websocket</c>, serves the emulated identity
+/// provider's sign-in pages (<c>/sso/&lt;token&gt;</c>), keeps the PBX's emulator faults, and tracks its sockets.
 /// </summary>
 internal sealed partial class EmulatedPbxHost : IAsyncDisposable
 {
     // RFC 6455 section 4.2.2: the key the Sec-WebSocket-Accept hash is computed with.
     private const string WebSocketGuid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+
+    /// <summary>Where the emulated identity provider's sign-in pages live: <c>/sso/&lt;token&gt;</c>.</summary>
+    private const string SignInPath = "/sso";
 
     private readonly PbxEmulator _emulator;
     private readonly object _gate = new();
@@ -191,15 +196,38 @@ internal sealed partial class EmulatedPbxHost : IAsyncDisposable
 
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    /// <summary>The URL of the emulated identity provider's sign-in page <paramref name="token"/>, on this listener.</summary>
+    public Uri SignInPage(string token) =>
+        new(string.Create(CultureInfo.InvariantCulture, $"{(Scheme == PbxScheme.Wss ? "https" : "http")}://127.0.0.1:{Port}{SignInPath}/{token}"));
+
     private static bool IsEndpoint(PathString path, string module)
     {
-        // /{module}/APPCLIENT/{build}/websocket, any build number, as a PBX accepts any client firmware build.
+        // /{module}/APPCLIENT/{build}/websocket, any build number, as a PBX accepts any client firmware build; and
+        // /{module}/WEBSOCKET/websocket, which innovaphone's published OAuth2 client connects to by default.
         var parts = (path.Value ?? string.Empty).Split('/');
-        return parts.Length == 5 && parts[0].Length == 0
+        return parts.Length is 4 or 5 && parts[0].Length == 0
             && string.Equals(parts[1], module, StringComparison.Ordinal)
-            && string.Equals(parts[2], "APPCLIENT", StringComparison.Ordinal)
-            && parts[3].Length > 0 && parts[3].All(char.IsAsciiDigit)
-            && string.Equals(parts[4], "websocket", StringComparison.Ordinal);
+            && string.Equals(parts[^1], "websocket", StringComparison.Ordinal)
+            && (parts.Length == 4
+                ? string.Equals(parts[2], "WEBSOCKET", StringComparison.Ordinal)
+                : string.Equals(parts[2], "APPCLIENT", StringComparison.Ordinal) && parts[3].Length > 0 && parts[3].All(char.IsAsciiDigit));
+    }
+
+    /// <summary>A GET of a sign-in page: signs the emulator's sign-in user in, whatever state the PBX is in (the identity provider is another server).</summary>
+    private async Task OpenSignInPageAsync(HttpContext context, string token)
+    {
+        if (!HttpMethods.IsGet(context.Request.Method))
+        {
+            context.Response.StatusCode = StatusCodes.Status405MethodNotAllowed;
+            return;
+        }
+
+        var (status, text) = _emulator.OpenSignInPage(token);
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "text/html; charset=utf-8";
+        await context.Response.WriteAsync(
+            $"<!DOCTYPE html><html><head><title>Emulated sign-in</title></head><body><p>{WebUtility.HtmlEncode(text)}</p></body></html>",
+            context.RequestAborted);
     }
 
     private static string? AcceptKey(HttpRequest request)
@@ -232,6 +260,12 @@ internal sealed partial class EmulatedPbxHost : IAsyncDisposable
         if (pbx is null)
         {
             context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            return;
+        }
+
+        if (context.Request.Path.StartsWithSegments(SignInPath, StringComparison.Ordinal, out var token))
+        {
+            await OpenSignInPageAsync(context, token.Value?.TrimStart('/') ?? string.Empty);
             return;
         }
 

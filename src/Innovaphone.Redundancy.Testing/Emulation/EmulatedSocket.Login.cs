@@ -1,11 +1,15 @@
 using System.Net.WebSockets;
+using System.Security.Cryptography;
 using System.Text.Json;
 using Innovaphone.Redundancy.Transport;
 using Innovaphone.Redundancy.Transport.WebSockets;
 
 namespace Innovaphone.Redundancy.Testing.Emulation;
 
-/// <summary>The socket, part two: the myApps login as a PBX answers it (Authenticate, digests, Redirect, LoginResult, two-factor Authorize).</summary>
+/// <summary>
+/// The socket, part two: the myApps login as a PBX answers it (Authenticate, digests, OAuth2 sign-in, Redirect,
+/// LoginResult, two-factor Authorize).
+/// </summary>
 internal sealed partial class EmulatedSocket
 {
     private async Task<bool> OnLoginAsync(JsonElement login)
@@ -23,19 +27,25 @@ internal sealed partial class EmulatedSocket
             return true;
         }
 
+        // A new Login starts over: a challenge or a sign-in page answers one Login only, and a replayed or second
+        // credential Login needs a new Authenticate.
+        ForgetSignIn();
+        var challenge = _challenge;
+        _challenge = null;
         var method = GetString(login, "method");
         if (method is null)
         {
             return await OnCredentialLessLoginAsync(type);
         }
 
+        if (method == "oauth2")
+        {
+            return await OnOAuth2LoginAsync(type, login);
+        }
+
         var username = GetString(login, "username");
         var nonce = GetString(login, "nonce");
         var response = GetString(login, "response");
-        var challenge = _challenge;
-
-        // A challenge answers one Login: a replayed or second credential Login needs a new Authenticate.
-        _challenge = null;
         if (method != "digest" || challenge is null || type != _pendingType
             || string.IsNullOrEmpty(username) || string.IsNullOrEmpty(nonce) || string.IsNullOrEmpty(response))
         {
@@ -43,20 +53,13 @@ internal sealed partial class EmulatedSocket
             return true;
         }
 
-        // The PBX's login delay or hang, once per socket as the in-memory transport waits once per attempt.
-        if (!_answered)
+        if (!await AwaitAnswerAsync(type == LoginTypes.User ? username : null))
         {
-            if (await _host.System.AwaitAnswerAsync(_pbx.Address, type == LoginTypes.User ? username : null, _token) is not null)
-            {
-                Abort();
-                return false;
-            }
-
-            _answered = true;
+            return false;
         }
 
         var domain = Options.Domain;
-        _host.Emulator.RecordDigest(response);
+        _host.Emulator.RecordSecret(response);
         string? secret = null;
         var decision = _host.System.DecideLogin(
             _pbx.Address,
@@ -75,25 +78,153 @@ internal sealed partial class EmulatedSocket
                 return true;
             });
 
-        var proof = new Proof(type, username, nonce, challenge, secret ?? string.Empty);
+        return await AnswerAsync(decision, new Proof(type, username, nonce, challenge, secret ?? string.Empty, KeyShare: null));
+    }
+
+    /// <summary>
+    /// The PBX's login delay or hang, once per socket as the in-memory transport waits once per attempt.
+    /// <see langword="false"/> when the PBX went down meanwhile: the socket is then reset.
+    /// </summary>
+    private async Task<bool> AwaitAnswerAsync(string? user)
+    {
+        if (!_answered)
+        {
+            if (await _host.System.AwaitAnswerAsync(_pbx.Address, user, _token) is not null)
+            {
+                Abort();
+                return false;
+            }
+
+            _answered = true;
+        }
+
+        return true;
+    }
+
+    private async Task<bool> OnCredentialLessLoginAsync(string type)
+    {
+        _pendingType = type;
+        _challenge = NewChallenge();
+        await SendAuthenticateAsync(EmulatorMessages.Authenticate(type, Options.Domain, _challenge));
+        return true;
+    }
+
+    /// <summary>Sends an Authenticate, or the garbage a protocol fault puts in its place.</summary>
+    private Task SendAuthenticateAsync(byte[] authenticate) =>
+        _host.TakeFault(f => f is EmulatedFault.MalformedJson or EmulatedFault.BinaryFrame or EmulatedFault.OversizedFrame) switch
+        {
+            EmulatedFault.MalformedJson => SendAsync(EmulatorMessages.Malformed()),
+            EmulatedFault.BinaryFrame => SendAsync(authenticate, WebSocketMessageType.Binary),
+            EmulatedFault.OversizedFrame => SendAsync(EmulatorMessages.Oversized(Options.OversizedFrameBytes)),
+            _ => SendAsync(authenticate),
+        };
+
+    /// <summary>
+    /// <c>Login {type:"user", method:"oauth2", nonce, keyShare}</c>: a fresh ECDHE key pair of the PBX, then an
+    /// Authenticate with the emulated identity provider's sign-in page. The answer follows once the page is opened
+    /// (<see cref="PbxEmulator.SignInAs"/>), as the event <see cref="SignedIn"/>.
+    /// </summary>
+    private async Task<bool> OnOAuth2LoginAsync(string type, JsonElement login)
+    {
+        var nonce = GetString(login, "nonce");
+        if (type != LoginTypes.User || string.IsNullOrEmpty(nonce))
+        {
+            await SendAsync(EmulatorMessages.LoginError(SimulatedPbxSystem.LoginFailedError, "invalid parameters: an oauth2 Login is of type user and has a nonce"));
+            return true;
+        }
+
+        string pbxKeyShare;
+        string? secret;
+        using (var keyPair = MyAppsCrypto.NewKeyPair())
+        {
+            pbxKeyShare = MyAppsCrypto.KeyShare(keyPair);
+            secret = MyAppsCrypto.SharedSecret(keyPair, GetString(login, "keyShare"));
+        }
+
+        if (secret is null)
+        {
+            await SendAsync(EmulatorMessages.LoginError(SimulatedPbxSystem.LoginFailedError, "invalid parameters: keyShare is not a P-256 point"));
+            return true;
+        }
+
+        if (!await AwaitAnswerAsync(user: null))
+        {
+            return false;
+        }
+
+        if (_host.System.RefuseMethod(_pbx.Address, SimulatedCredentialKind.SignIn) is { } refused)
+        {
+            await SendAsync(EmulatorMessages.LoginError(refused.Code, refused.Text));
+            return true;
+        }
+
+        _host.Emulator.RecordSecret(secret);
+        var challenge = NewChallenge();
+        var token = MyAppsCrypto.ToLowerHex(RandomNumberGenerator.GetBytes(16));
+        _host.Emulator.AddSignIn(token, user => _events.Writer.TryWrite(new SignedIn(token, user)));
+        _signIn = new PendingSignIn(token, new Proof(LoginTypes.User, string.Empty, nonce, challenge, secret, pbxKeyShare));
+        Task outage;
+        lock (_host.System.Gate)
+        {
+            outage = _pbx.Outage.Task;
+        }
+
+        _ = ForwardOutageAsync(outage);
+        await SendAuthenticateAsync(EmulatorMessages.AuthenticateOAuth2(Options.Domain, _host.SignInPage(token), challenge));
+        _host.Emulator.SignInIfAutomatic(token);
+        return true;
+    }
+
+    /// <summary>The identity provider signed <paramref name="signedIn"/>'s user in: the PBX answers the pending OAuth2 Login.</summary>
+    private async Task<bool> OnSignedInAsync(SignedIn signedIn)
+    {
+        if (_signIn is not { } pending || pending.Token != signedIn.Token || _connection is not null)
+        {
+            return true;
+        }
+
+        _signIn = null;
+        var decision = _host.System.DecideLogin(_pbx.Address, _host.Scheme, SimulatedCredentialKind.SignIn, signedIn.User, _ => true);
+        return await AnswerAsync(decision, pending.Proof with { Username = signedIn.User });
+    }
+
+    private void ForgetSignIn()
+    {
+        if (_signIn is { } pending)
+        {
+            _signIn = null;
+            _host.Emulator.RemoveSignIn(pending.Token);
+        }
+    }
+
+    private async Task ForwardOutageAsync(Task outage)
+    {
+        if (await Task.WhenAny(outage, Completion) == outage)
+        {
+            _events.Writer.TryWrite(PbxWentDown.Instance);
+        }
+    }
+
+    private async Task<bool> AnswerAsync(SimulatedLoginDecision decision, Proof proof)
+    {
         switch (decision.Outcome)
         {
             case Rejected rejected:
                 await SendAsync(EmulatorMessages.LoginError(rejected.Code, rejected.Text));
                 return true;
             case Redirected redirected:
-                return await AnswerRedirectAsync(_host.ForcedRedirect?.Address ?? redirected.Target, proof);
+                return await AnswerRedirectAsync(_host.ForcedRedirect?.Address ?? redirected.Target, proof, decision);
             case LoggedIn loggedIn:
                 var connection = (SimulatedConnection)loggedIn.Connection;
                 if (_host.ForcedRedirect is { } forced)
                 {
                     await connection.DisposeAsync();
-                    return await AnswerRedirectAsync(forced.Address, proof);
+                    return await AnswerRedirectAsync(forced.Address, proof, decision);
                 }
 
                 _connection = connection;
                 _ = ForwardLossAsync(connection);
-                return await AnswerLoggedInAsync(loggedIn.Info, decision.NewSession, proof);
+                return await AnswerLoggedInAsync(loggedIn.Info, decision, proof);
             default:
                 // Unreachable when it decided: it went down between the connect and the login.
                 Abort();
@@ -101,29 +232,7 @@ internal sealed partial class EmulatedSocket
         }
     }
 
-    private async Task<bool> OnCredentialLessLoginAsync(string type)
-    {
-        var garbage = _host.TakeFault(f => f is EmulatedFault.MalformedJson or EmulatedFault.BinaryFrame or EmulatedFault.OversizedFrame);
-        switch (garbage)
-        {
-            case EmulatedFault.MalformedJson:
-                await SendAsync(EmulatorMessages.Malformed());
-                return true;
-            case EmulatedFault.BinaryFrame:
-                await SendAsync(EmulatorMessages.Authenticate(type, Options.Domain, NewChallenge()), WebSocketMessageType.Binary);
-                return true;
-            case EmulatedFault.OversizedFrame:
-                await SendAsync(EmulatorMessages.Oversized(Options.OversizedFrameBytes));
-                return true;
-        }
-
-        _pendingType = type;
-        _challenge = NewChallenge();
-        await SendAsync(EmulatorMessages.Authenticate(type, Options.Domain, _challenge));
-        return true;
-    }
-
-    private async Task<bool> AnswerRedirectAsync(PbxAddress target, Proof proof)
+    private async Task<bool> AnswerRedirectAsync(PbxAddress target, Proof proof, SimulatedLoginDecision decision)
     {
         if (!await AuthorizeAsync(proof))
         {
@@ -132,33 +241,40 @@ internal sealed partial class EmulatedSocket
 
         var downgrade = _host.TakeFault(f => f == EmulatedFault.RedirectDowngrade) != EmulatedFault.None;
         var portField = downgrade || _host.Scheme == PbxScheme.Ws ? "http" : "https";
-        var info = EmulatorMessages.RedirectInfo(target, portField);
+        var info = proof.KeyShare is { } keyShare && decision is { User: { } user, NewSession: { } session }
+            ? EmulatorMessages.RedirectInfo(target, portField, (new InfoUser(user, Options.Domain), session, keyShare, proof.Nonce, proof.Secret))
+            : EmulatorMessages.RedirectInfo(target, portField);
+
+        // After a sign-in the client knows no user name: it checks the digest with the names in the info (sip first).
         var digest = MyAppsCrypto.RedirectDigest(proof.Username, SignatureSecret(proof), proof.Nonce, proof.Challenge, info);
-        _host.Emulator.RecordDigest(digest);
+        _host.Emulator.RecordSecret(digest);
         await SendAsync(EmulatorMessages.Signed("Redirect", info, digest));
 
         // The client closes and follows the redirect; the socket ends with its close.
         return true;
     }
 
-    private async Task<bool> AnswerLoggedInAsync(PbxLoginInfo info, SimulatedSession? session, Proof proof)
+    private async Task<bool> AnswerLoggedInAsync(PbxLoginInfo info, SimulatedLoginDecision decision, Proof proof)
     {
         if (!await AuthorizeAsync(proof))
         {
             return false;
         }
 
-        var parts = new PbxLoginInfoParts(session?.Id, session?.Password, info.Alternative, info.Master, info.Standby);
-        var raw = EmulatorMessages.LoginInfo(parts, proof.Nonce, proof.Secret);
+        var user = new InfoUser(decision.User!, Options.Domain);
+        var raw = EmulatorMessages.LoginInfo(user, decision.NewSession, proof.KeyShare, info, proof.Nonce, proof.Secret);
+
+        // ASSUMPTION (docs/protocol.md): after a sign-in the PBX signs with the user's SIP name and the shared secret;
+        // innovaphone's client does not check this digest, having no user name beforehand.
         var digest = MyAppsCrypto.LoginResultDigest(Options.Domain, proof.Username, SignatureSecret(proof), proof.Nonce, proof.Challenge, raw);
-        _host.Emulator.RecordDigest(digest);
+        _host.Emulator.RecordSecret(digest);
         await SendAsync(EmulatorMessages.Signed("LoginResult", raw, digest));
         return true;
     }
 
     /// <summary>
-    /// Two-factor (user logins only): sends Authorize and waits for the confirmation. <see langword="false"/> when the
-    /// PBX went down meanwhile: the socket is then reset, as a dead PBX answers nothing.
+    /// Two-factor (user logins and sign-ins only): sends Authorize and waits for the confirmation. <see langword="false"/>
+    /// when the PBX went down meanwhile: the socket is then reset, as a dead PBX answers nothing.
     /// </summary>
     private async Task<bool> AuthorizeAsync(Proof proof)
     {
@@ -182,5 +298,17 @@ internal sealed partial class EmulatedSocket
         }
 
         return true;
+    }
+
+    /// <summary>An OAuth2 Login waiting for its sign-in: the page's token and what the answer will be signed with.</summary>
+    private sealed record PendingSignIn(string Token, Proof Proof);
+
+    /// <summary>The identity provider signed <paramref name="User"/> in at the sign-in page <paramref name="Token"/>.</summary>
+    private sealed record SignedIn(string Token, string User);
+
+    /// <summary>The PBX went down while a sign-in was pending.</summary>
+    private sealed class PbxWentDown
+    {
+        public static PbxWentDown Instance { get; } = new();
     }
 }

@@ -31,6 +31,7 @@ internal sealed partial class EmulatedSocket
     private bool _answered;
     private string? _pendingType;
     private string? _challenge;
+    private PendingSignIn? _signIn;
     private SimulatedConnection? _connection;
     private Task _receiving = Task.CompletedTask;
     private CancellationToken _stopping;
@@ -90,6 +91,7 @@ internal sealed partial class EmulatedSocket
         }
         finally
         {
+            ForgetSignIn();
             await ReleaseConnectionAsync();
             ClosedCleanly = _webSocket.State == WebSocketState.Closed;
             if (!ClosedCleanly)
@@ -160,12 +162,21 @@ internal sealed partial class EmulatedSocket
             case PbxLost:
                 // The end of a login this socket has already let go of.
                 return true;
+            case SignedIn signedIn:
+                return await OnSignedInAsync(signedIn);
+            case PbxWentDown when _signIn is not null:
+                // A dead PBX answers no sign-in: the connection dies with it.
+                Abort();
+                return false;
+            case PbxWentDown:
+                return true;
             case CloseRequested:
                 await CloseAsync(WebSocketCloseStatus.EndpointUnavailable, "closed by the PBX");
                 return false;
             default:
-                // ClientGone: release the login first, so that it is gone once the client's close completes; then
-                // answer a close handshake the client started.
+                // ClientGone: release the login (or pending sign-in) first, so that it is gone once the client's close
+                // completes; then answer a close handshake the client started.
+                ForgetSignIn();
                 await ReleaseConnectionAsync();
                 if (_webSocket.State == WebSocketState.CloseReceived)
                 {
@@ -217,7 +228,13 @@ internal sealed partial class EmulatedSocket
             switch (root.ValueKind == JsonValueKind.Object ? GetString(root, "mt") : null)
             {
                 case "LoginInfo":
-                    await SendAsync(EmulatorMessages.LoginInfoResult());
+                    // A PBX before 13r3 does not know the message and answers nothing.
+                    var methods = _pbx.LoginMethods;
+                    if (methods.AnswersLoginInfo)
+                    {
+                        await SendAsync(EmulatorMessages.LoginInfoResult(methods));
+                    }
+
                     return true;
                 case "Login":
                     return await OnLoginAsync(root);
@@ -292,7 +309,8 @@ internal sealed partial class EmulatedSocket
         }
     }
 
-    private static string NewChallenge() => MyAppsCrypto.ToLowerHex(RandomNumberGenerator.GetBytes(16));
+    /// <summary>8 random bytes as 16 hex characters, as innovaphone's published login flow shows them.</summary>
+    private static string NewChallenge() => MyAppsCrypto.ToLowerHex(RandomNumberGenerator.GetBytes(8));
 
     private static string? GetString(JsonElement element, string name) =>
         element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
@@ -303,8 +321,11 @@ internal sealed partial class EmulatedSocket
         public const string Session = "session";
     }
 
-    /// <summary>What the client proved in its digest Login; the PBX signs its answer with the same.</summary>
-    private sealed record Proof(string Type, string Username, string Nonce, string Challenge, string Secret);
+    /// <summary>
+    /// What the client proved in its digest Login, or what a sign-in agreed (the ECDHE shared secret, with the PBX's
+    /// <paramref name="KeyShare"/>); the PBX signs its answer, and encrypts the session, with the same.
+    /// </summary>
+    private sealed record Proof(string Type, string Username, string Nonce, string Challenge, string Secret, string? KeyShare);
 
     private sealed record ClientText(byte[] Utf8);
 

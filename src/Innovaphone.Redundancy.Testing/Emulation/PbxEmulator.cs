@@ -7,8 +7,9 @@ namespace Innovaphone.Redundancy.Testing.Emulation;
 
 /// <summary>
 /// Serves a <see cref="SimulatedPbxSystem"/> over real WebSockets on loopback: one Kestrel listener per PBX on
-/// 127.0.0.1 with a port the OS picks, the myApps endpoint <c>/{module}/APPCLIENT/{build}/websocket</c> (any build),
-/// and the PBX side of the myApps login (Authenticate, digest check, LoginResult with session and topology, Redirect,
+/// 127.0.0.1 with a port the OS picks, the myApps endpoint <c>/{module}/APPCLIENT/{build}/websocket</c> (any build)
+/// and <c>/{module}/WEBSOCKET/websocket</c>, and the PBX side of the myApps login (LoginInfo, Authenticate, digest
+/// check, OAuth2 sign-in at an emulated identity provider, LoginResult with user, session and topology, Redirect,
 /// errors, StandbyBack, LogoutResult).
 /// </summary>
 /// <remarks>
@@ -19,7 +20,9 @@ namespace Innovaphone.Redundancy.Testing.Emulation;
 /// the digest Login; <see cref="SimulatedPbxSystem.Logout"/> sends LogoutResult and a standby PBX sends StandbyBack,
 /// each followed by a close. On top of these the emulator injects socket and protocol faults:
 /// <see cref="CloseConnectionsAsync"/>, <see cref="SetHalfOpen"/>, <see cref="SetBlackHole"/>, <see cref="SetLinger"/>,
-/// <see cref="SetFault"/>, <see cref="ForceRedirect"/> and two-factor login (<see cref="RequireTwoFactor"/>).</para>
+/// <see cref="SetFault"/>, <see cref="ForceRedirect"/> and two-factor login (<see cref="RequireTwoFactor"/>). Login
+/// methods are per PBX (<see cref="SimulatedPbxSystem.SetLoginMethods"/>); who signs in at the emulated identity provider
+/// of OAuth2 logins is <see cref="SignInAs"/>.</para>
 /// <para>The simulator's attempt record is kept as for the in-memory transport, with two differences: a connection
 /// refused before any Login (a killed or cut-off PBX) is recorded without a user name, and under
 /// <see cref="SetFault"/> or <see cref="ForceRedirect"/> the record shows what the simulator decided, not what was sent.</para>
@@ -33,7 +36,10 @@ public sealed class PbxEmulator : IAsyncDisposable
     private readonly bool _ownsSystem;
     private readonly object _gate = new();
     private readonly Dictionary<SimulatedPbx, EmulatedPbxHost> _hosts = [];
-    private readonly ConcurrentQueue<string> _digests = new();
+    private readonly ConcurrentQueue<string> _secrets = new();
+    private readonly ConcurrentDictionary<string, Action<string>> _signIns = new(StringComparer.Ordinal);
+    private string? _signInUser;
+    private bool _automaticSignIn;
     private bool _disposed;
 
     /// <summary>Creates an emulator with no PBX yet.</summary>
@@ -70,17 +76,18 @@ public sealed class PbxEmulator : IAsyncDisposable
 
     /// <summary>
     /// A snapshot of every secret this emulator has seen or made: the session ids and passwords its system issued
-    /// (<see cref="SimulatedPbxSystem.IssuedSecrets"/>), every login response digest a client sent and every digest it
-    /// signed a LoginResult or Redirect with. Tests use it to check that logs, exception messages and files hold none of them.
+    /// (<see cref="SimulatedPbxSystem.IssuedSecrets"/>), every login response digest a client sent, every digest it
+    /// signed a LoginResult or Redirect with, and every ECDHE shared secret of an OAuth2 login. Tests use it to check that
+    /// logs, exception messages and files hold none of them.
     /// </summary>
-    public IReadOnlyList<string> SecretsSeen => [.. System.IssuedSecrets, .. _digests];
+    public IReadOnlyList<string> SecretsSeen => [.. System.IssuedSecrets, .. _secrets];
 
-    /// <summary>Remembers a digest seen on the wire, for <see cref="SecretsSeen"/>.</summary>
-    internal void RecordDigest(string digest)
+    /// <summary>Remembers a digest or shared secret seen on the wire or made, for <see cref="SecretsSeen"/>.</summary>
+    internal void RecordSecret(string secret)
     {
-        if (!string.IsNullOrEmpty(digest))
+        if (!string.IsNullOrEmpty(secret))
         {
-            _digests.Enqueue(digest);
+            _secrets.Enqueue(secret);
         }
     }
 
@@ -238,6 +245,99 @@ public sealed class PbxEmulator : IAsyncDisposable
     /// <summary>Confirms the two-factor code on another device, as it were: every login of <paramref name="pbx"/> waiting for it goes on.</summary>
     /// <exception cref="ArgumentException"><paramref name="pbx"/> is not served by this emulator.</exception>
     public void ConfirmTwoFactor(SimulatedPbx pbx) => Host(pbx).ConfirmTwoFactor();
+
+    /// <summary>
+    /// Says who signs in at the emulated identity provider, as the person at the browser: a PBX that accepts OAuth2
+    /// (<see cref="SimulatedLoginMethods.OAuth2"/>) answers an OAuth2 Login with an Authenticate whose <c>url</c> is a
+    /// sign-in page on the PBX's own listener (<c>http[s]://127.0.0.1:&lt;port&gt;/sso/&lt;token&gt;</c>). A GET of that page
+    /// signs <paramref name="user"/> in (200, a short page saying so) and the PBX answers the Login as for that user:
+    /// LoginResult with session, or a Redirect that carries one. Each page works once; an unknown or used one is 404.
+    /// </summary>
+    /// <param name="user">
+    /// The user's SIP name; <see langword="null"/> (the default): nobody, a page then answers 403 and its sign-in waits
+    /// (until the client gives up, or this is called). A user the system does not know gets a LoginResult error.
+    /// </param>
+    /// <param name="automatic">
+    /// <see langword="true"/>: no page needs opening; every sign-in, pending or to come, completes at once, as a browser
+    /// that is signed in already and follows the redirects by itself. Default: <see langword="false"/>.
+    /// </param>
+    /// <remarks>
+    /// Two-factor (<see cref="RequireTwoFactor"/>) applies after the sign-in: Authorize, then the answer once
+    /// confirmed. A sign-in nobody completes waits; the PBX resets it if it goes down meanwhile.
+    /// </remarks>
+    public void SignInAs(string? user, bool automatic = false)
+    {
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            _signInUser = user;
+            _automaticSignIn = automatic && user is not null;
+        }
+
+        if (automatic && user is not null)
+        {
+            foreach (var token in _signIns.Keys)
+            {
+                SignIn(token, user);
+            }
+        }
+    }
+
+    /// <summary>Makes <paramref name="token"/> a sign-in page that calls <paramref name="signedIn"/> with the user once opened.</summary>
+    internal void AddSignIn(string token, Action<string> signedIn) => _signIns[token] = signedIn;
+
+    /// <summary>The page <paramref name="token"/> is no longer pending (answered otherwise, or its socket ended).</summary>
+    internal void RemoveSignIn(string token) => _signIns.TryRemove(token, out _);
+
+    /// <summary>Completes the sign-in <paramref name="token"/> at once when <see cref="SignInAs"/> made it automatic.</summary>
+    internal void SignInIfAutomatic(string token)
+    {
+        string? user;
+        lock (_gate)
+        {
+            user = _automaticSignIn ? _signInUser : null;
+        }
+
+        if (user is not null)
+        {
+            SignIn(token, user);
+        }
+    }
+
+    /// <summary>A GET of the sign-in page <paramref name="token"/>: the HTTP status and the page's text.</summary>
+    internal (int Status, string Text) OpenSignInPage(string token)
+    {
+        string? user;
+        lock (_gate)
+        {
+            user = _signInUser;
+        }
+
+        if (!_signIns.ContainsKey(token))
+        {
+            return (404, "Unknown or used sign-in page.");
+        }
+
+        if (user is null)
+        {
+            return (403, "Nobody is signed in at the emulated identity provider (PbxEmulator.SignInAs).");
+        }
+
+        return SignIn(token, user)
+            ? (200, $"Signed in as {user}. You can close this window.")
+            : (404, "Unknown or used sign-in page.");
+    }
+
+    private bool SignIn(string token, string user)
+    {
+        if (!_signIns.TryRemove(token, out var signedIn))
+        {
+            return false;
+        }
+
+        signedIn(user);
+        return true;
+    }
 
     /// <summary>Stops every listener, aborts every socket and releases their logins; disposes the system if the emulator created it. Idempotent.</summary>
     public async ValueTask DisposeAsync()

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using FluentAssertions;
 using Innovaphone.Redundancy.Testing;
 using Innovaphone.Redundancy.Testing.Emulation;
@@ -148,4 +149,40 @@ public sealed class TestingGuideExampleTests
         secrets.Should().NotBeEmpty().And.OnlyContain(secret => !text.Contains(secret, StringComparison.Ordinal));
     }
     // </emulator>
+
+    // <signin>
+    [Fact]
+    public async Task SessionUnknownAtTheStandby_TheUserSignsInThereOnce()
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 12, 0, 0, TimeSpan.Zero));
+        using var sim = new SimulatedPbxSystem(time);
+        var master = sim.AddMaster("master.example.com");
+        var standby = sim.AddStandby("standby.example.com", master);
+        sim.SetLoginMethods(master, SimulatedLoginMethods.SingleSignOnOnly);    // OAuth2 only, no passwords
+        sim.SetLoginMethods(standby, SimulatedLoginMethods.SingleSignOnOnly);
+        sim.AddUser("alice", "known-to-nobody", home: master);
+        var signIns = new ConcurrentQueue<PbxAddress>();                     // where alice had to sign in
+
+        await using var manager = new RedundancyManager(new RedundancyOptions
+        {
+            Primary = master.Address,
+            Transport = sim.CreateSignInTransport("alice", (pbx, _) =>
+            {
+                signIns.Enqueue(pbx);                                        // your app would show the sign-in page
+                return ValueTask.CompletedTask;                              // alice signs in at once
+            }),
+            TimeProvider = time,
+            BackoffJitter = false,
+            MinStableConnection = TimeSpan.Zero,
+        });
+        await manager.StartAsync(TestContext.Current.CancellationToken);
+        await WhenAsync(manager, i => i.Up && i.Cur == master.Address);
+
+        sim.ExpireSessions("alice", standby);                                // the standby does not know her session
+        sim.Kill(master);
+        await WhenAsync(manager, i => i.Up && i.Standby && i.Cur == standby.Address);
+
+        signIns.Should().Equal(master.Address, standby.Address);             // error 5 at the standby: one sign-in there
+    }
+    // </signin>
 }

@@ -73,6 +73,8 @@ public sealed class PbxEmulatorTests : IAsyncLifetime
             result.RootElement.GetProperty("digest").GetString().Should().Be(
                 Sha256Hex($"innovaphoneAppClient:loginresult:{domain}:{User}:{Password}:{Nonce}:{challenge}:{rawInfo}"));
             var infoObject = result.RootElement.GetProperty("info");
+            infoObject.GetProperty("user").GetProperty("sip").GetString().Should().Be(User, "every LoginResult names the user");
+            challenge.Should().MatchRegex("^[0-9a-f]{16}$");
             infoObject.GetProperty("alt").GetString().Should().Be(standby.Address.ToString());
             infoObject.GetProperty("standby").GetBoolean().Should().BeFalse();
             var sessionId = Rc4Decrypt($"innovaphoneAppClient:usr:{Nonce}:{Password}", infoObject.GetProperty("session").GetProperty("usr").GetString()!);

@@ -18,6 +18,7 @@ public sealed partial class ConfigurationDocsTests
     [InlineData(typeof(RedundancyOptions))]
     [InlineData(typeof(MyAppsTransportOptions))]
     [InlineData(typeof(PbxEmulatorOptions))]
+    [InlineData(typeof(SimulatedLoginMethods))]
     public void EveryOption_IsDocumented(Type optionsType)
     {
         var documented = DocumentedOptions(optionsType);
@@ -29,6 +30,7 @@ public sealed partial class ConfigurationDocsTests
     [InlineData(typeof(RedundancyOptions))]
     [InlineData(typeof(MyAppsTransportOptions))]
     [InlineData(typeof(PbxEmulatorOptions))]
+    [InlineData(typeof(SimulatedLoginMethods))]
     public void EveryDocumentedOption_StillExists(Type optionsType)
     {
         var documented = DocumentedOptions(optionsType);

@@ -13,6 +13,7 @@ public sealed class TestingDocsTests
     [InlineData("simulator")]
     [InlineData("backoff")]
     [InlineData("emulator")]
+    [InlineData("signin")]
     public void Example_IsShownInTestingDocs(string region)
     {
         var source = Lines(Path.Combine("tests", "Innovaphone.Redundancy.IntegrationTests", "Docs", "TestingGuideExampleTests.cs"));
