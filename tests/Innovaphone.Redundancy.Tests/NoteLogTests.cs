@@ -158,7 +158,7 @@ public sealed class NoteLogTests
 
         NoteLog.Write(logger, MachineNote.StaleEventIgnored, new MachineText(MachineTextCode.LateAttemptResult) { Number = 1 });
         NoteLog.Write(logger, MachineNote.EventIgnored, new MachineText(MachineTextCode.StartWhileRunning));
-        NoteLog.Write(logger, MachineNote.RoundFailed, Failed with { Wrap = MachineTextWrap.RoundFailed });
+        NoteLog.Write(logger, MachineNote.RedirectRefused, new MachineText(MachineTextCode.RedirectHopLimitRefused) { Pbx = Slave1, Other = Slave2, Number = 5 });
         NoteLog.Write(logger, MachineNote.RedirectFollowed, new MachineText(MachineTextCode.RedirectFollowed) { Pbx = Master, Other = Slave1 });
 
         logger.Collector.GetSnapshot().Select(r => r.Id.Id).Should().Equal(Log.RedirectFollowedId);

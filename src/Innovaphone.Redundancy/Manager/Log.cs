@@ -78,7 +78,7 @@ internal static partial class Log
     [LoggerMessage(AttemptStartedId, LogLevel.Information, "Attempt {Attempt} (hop {Hop}): connecting to {Pbx} over {Scheme}")]
     public static partial void AttemptStarted(ILogger logger, int attempt, int hop, PbxAddress pbx, PbxScheme scheme);
 
-    [LoggerMessage(AttemptFailedId, LogLevel.Warning, "Attempt to {Pbx} failed ({FailureKind}): {Reason}")]
+    [LoggerMessage(AttemptFailedId, LogLevel.Information, "Attempt to {Pbx} failed ({FailureKind}): {Reason}")]
     public static partial void AttemptFailed(ILogger logger, PbxAddress? pbx, AttemptFailureKind failureKind, string? reason);
 
     [LoggerMessage(LoggedInId, LogLevel.Information, "Logged in to {Pbx} after {RedirectCount} redirect(s)")]
@@ -99,10 +99,10 @@ internal static partial class Log
     [LoggerMessage(TransportThrewId, LogLevel.Warning, "The transport threw during an attempt to {Pbx}; counted as a protocol error ({ExceptionType}: {Message})")]
     public static partial void TransportThrew(ILogger logger, PbxAddress pbx, string exceptionType, string message);
 
-    [LoggerMessage(ConnectionLostId, LogLevel.Warning, "Connection to {Pbx} lost: {Reason}")]
+    [LoggerMessage(ConnectionLostId, LogLevel.Information, "Connection to {Pbx} lost: {Reason}")]
     public static partial void ConnectionLost(ILogger logger, PbxAddress? pbx, string? reason);
 
-    [LoggerMessage(StandbyLoginId, LogLevel.Warning, "Logged in to {Pbx}, which acts as standby (user's PBX: {Home}; evidence: {Evidence})")]
+    [LoggerMessage(StandbyLoginId, LogLevel.Information, "Logged in to {Pbx}, which acts as standby (user's PBX: {Home}; evidence: {Evidence})")]
     public static partial void StandbyLogin(ILogger logger, PbxAddress? pbx, string home, StandbyEvidence evidence);
 
     [LoggerMessage(DeterminedId, LogLevel.Information, "Determined primary {Primary}, secondary {Secondary}, user's PBX {Home}")]
@@ -117,7 +117,7 @@ internal static partial class Log
     [LoggerMessage(LoggedOutId, LogLevel.Error, "Session logged out by {Pbx}: {Reason}")]
     public static partial void LoggedOut(ILogger logger, PbxAddress? pbx, string? reason);
 
-    [LoggerMessage(RoundFailedId, LogLevel.Warning, "No PBX reachable in this round; last tried {Pbx}: {Detail}")]
+    [LoggerMessage(RoundFailedId, LogLevel.Information, "No PBX reachable in this round; last tried {Pbx}: {Detail}")]
     public static partial void RoundFailed(ILogger logger, PbxAddress? pbx, string detail);
 
     [LoggerMessage(ReconnectDelayedId, LogLevel.Information, "Reconnecting to {Pbx} in {Delay} (reconnect jitter)")]
@@ -132,7 +132,7 @@ internal static partial class Log
     [LoggerMessage(LoginRejectedElsewhereId, LogLevel.Warning, "Login rejected by {Pbx}, which is not the user's PBX (user's PBX: {Home}): {ErrorText} (error {ErrorCode}); trying on")]
     public static partial void LoginRejectedElsewhere(ILogger logger, PbxAddress? pbx, string home, string? errorText, long errorCode);
 
-    [LoggerMessage(StandbyCorrectedId, LogLevel.Warning, "{Pbx} sent StandbyBack, so it had kept the user as standby: the user's PBX is {Home}")]
+    [LoggerMessage(StandbyCorrectedId, LogLevel.Information, "{Pbx} sent StandbyBack, so it had kept the user as standby: the user's PBX is {Home}")]
     public static partial void StandbyCorrected(ILogger logger, PbxAddress? pbx, string home);
 
     [LoggerMessage(AttemptAbandonedId, LogLevel.Warning, "The transport did not return from the attempt to {Pbx} within {Bound} (it ignores cancellation); attempt abandoned as timed out, a connection it returns later is closed")]

@@ -80,8 +80,8 @@ internal static class NoteLog
     {
         MachineNote.StaleEventIgnored or MachineNote.EventIgnored => LogLevel.Debug,
         MachineNote.LoginRejected or MachineNote.LoggedOut => LogLevel.Error,
-        MachineNote.AttemptFailed or MachineNote.RedirectRefused or MachineNote.StandbyLogin or MachineNote.ConnectionLost
-            or MachineNote.RoundFailed or MachineNote.LoginRejectedElsewhere or MachineNote.StandbyCorrected => LogLevel.Warning,
+        // Warning is for what needs a person (a redirect loop, a rejection); ordinary failover steps are the state lines'.
+        MachineNote.RedirectRefused or MachineNote.LoginRejectedElsewhere => LogLevel.Warning,
         _ => LogLevel.Information,
     };
 
