@@ -107,7 +107,7 @@ internal static class RedundancyServiceFactory
             KeepAliveTimeout = options.KeepAliveTimeout,
             ConnectTimeout = options.ConnectTimeout,
             LoginTimeout = options.LoginTimeout,
-            AuthorizeTimeout = options.AuthorizeTimeout,
+            SignInTimeout = options.AuthorizeTimeout,
             CloseTimeout = options.CloseTimeout,
             TimeProvider = time,
             LoggerFactory = loggerFactory,
