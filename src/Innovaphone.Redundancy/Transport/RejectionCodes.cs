@@ -1,10 +1,10 @@
 namespace Innovaphone.Redundancy.Transport;
 
 /// <summary>
-/// The <see cref="Rejected.Code"/> values a host may want to tell apart. A PBX's own codes are positive (innovaphone
-/// publishes no table of them; <see cref="SessionExpired"/> is the one the protocol names); the negative codes are the
-/// client's: it ended the login itself, before or without a verdict of the PBX on any credentials. Neither kind is
-/// retried with the same configuration.
+/// The <see cref="Rejected.Code"/> values a host may want to tell apart. A PBX's own codes are not negative (innovaphone
+/// publishes no table of them; <see cref="SessionExpired"/> is the one the protocol names, and a negative code from a
+/// PBX fails the attempt as a protocol error); the negative codes are the client's: it ended the login itself, without
+/// a verdict of the PBX on any credentials. Neither kind is retried with the same configuration.
 /// </summary>
 public static class RejectionCodes
 {

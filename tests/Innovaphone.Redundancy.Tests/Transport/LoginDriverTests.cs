@@ -302,6 +302,15 @@ public sealed partial class LoginDriverTests
     }
 
     [Fact]
+    public void LoginResult_NegativeError_IsProtocolErrorNotAClientRejectionCode()
+    {
+        var driver = NewDriver();
+        LogInToResultWait(driver);
+
+        Feed(driver, "{\"mt\":\"LoginResult\",\"error\":-2,\"errorText\":\"x\"}").Outcome.Should().BeOfType<AttemptFailed>().Which.Kind.Should().Be(AttemptFailureKind.ProtocolError);
+    }
+
+    [Fact]
     public void LoginResult_Error5OnUserLogin_IsRejectedNotRetried()
     {
         var driver = NewDriver();

@@ -432,6 +432,12 @@ internal sealed class LoginDriver : IDisposable
             return ChooseMethod(null);
         }
 
+        if (error < 0)
+        {
+            // Negative codes are the client's own (RejectionCodes): a PBX's must not pass for one.
+            return Fail(AttemptFailureKind.ProtocolError, string.Create(CultureInfo.InvariantCulture, $"LoginResult with the negative error code {error}"));
+        }
+
         // The errorText is the PBX's (unauthenticated) text and ends up in a log line: bound it like frame text in reasons.
         var text = errorText is null ? string.Empty : Truncate(errorText, MaxErrorTextLength);
         var sessionExpired = error == RejectionCodes.SessionExpired && _type == LoginTypes.Session;
