@@ -610,11 +610,12 @@ public sealed class MyAppsWebSocketTransportTests : IAsyncLifetime
     {
         var shown = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var authorized = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var transport = NewTransport(SignInOptions(_ =>
+        var options = SignInOptions(_ =>
         {
             shown.TrySetResult();
             throw new InvalidOperationException("the host's UI failed");
-        }) with { OnAuthorize = _ => authorized.TrySetResult() });
+        });
+        var transport = NewTransport(options with { OnAuthorize = _ => authorized.TrySetResult() });
 
         var outcome = transport.ConnectAsync(new PbxLoginRequest(Master, PbxScheme.Wss, 1), Ct).AsTask();
         await PbxAsksForSignInAsync();
