@@ -658,6 +658,31 @@ public sealed class MyAppsWebSocketTransportTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ConnectAsync_SessionFromASignInExpiresLater_SignsInAgain()
+    {
+        using var second = await LoopbackWebSocketPair.OpenAsync(Ct);
+        var clients = new Queue<WebSocket>([Client, second.Client]);
+        var signIns = 0;
+        var transport = NewTransport(SignInOptions(_ => signIns++), (_, _) => ValueTask.FromResult(clients.Dequeue()));
+
+        var first = transport.ConnectAsync(new PbxLoginRequest(Master, PbxScheme.Wss, 1), Ct).AsTask();
+        var (secret, keyShare) = await PbxAsksForSignInAsync();
+        await PbxSendAsync(LoginDriverTests.SignInLoginResult($"{{\"session\":{LoginDriverTests.SignInSession(secret)},\"keyShare\":\"{keyShare}\"}}", secret));
+        (await first.WaitAsync(Hang, Ct)).Should().BeOfType<LoggedIn>();
+
+        // A failover, long after: the session has expired; the user signs in again on the same socket.
+        var failover = transport.ConnectAsync(new PbxLoginRequest(Master, PbxScheme.Wss, 2), Ct).AsTask();
+        (await PbxReceiveAsync(second.Pbx)).GetProperty("type").GetString().Should().Be("session");
+        await PbxSendAsync("{\"mt\":\"LoginResult\",\"error\":5}", second.Pbx);
+        (await PbxReceiveAsync(second.Pbx)).GetProperty("mt").GetString().Should().Be("LoginInfo");
+        await PbxSendAsync(LoginDriverTests.LoginInfoResult(digest: false, oauth2: true), second.Pbx);
+        (await PbxReceiveAsync(second.Pbx)).GetProperty("method").GetString().Should().Be("oauth2");
+
+        failover.IsCompleted.Should().BeFalse();
+        signIns.Should().Be(1, "the second sign-in page has not come yet");
+    }
+
+    [Fact]
     public async Task ConnectAsync_LoginInfoUnanswered_LogsInByDigestAfterTheDeadline()
     {
         var time = new TimerWatch(_time, LoginDriver.LoginInfoTimeout);

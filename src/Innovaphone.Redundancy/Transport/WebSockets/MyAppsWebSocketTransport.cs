@@ -217,8 +217,10 @@ public sealed partial class MyAppsWebSocketTransport : IPbxTransport, IAsyncDisp
                 {
                     lock (_gate)
                     {
+                        // A session from a sign-in that ends in a Redirect is used first at the target: until a login
+                        // with it succeeds (Publish), its expiry there must not start a second sign-in.
                         _session = learned;
-                        _signInSession = signingIn ? learned : null;
+                        _signInSession = signingIn && step.LoggedIn is null ? learned : null;
                     }
 
                     WebSocketLog.SessionLearned(_logger, request.AttemptId, request.Pbx);
@@ -454,6 +456,7 @@ public sealed partial class MyAppsWebSocketTransport : IPbxTransport, IAsyncDisp
         lock (_gate)
         {
             _current = connection;
+            _signInSession = null;
         }
 
         try
