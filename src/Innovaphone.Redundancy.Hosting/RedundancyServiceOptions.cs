@@ -168,8 +168,11 @@ public sealed class RedundancyServiceOptions
     /// <summary>Bounds the login exchange. Default: 15 s. Positive.</summary>
     public TimeSpan LoginTimeout { get; set; } = TimeSpan.FromSeconds(15);
 
-    /// <summary>After a two-factor Authorize, how long to wait for the confirmation. Default: 2 min. Positive.</summary>
-    public TimeSpan AuthorizeTimeout { get; set; } = TimeSpan.FromMinutes(2);
+    /// <summary>
+    /// How long to wait for the user after a two-factor Authorize or a sign-in page (the transport's
+    /// <c>MyAppsTransportOptions.SignInTimeout</c>). Default: 5 min. Positive.
+    /// </summary>
+    public TimeSpan AuthorizeTimeout { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>Bounds the WebSocket close handshake. Default: 2 s. Positive.</summary>
     public TimeSpan CloseTimeout { get; set; } = TimeSpan.FromSeconds(2);

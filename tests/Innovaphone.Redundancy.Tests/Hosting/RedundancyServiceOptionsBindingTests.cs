@@ -48,7 +48,7 @@ public sealed class RedundancyServiceOptionsBindingTests
         ["KeepAliveTimeout"] = "00:00:05",
         ["ConnectTimeout"] = "00:00:03",
         ["LoginTimeout"] = "00:00:04",
-        ["AuthorizeTimeout"] = "00:05:00",
+        ["AuthorizeTimeout"] = "00:06:00",
         ["CloseTimeout"] = "00:00:01",
     };
 
@@ -105,7 +105,7 @@ public sealed class RedundancyServiceOptionsBindingTests
         o.KeepAliveTimeout.Should().Be(TimeSpan.FromSeconds(5));
         o.ConnectTimeout.Should().Be(TimeSpan.FromSeconds(3));
         o.LoginTimeout.Should().Be(TimeSpan.FromSeconds(4));
-        o.AuthorizeTimeout.Should().Be(TimeSpan.FromMinutes(5));
+        o.AuthorizeTimeout.Should().Be(TimeSpan.FromMinutes(6));
         o.CloseTimeout.Should().Be(TimeSpan.FromSeconds(1));
     }
 
@@ -133,7 +133,7 @@ public sealed class RedundancyServiceOptionsBindingTests
             KeepAliveTimeout = TimeSpan.FromSeconds(5),
             ConnectTimeout = TimeSpan.FromSeconds(3),
             LoginTimeout = TimeSpan.FromSeconds(4),
-            AuthorizeTimeout = TimeSpan.FromMinutes(5),
+            SignInTimeout = TimeSpan.FromMinutes(6),
             CloseTimeout = TimeSpan.FromSeconds(1),
         });
         transport.RemoteCertificateValidationCallback.Should().NotBeNull("a thumbprint is configured");
