@@ -96,10 +96,21 @@ internal static class RedundancyServiceFactory
         {
             Username = options.User ?? string.Empty,
             RemoteCertificateValidationCallback = CertificateThumbprints.CreateValidator(options.TrustedCertificateThumbprints),
+            OnSignIn = SignInLogger(loggerFactory),
             TimeProvider = time,
             LoggerFactory = loggerFactory,
         });
         return options.ConfigureTransport is { } configure ? configure(transport) : transport;
+    }
+
+    /// <summary>
+    /// A service has no screen: with <c>AllowSingleSignOn</c> the sign-in URL is logged (event 172, Warning) for a person to
+    /// open, unless <see cref="RedundancyServiceOptions.ConfigureTransport"/> sets an <c>OnSignIn</c> of its own.
+    /// </summary>
+    private static Action<MyAppsSignIn> SignInLogger(ILoggerFactory? loggerFactory)
+    {
+        var logger = (ILogger?)loggerFactory?.CreateLogger<RedundancyHostedService>() ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+        return signIn => HostingLog.SignInRequired(logger, signIn.Pbx, signIn.Url.AbsoluteUri);
     }
 
     /// <summary>

@@ -120,7 +120,7 @@ public sealed class PbxAddressInputTests
     [InlineData(PbxScheme.Wss, "{\"alt\":\"[2001:DB8::5]:443/PBX0\"}", "[2001:db8::5]/PBX0", null)]
     public void R5_TopologyHints_DropTheSchemesDefaultPort(PbxScheme scheme, string info, string alt, string? master)
     {
-        MyAppsLoginInfo.TryRead(Encoding.UTF8.GetBytes(info), scheme, [], out var read, out _, out _).Should().BeTrue();
+        MyAppsLoginInfo.TryRead(Encoding.UTF8.GetBytes(info), scheme, [], out var read, out _, out _, out _).Should().BeTrue();
 
         read.Alternative.Should().Be(PbxAddress.Parse(alt));
         read.Master.Should().Be(master is null ? null : PbxAddress.Parse(master));

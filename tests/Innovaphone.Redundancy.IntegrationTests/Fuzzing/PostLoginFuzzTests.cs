@@ -45,6 +45,8 @@ public sealed class PostLoginFuzzTests
         var login = transport.ConnectAsync(new PbxLoginRequest(PbxAddress.Parse("master.example.com/PBX0"), PbxScheme.Wss, 1), ct).AsTask();
         var buffer = new byte[64 * 1024];
         await pbx.ReceiveAsync(new ArraySegment<byte>(buffer), ct).WaitAsync(Hang, ct);
+        await SendAsync(pbx, Encoding.UTF8.GetBytes(LoginDriverTests.LoginInfoResult()), ct);
+        await pbx.ReceiveAsync(new ArraySegment<byte>(buffer), ct).WaitAsync(Hang, ct);
         await SendAsync(pbx, Encoding.UTF8.GetBytes(LoginDriverTests.Authenticate()), ct);
         await pbx.ReceiveAsync(new ArraySegment<byte>(buffer), ct).WaitAsync(Hang, ct);
         await SendAsync(pbx, Encoding.UTF8.GetBytes(LoginDriverTests.LoginResult("{}")), ct);

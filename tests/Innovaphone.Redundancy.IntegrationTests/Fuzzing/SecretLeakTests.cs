@@ -5,6 +5,7 @@ using FluentAssertions;
 using Innovaphone.Redundancy.Testing;
 using Innovaphone.Redundancy.Testing.Emulation;
 using Innovaphone.Redundancy.Tests.RunWide;
+using Innovaphone.Redundancy.Tests.Transport;
 using Innovaphone.Redundancy.Transport;
 using Innovaphone.Redundancy.Transport.WebSockets;
 using Microsoft.Extensions.Logging;
@@ -70,6 +71,7 @@ public sealed class SecretLeakTests
         {
             var driver = new LoginDriver(PbxAddress.Parse("m.example.com/PBX0"), PbxScheme.Wss, User, Password, null, "UA", pinned);
             Record(driver.Start(), wire, seen);
+            Record(Feed(driver, LoginDriverTests.LoginInfoResult(), wire), wire, seen);
             Record(Feed(driver, Authenticate("user", Challenge), wire), wire, seen);
             var step = Feed(driver, answer, wire);
             Record(step, wire, seen);
@@ -82,8 +84,33 @@ public sealed class SecretLeakTests
         // A credential-less Redirect, and the exceptions of misuse.
         var first = new LoginDriver(PbxAddress.Parse("m.example.com/PBX0"), PbxScheme.Wss, User, Password, null, "UA", pinned);
         Record(first.Start(), wire, seen);
+        Record(Feed(first, LoginDriverTests.LoginInfoResult(), wire), wire, seen);
         Record(Feed(first, "{\"mt\":\"Redirect\",\"info\":{\"host\":\"x.example.com\"}}", wire), wire, seen);
         seen.Add(Assert.Throws<InvalidOperationException>(() => first.Start()).Message);
+
+        // Single sign-on: the sign-in page, a LoginResult and a verified Redirect carrying the session, forged and
+        // session-less Redirects, a method choice that fits nothing.
+        secrets.AddRange([LoginDriverTests.SharedSecret, "sso-sess-id", "sso-sess-pw", "st4te-0f-this-login"]);
+        var session = LoginDriverTests.SignInSession(LoginDriverTests.SharedSecret);
+        foreach (var answer in new[]
+        {
+            LoginDriverTests.SignInLoginResult($"{{\"user\":{{\"sip\":\"alice\"}},\"session\":{session},\"keyShare\":\"{LoginDriverTests.PbxKeyShare}\"}}", LoginDriverTests.SharedSecret),
+            LoginDriverTests.SignInRedirect($"{{\"host\":\"h.example.com\",\"sip\":\"alice\",\"keyShare\":\"{LoginDriverTests.PbxKeyShare}\",\"session\":{session}}}", LoginDriverTests.SharedSecret, "alice"),
+            LoginDriverTests.SignInRedirect($"{{\"host\":\"h.example.com\",\"sip\":\"alice\",\"keyShare\":\"{LoginDriverTests.PbxKeyShare}\",\"session\":{session}}}", "guess", "alice"),
+            LoginDriverTests.SignInRedirect($"{{\"host\":\"h.example.com\",\"sip\":\"alice\",\"keyShare\":\"{LoginDriverTests.PbxKeyShare}\"}}", LoginDriverTests.SharedSecret, "alice"),
+        })
+        {
+            using var driver = new LoginDriver(PbxAddress.Parse("m.example.com/PBX0"), PbxScheme.Wss, string.Empty, null, null, "UA", pinned, allowSingleSignOn: true,
+                () => LoginDriverTests.KeyPair(LoginDriverTests.ClientPrivateKey, LoginDriverTests.ClientKeyShare));
+            Record(driver.Start(), wire, seen);
+            Record(Feed(driver, LoginDriverTests.LoginInfoResult(digest: false, oauth2: true), wire), wire, seen);
+            Record(Feed(driver, LoginDriverTests.OAuth2Authenticate(), wire), wire, seen);
+            Record(Feed(driver, answer, wire), wire, seen);
+        }
+
+        var unfit = new LoginDriver(PbxAddress.Parse("m.example.com/PBX0"), PbxScheme.Wss, User, Password, null, "UA", pinned);
+        Record(unfit.Start(), wire, seen);
+        Record(Feed(unfit, LoginDriverTests.LoginInfoResult(digest: false, oauth2: true, oauth2Name: "Windows"), wire), wire, seen);
         seen.Add(new MyAppsTransportOptions { Username = User, Password = Password, InitialSession = learned }.ToString());
 
         ShouldNotContainSecrets(seen, [.. secrets, .. WireSecrets(wire)]);
@@ -193,6 +220,11 @@ public sealed class SecretLeakTests
     {
         var driver = new LoginDriver(PbxAddress.Parse("m.example.com/PBX0"), PbxScheme.Wss, User, password, session, "UA", random);
         Record(driver.Start(), wire, seen);
+        if (session is null)
+        {
+            Record(Feed(driver, LoginDriverTests.LoginInfoResult(), wire), wire, seen);
+        }
+
         Record(Feed(driver, Authenticate(session is null ? "user" : "session", challenge), wire), wire, seen);
         var step = Feed(driver, Signed("LoginResult", info, MyAppsCrypto.LoginResultDigest(
             "example.com", session?.Id ?? User, session?.Password ?? password, "0123456789abcdef", challenge, Encoding.UTF8.GetBytes(info))), wire);
@@ -218,6 +250,8 @@ public sealed class SecretLeakTests
         wire.AddRange(step.Send);
         seen.Add(step.ToString());
         seen.AddRange(step.Notes);
+        seen.Add(step.SignIn?.ToString() ?? string.Empty);
+        seen.Add(step.User?.ToString() ?? string.Empty);
         seen.Add(step.Outcome?.ToString() ?? string.Empty);
         seen.Add(step.LoggedIn?.ToString() ?? string.Empty);
         seen.Add(step.LearnedSession?.ToString() ?? string.Empty);

@@ -83,6 +83,7 @@ public sealed class MyAppsWebSocketTransportTests : IAsyncLifetime
     private async Task<Task<LoginOutcome>> PbxRedirectsToSlaveAsync(MyAppsWebSocketTransport transport)
     {
         var outcome = transport.ConnectAsync(new PbxLoginRequest(Master, PbxScheme.Wss, 1), Ct).AsTask();
+        await PbxAnswersLoginInfoAsync();
         await PbxReceiveAsync();
         await PbxSendAsync(LoginDriverTests.Authenticate());
         await PbxReceiveAsync();
@@ -90,20 +91,47 @@ public sealed class MyAppsWebSocketTransportTests : IAsyncLifetime
         return outcome;
     }
 
-    private async Task<JsonElement> PbxReceiveAsync()
+    private async Task<JsonElement> PbxReceiveAsync(WebSocket? pbx = null)
     {
         var buffer = new byte[64 * 1024];
-        var result = await Pbx.ReceiveAsync(buffer, Ct).WaitAsync(Hang, Ct);
+        var result = await (pbx ?? Pbx).ReceiveAsync(buffer, Ct).WaitAsync(Hang, Ct);
         result.MessageType.Should().Be(WebSocketMessageType.Text);
         return JsonDocument.Parse(buffer.AsMemory(0, result.Count)).RootElement.Clone();
     }
 
-    private Task PbxSendAsync(string json) =>
-        Pbx.SendAsync(Encoding.UTF8.GetBytes(json), WebSocketMessageType.Text, true, Ct);
+    private Task PbxSendAsync(string json, WebSocket? pbx = null) =>
+        (pbx ?? Pbx).SendAsync(Encoding.UTF8.GetBytes(json), WebSocketMessageType.Text, true, Ct);
+
+    private MyAppsTransportOptions SignInOptions(Action<MyAppsSignIn> onSignIn) =>
+        Options() with { Username = string.Empty, Password = null, AllowSingleSignOn = true, OnSignIn = onSignIn };
+
+    /// <summary>
+    /// Plays a PBX that offers only single sign-on up to the sign-in page: answers LoginInfo, takes the OAuth2 Login and
+    /// sends the page. Returns the shared secret (the client's key share with a fresh PBX key) and the PBX's key share.
+    /// </summary>
+    private async Task<(string Secret, string KeyShare)> PbxAsksForSignInAsync()
+    {
+        await PbxAnswersLoginInfoAsync(LoginDriverTests.LoginInfoResult(digest: false, oauth2: true, oauth2Name: "Windows"));
+        var login = await PbxReceiveAsync();
+        login.GetProperty("method").GetString().Should().Be("oauth2");
+        using var key = MyAppsCrypto.NewKeyPair();
+        var secret = MyAppsCrypto.SharedSecret(key, login.GetProperty("keyShare").GetString());
+        secret.Should().NotBeNull();
+        await PbxSendAsync(LoginDriverTests.OAuth2Authenticate());
+        return (secret!, MyAppsCrypto.KeyShare(key));
+    }
+
+    /// <summary>Plays a 13r3+ PBX: receives LoginInfo and answers it (by default: user digest offered).</summary>
+    private async Task PbxAnswersLoginInfoAsync(string? answer = null)
+    {
+        (await PbxReceiveAsync()).GetRawText().Should().Be("{\"mt\":\"LoginInfo\"}");
+        await PbxSendAsync(answer ?? LoginDriverTests.LoginInfoResult());
+    }
 
     /// <summary>Plays a PBX that accepts alice/secret and answers with <paramref name="info"/>.</summary>
     private async Task PbxAcceptsLoginAsync(string info = "{\"session\":{\"usr\":\"709531db4935322206\",\"pwd\":\"eb57d30f5fcdb0706c\"}}")
     {
+        await PbxAnswersLoginInfoAsync();
         (await PbxReceiveAsync()).GetProperty("type").GetString().Should().Be("user");
         await PbxSendAsync(LoginDriverTests.Authenticate());
         (await PbxReceiveAsync()).GetProperty("response").GetString().Should().Be("cea8f3d5f5f769b4933d593457341cd409888d75b4b3e86122e7ec257cb99837");
@@ -171,6 +199,7 @@ public sealed class MyAppsWebSocketTransportTests : IAsyncLifetime
         var transport = NewTransport();
 
         var outcome = transport.ConnectAsync(new PbxLoginRequest(Master, PbxScheme.Wss, 1), Ct).AsTask();
+        await PbxAnswersLoginInfoAsync();
         (await PbxReceiveAsync()).TryGetProperty("response", out _).Should().BeFalse("the first Login carries no credentials");
         await PbxSendAsync("{\"mt\":\"LoginResult\",\"error\":2,\"errorText\":\"No licence\"}");
 
@@ -216,6 +245,7 @@ public sealed class MyAppsWebSocketTransportTests : IAsyncLifetime
         var transport = NewTransport();
 
         var outcome = transport.ConnectAsync(new PbxLoginRequest(Master, PbxScheme.Wss, 1), Ct).AsTask();
+        await PbxAnswersLoginInfoAsync();
         await PbxReceiveAsync();
         await PbxSendAsync(LoginDriverTests.Authenticate());
         await PbxReceiveAsync();
@@ -240,12 +270,13 @@ public sealed class MyAppsWebSocketTransportTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task ConnectAsync_Authorize_CallsHostAndWaitsWithAuthorizeTimeout()
+    public async Task ConnectAsync_Authorize_CallsHostAndWaitsWithSignInTimeout()
     {
         var authorized = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
         var transport = NewTransport(Options(code => authorized.TrySetResult(code)));
 
         var outcome = transport.ConnectAsync(new PbxLoginRequest(Master, PbxScheme.Wss, 1), Ct).AsTask();
+        await PbxAnswersLoginInfoAsync();
         await PbxReceiveAsync();
         await PbxSendAsync(LoginDriverTests.Authenticate());
         await PbxReceiveAsync();
@@ -262,18 +293,21 @@ public sealed class MyAppsWebSocketTransportTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task ConnectAsync_AuthorizeNeverConfirmed_TimesOutByAuthorizeTimeout()
+    public async Task ConnectAsync_AuthorizeNeverConfirmed_TimesOutBySignInTimeout()
     {
         var authorized = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
         var transport = NewTransport(Options(code => authorized.TrySetResult(code)));
 
         var outcome = transport.ConnectAsync(new PbxLoginRequest(Master, PbxScheme.Wss, 1), Ct).AsTask();
+        await PbxAnswersLoginInfoAsync();
         await PbxReceiveAsync();
         await PbxSendAsync(LoginDriverTests.Authenticate());
         await PbxReceiveAsync();
         await PbxSendAsync("{\"mt\":\"Authorize\",\"code\":1}");
         await authorized.Task.WaitAsync(Hang, Ct);
-        _time.Advance(TimeSpan.FromMinutes(2));
+        _time.Advance(TimeSpan.FromMinutes(5) - TimeSpan.FromSeconds(1));
+        outcome.IsCompleted.Should().BeFalse();
+        _time.Advance(TimeSpan.FromSeconds(1));
 
         var failed = (await outcome.WaitAsync(Hang, Ct)).Should().BeOfType<AttemptFailed>().Subject;
         failed.Kind.Should().Be(AttemptFailureKind.Timeout);
@@ -524,14 +558,147 @@ public sealed class MyAppsWebSocketTransportTests : IAsyncLifetime
         var outcome = transport.ConnectAsync(request, Ct).AsTask();
         await PbxReceiveAsync();
         reports.Should().BeEmpty("the PBX has not answered yet");
-        await PbxSendAsync(LoginDriverTests.Authenticate());
+        await PbxSendAsync(LoginDriverTests.LoginInfoResult());
         await PbxReceiveAsync();
         reports.Should().Equal(PbxLoginProgress.Answered);
+        await PbxSendAsync(LoginDriverTests.Authenticate());
+        await PbxReceiveAsync();
         await PbxSendAsync("{\"mt\":\"Authorize\",\"code\":4711}");
         await PbxSendAsync(LoginDriverTests.LoginResult("{\"session\":{\"usr\":\"709531db4935322206\",\"pwd\":\"eb57d30f5fcdb0706c\"}}"));
 
         (await outcome.WaitAsync(Hang, Ct)).Should().BeOfType<LoggedIn>();
         reports.Should().Equal(PbxLoginProgress.Answered, PbxLoginProgress.AwaitingAuthorization);
+    }
+
+    [Fact]
+    public async Task ConnectAsync_SignIn_ShowsThePageWaitsForTheUserAndKeepsSessionAndUser()
+    {
+        var signIns = new List<MyAppsSignIn>();
+        var shown = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var transport = NewTransport(SignInOptions(signIn =>
+        {
+            signIns.Add(signIn);
+            shown.TrySetResult();
+        }));
+        var reports = new List<PbxLoginProgress>();
+
+        var outcome = transport.ConnectAsync(new PbxLoginRequest(Master, PbxScheme.Wss, 1) { Progress = new ListProgress(reports) }, Ct).AsTask();
+        var (secret, keyShare) = await PbxAsksForSignInAsync();
+        await shown.Task.WaitAsync(Hang, Ct);
+
+        // The user takes longer than LoginTimeout (15 s): from the sign-in page on, SignInTimeout bounds the wait.
+        _time.Advance(TimeSpan.FromMinutes(1));
+        outcome.IsCompleted.Should().BeFalse();
+        var info = $"{{\"user\":{{\"sip\":\"alice\",\"dn\":\"Alice A\",\"email\":\"alice@example.com\"}},\"session\":{LoginDriverTests.SignInSession(secret)},\"keyShare\":\"{keyShare}\"}}";
+        await PbxSendAsync(LoginDriverTests.SignInLoginResult(info, secret));
+
+        (await outcome.WaitAsync(Hang, Ct)).Should().BeOfType<LoggedIn>();
+        signIns.Should().ContainSingle().Which.Should().Be(new MyAppsSignIn(Master, new Uri(LoginDriverTests.SignInUrl)) { ProviderName = "Windows" });
+        reports.Should().Equal(PbxLoginProgress.Answered, PbxLoginProgress.AwaitingSignIn);
+        transport.Session.Should().Be(new MyAppsSession("sso-sess-id", "sso-sess-pw"));
+        transport.User.Should().BeEquivalentTo(new MyAppsUser { Sip = "alice", DisplayName = "Alice A", Email = "alice@example.com" });
+        var logs = _logs.GetSnapshot();
+        logs.Should().ContainSingle(r => r.Id.Id == WebSocketLog.SignInRequestedId && r.Level == LogLevel.Information)
+            .Which.Message.Should().Contain("idp.example.com").And.NotContain("realms");
+        logs.Should().ContainSingle(r => r.Id.Id == WebSocketLog.SignedInId && r.Level == LogLevel.Debug).Which.Message.Should().Contain("as alice").And.Contain("True");
+        logs.Should().AllSatisfy(r => r.Message.Should().NotContainAny("alice@example.com", "Alice A"));
+        LogSecrets.AssertAbsent(logs, "st4te-0f-this-login", secret, "sso-sess-id", "sso-sess-pw");
+    }
+
+    [Fact]
+    public async Task ConnectAsync_SignInNeverCompleted_TimesOutBySignInTimeout()
+    {
+        var shown = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var authorized = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var options = SignInOptions(_ =>
+        {
+            shown.TrySetResult();
+            throw new InvalidOperationException("the host's UI failed");
+        });
+        var transport = NewTransport(options with { OnAuthorize = _ => authorized.TrySetResult() });
+
+        var outcome = transport.ConnectAsync(new PbxLoginRequest(Master, PbxScheme.Wss, 1), Ct).AsTask();
+        await PbxAsksForSignInAsync();
+        await shown.Task.WaitAsync(Hang, Ct);
+        await PbxSendAsync("{\"mt\":\"Authorize\",\"code\":5774}");
+        await authorized.Task.WaitAsync(Hang, Ct);
+        _time.Advance(TimeSpan.FromMinutes(5) - TimeSpan.FromSeconds(1));
+        outcome.IsCompleted.Should().BeFalse("a two-factor prompt after the sign-in page does not restart the wait, nor end it");
+        _time.Advance(TimeSpan.FromSeconds(1));
+
+        var failed = (await outcome.WaitAsync(Hang, Ct)).Should().BeOfType<AttemptFailed>().Subject;
+        failed.Kind.Should().Be(AttemptFailureKind.Timeout);
+        failed.Reason.Should().Contain("did not sign in");
+        _logs.GetSnapshot().Should().Contain(r => r.Id.Id == WebSocketLog.CallbackFailedId && r.Message.Contains("OnSignIn"));
+    }
+
+    [Fact]
+    public async Task ConnectAsync_RedirectAfterSignIn_TargetUsesTheSessionAndItsExpiryIsRejectedNotASecondSignIn()
+    {
+        using var second = await LoopbackWebSocketPair.OpenAsync(Ct);
+        var clients = new Queue<WebSocket>([Client, second.Client]);
+        var signIns = 0;
+        var transport = NewTransport(SignInOptions(_ => signIns++), (_, _) => ValueTask.FromResult(clients.Dequeue()));
+
+        var first = transport.ConnectAsync(new PbxLoginRequest(Master, PbxScheme.Wss, 1), Ct).AsTask();
+        var (secret, keyShare) = await PbxAsksForSignInAsync();
+        var info = $"{{\"host\":\"home.example.com\",\"email\":\"alice@example.com\",\"keyShare\":\"{keyShare}\",\"session\":{LoginDriverTests.SignInSession(secret)}}}";
+        await PbxSendAsync(LoginDriverTests.SignInRedirect(info, secret));
+        (await first.WaitAsync(Hang, Ct)).Should().Be(new Redirected(PbxAddress.Parse("home.example.com/PBX0"), PbxScheme.Wss));
+        transport.Session.Should().Be(new MyAppsSession("sso-sess-id", "sso-sess-pw"));
+
+        // At the target: a session login at once (no LoginInfo); the session expires there before any login with it.
+        var atHome = transport.ConnectAsync(new PbxLoginRequest(PbxAddress.Parse("home.example.com/PBX0"), PbxScheme.Wss, 2), Ct).AsTask();
+        (await PbxReceiveAsync(second.Pbx)).GetRawText().Should().Be("{\"mt\":\"Login\",\"type\":\"session\",\"userAgent\":\"UA\"}");
+        await PbxSendAsync("{\"mt\":\"LoginResult\",\"error\":5,\"errorText\":\"Session expired\"}", second.Pbx);
+
+        (await atHome.WaitAsync(Hang, Ct)).Should().Be(new Rejected(RejectionCodes.SessionExpired, "Session expired"));
+        signIns.Should().Be(1);
+        transport.Session.Should().BeNull();
+    }
+
+    [Fact]
+    public async Task ConnectAsync_SessionFromASignInExpiresLater_SignsInAgain()
+    {
+        using var second = await LoopbackWebSocketPair.OpenAsync(Ct);
+        var clients = new Queue<WebSocket>([Client, second.Client]);
+        var signIns = 0;
+        var transport = NewTransport(SignInOptions(_ => signIns++), (_, _) => ValueTask.FromResult(clients.Dequeue()));
+
+        var first = transport.ConnectAsync(new PbxLoginRequest(Master, PbxScheme.Wss, 1), Ct).AsTask();
+        var (secret, keyShare) = await PbxAsksForSignInAsync();
+        await PbxSendAsync(LoginDriverTests.SignInLoginResult($"{{\"session\":{LoginDriverTests.SignInSession(secret)},\"keyShare\":\"{keyShare}\"}}", secret));
+        (await first.WaitAsync(Hang, Ct)).Should().BeOfType<LoggedIn>();
+
+        // A failover, long after: the session has expired; the user signs in again on the same socket.
+        var failover = transport.ConnectAsync(new PbxLoginRequest(Master, PbxScheme.Wss, 2), Ct).AsTask();
+        (await PbxReceiveAsync(second.Pbx)).GetProperty("type").GetString().Should().Be("session");
+        await PbxSendAsync("{\"mt\":\"LoginResult\",\"error\":5}", second.Pbx);
+        (await PbxReceiveAsync(second.Pbx)).GetProperty("mt").GetString().Should().Be("LoginInfo");
+        await PbxSendAsync(LoginDriverTests.LoginInfoResult(digest: false, oauth2: true), second.Pbx);
+        (await PbxReceiveAsync(second.Pbx)).GetProperty("method").GetString().Should().Be("oauth2");
+
+        failover.IsCompleted.Should().BeFalse();
+        signIns.Should().Be(1, "the second sign-in page has not come yet");
+    }
+
+    [Fact]
+    public async Task ConnectAsync_LoginInfoUnanswered_LogsInByDigestAfterTheDeadline()
+    {
+        var time = new TimerWatch(_time, LoginDriver.LoginInfoTimeout);
+        var transport = NewTransport(Options() with { TimeProvider = time });
+
+        var outcome = transport.ConnectAsync(new PbxLoginRequest(Master, PbxScheme.Wss, 1), Ct).AsTask();
+        (await PbxReceiveAsync()).GetProperty("mt").GetString().Should().Be("LoginInfo");
+        await time.Created.Task.WaitAsync(Hang, Ct);
+        _time.Advance(LoginDriver.LoginInfoTimeout);
+        (await PbxReceiveAsync()).GetRawText().Should().Be("{\"mt\":\"Login\",\"type\":\"user\",\"userAgent\":\"UA\"}");
+        await PbxSendAsync(LoginDriverTests.Authenticate());
+        await PbxReceiveAsync();
+        await PbxSendAsync(LoginDriverTests.LoginResult("{}"));
+
+        (await outcome.WaitAsync(Hang, Ct)).Should().BeOfType<LoggedIn>();
+        _logs.GetSnapshot().Should().ContainSingle(r => r.Id.Id == WebSocketLog.LoginInfoUnansweredId && r.Level == LogLevel.Debug);
     }
 
     [Fact]
@@ -558,6 +725,29 @@ public sealed class MyAppsWebSocketTransportTests : IAsyncLifetime
     private sealed class ListProgress(List<PbxLoginProgress> reports) : IProgress<PbxLoginProgress>
     {
         public void Report(PbxLoginProgress value) => reports.Add(value);
+    }
+
+    /// <summary>A fake clock that tells when a timer of one due time is created (the LoginInfo deadline starts after a send).</summary>
+    private sealed class TimerWatch(FakeTimeProvider inner, TimeSpan watched) : TimeProvider
+    {
+        public TaskCompletionSource Created { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public override long TimestampFrequency => inner.TimestampFrequency;
+
+        public override DateTimeOffset GetUtcNow() => inner.GetUtcNow();
+
+        public override long GetTimestamp() => inner.GetTimestamp();
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+        {
+            var timer = inner.CreateTimer(callback, state, dueTime, period);
+            if (dueTime == watched)
+            {
+                Created.TrySetResult();
+            }
+
+            return timer;
+        }
     }
 
     [Fact]
@@ -624,6 +814,8 @@ public sealed class MyAppsWebSocketTransportHttpListenerTests
             requestedPath.TrySetResult(context.Request.Url!.AbsolutePath);
             var ws = (await context.AcceptWebSocketAsync(subProtocol: null)).WebSocket;
             var buffer = new byte[4096];
+            await ws.ReceiveAsync(buffer, Ct);
+            await ws.SendAsync(Encoding.UTF8.GetBytes(LoginDriverTests.LoginInfoResult()), WebSocketMessageType.Text, true, Ct);
             await ws.ReceiveAsync(buffer, Ct);
             await ws.SendAsync(Encoding.UTF8.GetBytes(LoginDriverTests.Authenticate()), WebSocketMessageType.Text, true, Ct);
             await ws.ReceiveAsync(buffer, Ct);

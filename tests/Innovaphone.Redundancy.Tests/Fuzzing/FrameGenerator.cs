@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using Innovaphone.Redundancy.Transport.WebSockets;
 
 namespace Innovaphone.Redundancy.Tests.Fuzzing;
 
@@ -11,7 +12,8 @@ namespace Innovaphone.Redundancy.Tests.Fuzzing;
 /// <param name="Nonce">The nonce of the client's digest Login, empty before it.</param>
 /// <param name="Domain">The domain of the accepted Authenticate, empty before it.</param>
 /// <param name="Challenge">The challenge of the accepted Authenticate, empty before it.</param>
-internal sealed record FuzzLoginContext(string Type, string LoginName, string Password, string Nonce, string Domain, string Challenge);
+/// <param name="KeyShare">After an OAuth2 Login: the PBX's key share (then <paramref name="Password"/> is the shared secret and <paramref name="LoginName"/> a name for info); else null.</param>
+internal sealed record FuzzLoginContext(string Type, string LoginName, string Password, string Nonce, string Domain, string Challenge, string? KeyShare = null);
 
 /// <summary>One generated server input: a text frame, or one of the events the socket shell turns non-text frames into.</summary>
 internal enum FuzzInputKind
@@ -20,6 +22,9 @@ internal enum FuzzInputKind
     Binary,
     TooLarge,
     Closed,
+
+    /// <summary>The shell's LoginInfo deadline passed (<see cref="Innovaphone.Redundancy.Transport.WebSockets.LoginDriver.OnLoginInfoTimeout"/>).</summary>
+    LoginInfoDeadline,
 }
 
 /// <summary>A generated input and a label saying how it was made (printed on failure).</summary>
@@ -42,11 +47,17 @@ internal sealed record FuzzInput(FuzzInputKind Kind, byte[] Frame, string Label)
 /// </summary>
 internal sealed class FrameGenerator(Random random)
 {
+    /// <summary>The session a signed answer after a sign-in carries (secrets: never in a reason or note).</summary>
+    public const string SignInSessionId = "fuzz-sso-id";
+
+    /// <summary>The password of <see cref="SignInSessionId"/>.</summary>
+    public const string SignInSessionPassword = "fuzz-sso-pw";
+
     private static readonly string[] KnownMts =
         ["Authenticate", "Authorize", "LoginResult", "Redirect", "LoginInfoResult", "StandbyBack", "LogoutResult", "Login", "UpdateOwnPresence"];
 
     private static readonly string[] InfoKeys =
-        ["alt", "master", "standby", "altMaster", "session", "host", "mod", "https", "http", "usr", "pwd", "x", ""];
+        ["alt", "master", "standby", "altMaster", "session", "host", "mod", "https", "http", "usr", "pwd", "keyShare", "user", "sip", "email", "x", ""];
 
     private static readonly string[] Hosts =
         ["target.example.com", "127.0.0.2:8443", "h", "[::1]", "a.b:0", "a.b:99999", "bad host", "x/y", "host:", ":443", "\u00e4.example"];
@@ -62,6 +73,7 @@ internal sealed class FrameGenerator(Random random)
             < 2 => new FuzzInput(FuzzInputKind.Binary, RandomBytes(16), "binary"),
             < 4 => new FuzzInput(FuzzInputKind.TooLarge, [], "too large"),
             < 5 => new FuzzInput(FuzzInputKind.Closed, [], "closed"),
+            < 7 => new FuzzInput(FuzzInputKind.LoginInfoDeadline, [], "LoginInfo deadline"),
             < 45 => Text(Message(context, out var label), label),
             < 75 => Mutate(Message(context, out var label), label),
             < 85 => Text(Utf8(RandomValue(0)), "random JSON value"),
@@ -83,17 +95,31 @@ internal sealed class FrameGenerator(Random random)
     /// <summary>A well-formed (or nearly) message of a random type, signed correctly or not.</summary>
     private byte[] Message(FuzzLoginContext c, out string label)
     {
-        switch (_random.Next(12))
+        switch (_random.Next(13))
         {
             case 0:
             case 1:
                 label = "Authenticate";
+                var oauth2 = c.KeyShare is not null;
                 return Utf8(Object(
                     ("mt", Str("Authenticate")),
                     Maybe(("type", Str(Pick(c.Type, c.Type, "user", "session", "other")))),
-                    Maybe(("method", Str(Pick("digest", "digest", "digest", "ntlm", "oauth2", "Digest")))),
+                    Maybe(("method", Str(oauth2 ? Pick("oauth2", "oauth2", "digest", "Oauth2") : Pick("digest", "digest", "digest", "ntlm", "oauth2", "Digest")))),
                     Maybe(("domain", WrongTypeOr(Str(Pick("example.com", "", RandomString()))))),
+                    _random.Next(oauth2 ? 6 : 3) == 0 ? default : ("url", WrongTypeOr(Str(Pick(
+                        "https://idp.example.com/auth?client_id=x&state=y", "http://idp/", "ftp://idp/", "/relative", "", "javascript:x", "https://", RandomString())))),
                     Maybe(("challenge", WrongTypeOr(Str(RandomString()))))));
+            case 12:
+                label = "LoginInfoResult";
+                return Utf8(Object(
+                    ("mt", Str("LoginInfoResult")),
+                    Maybe(("user", _random.Next(8) == 0 ? RandomValue(1) : Object(
+                        Maybe(("digest", Pick("true", "false", "1", "\"true\"", "null"))),
+                        Maybe(("oauth2", Pick("true", "false", "1", "null"))),
+                        Maybe(("oauth2Name", WrongTypeOr(Str(Pick("Windows", "", RandomString()))))),
+                        Maybe(("ntlm", Pick("true", "false")))))),
+                    Maybe(("session", _random.Next(4) == 0 ? RandomValue(1) : Object(Maybe(("digest", Pick("true", "false", "0")))))),
+                    _random.Next(6) == 0 ? ("error", Pick("1", "5", "-1", "\"x\"")) : default));
             case 2:
                 label = "Authorize";
                 return Utf8(Object(("mt", Str("Authorize")), Maybe(("code", Pick("1234", "0", "-1", "2147483648", "1.5", "\"12\"", "null", "1e3")))));
@@ -159,9 +185,38 @@ internal sealed class FrameGenerator(Random random)
     /// <summary>An info with the fields the driver reads, with random (often hostile) values.</summary>
     private string TopologyInfo(FuzzLoginContext c)
     {
-        _ = c;
         var fields = new List<(string, string)>();
-        if (_random.Next(2) == 0)
+        var right = c.KeyShare is not null && _random.Next(2) == 0;
+        if (c.KeyShare is not null)
+        {
+            // After a sign-in: the PBX's key share, a name to sign with, the session under the shared secret; half of
+            // the time all right (with a usable host), else each field mostly right.
+            if (right)
+            {
+                fields.Add(("host", Str(Pick(Hosts[..2]))));
+            }
+
+            if (right || _random.Next(8) != 0)
+            {
+                fields.Add(("keyShare", right || _random.Next(4) != 0 ? Str(c.KeyShare) : WrongTypeOr(Str(Pick(RandomHex(64), c.KeyShare[..^1] + "0", "", "zz")))));
+            }
+
+            if (right || _random.Next(6) != 0)
+            {
+                var name = Str(right ? c.LoginName : Pick(c.LoginName, c.LoginName, "mallory@example.com"));
+                fields.Add(_random.Next(2) == 0 ? (Pick("sip", "email", "dn"), name) : ("user", Object((Pick("sip", "email", "dn"), name), Maybe(("guid", Str(RandomHex(8)))))));
+            }
+
+            if (right || _random.Next(5) != 0)
+            {
+                fields.Add(("session", Object(
+                    ("usr", Str(right || _random.Next(8) != 0 ? MyAppsCrypto.EncryptSessionPart("usr", c.Nonce, c.Password, SignInSessionId) : RandomHex(9))),
+                    right ? ("pwd", Str(MyAppsCrypto.EncryptSessionPart("pwd", c.Nonce, c.Password, SignInSessionPassword)))
+                        : Maybe(("pwd", Str(MyAppsCrypto.EncryptSessionPart("pwd", c.Nonce, c.Password, SignInSessionPassword)))))));
+            }
+        }
+
+        if (!right && _random.Next(2) == 0)
         {
             fields.Add(("host", WrongTypeOr(Str(Pick(Hosts) + (_random.Next(4) == 0 ? ":" + _random.Next(-5, 70000).ToString(CultureInfo.InvariantCulture) : string.Empty)))));
         }
@@ -187,7 +242,7 @@ internal sealed class FrameGenerator(Random random)
             fields.Add(("standby", Pick("true", "false", "\"yes\"", "1", "null")));
         }
 
-        if (_random.Next(3) == 0)
+        if (c.KeyShare is null && _random.Next(3) == 0)
         {
             fields.Add(("session", _random.Next(4) == 0
                 ? RandomValue(1)

@@ -10,10 +10,12 @@ namespace Innovaphone.Redundancy.Tests.Fuzzing;
 /// <summary>The defects the protocol fuzzing found, pinned as plain examples (independent of the fuzz seed).</summary>
 public sealed class FuzzFindingsTests
 {
+    /// <summary>A user login that has sent its credential-less Login (LoginInfo answered).</summary>
     private static LoginDriver StartedDriver()
     {
         var driver = new LoginDriver(PbxAddress.Parse("master.example.com/PBX0"), PbxScheme.Wss, "alice", "secret", null, "UA", LoginDriverTests.PinnedRandom);
         driver.Start();
+        driver.OnText(Encoding.UTF8.GetBytes(LoginDriverTests.LoginInfoResult()));
         return driver;
     }
 

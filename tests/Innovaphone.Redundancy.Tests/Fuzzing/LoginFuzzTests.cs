@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using FluentAssertions;
+using Innovaphone.Redundancy.Tests.Transport;
 using Innovaphone.Redundancy.Transport;
 using Innovaphone.Redundancy.Transport.WebSockets;
 using Xunit;
@@ -12,12 +13,14 @@ namespace Innovaphone.Redundancy.Tests.Fuzzing;
 
 /// <summary>
 /// Feeds generated and mutated server frames through <see cref="MyAppsFrame"/> and the <see cref="LoginDriver"/> at every
-/// login stage (after the credential-less Login, after the digest Login, after an Authorize), frame after frame until
-/// the login ends, and checks after each frame: no exception escapes; the step is a defined result (a clean failed
-/// attempt, a rejection from a LoginResult error, or legitimate progress); LoggedIn and a Redirect after the
-/// credentials only when the frame's digest verifies by an independent computation here; notes and reasons are
-/// non-empty, bounded and free of secrets. Seeded: <c>FUZZ_SEED</c> (default fixed), count <c>FUZZ_FRAMES</c>
-/// (default 20,000); a failure reports both and the frame.
+/// login stage (after LoginInfo, after the credential-less Login, after the digest Login or the sign-in page, after an
+/// Authorize), for session, password and single sign-on logins, frame after frame until the login ends, with the
+/// LoginInfo deadline as one more input, and checks after each frame: no exception escapes; the step is a defined result
+/// (a clean failed attempt, a rejection from a LoginResult error or the method choice, or legitimate progress); LoggedIn
+/// and a Redirect after the credentials only when the frame's digest verifies by an independent computation here (after a
+/// sign-in: LoggedIn only with a session, a Redirect only when it verifies with a user name of info and carries a
+/// session); notes and reasons are non-empty, bounded and free of secrets. Seeded: <c>FUZZ_SEED</c> (default fixed),
+/// count <c>FUZZ_FRAMES</c> (default 20,000); a failure reports both and the frame.
 /// </summary>
 public sealed partial class LoginFuzzTests
 {
@@ -28,8 +31,9 @@ public sealed partial class LoginFuzzTests
 
     private enum Stage
     {
+        AfterLoginInfo,
         AfterLogin,
-        AfterDigestLogin,
+        AfterCredentials,
         AfterAuthorize,
     }
 
@@ -51,27 +55,37 @@ public sealed partial class LoginFuzzTests
             logins++;
             var scheme = random.Next(2) == 0 ? PbxScheme.Wss : PbxScheme.Ws;
             var useSession = random.Next(3) == 0;
-            var password = !useSession || random.Next(2) == 0 ? Password : null;
-            var model = new LoginModel(useSession, password is not null);
+            var singleSignOn = random.Next(2) == 0;
+            var password = random.Next(2) == 0 && (useSession || singleSignOn) ? null : Password;
+            var model = new LoginModel(useSession, password is not null, singleSignOn);
             var history = new List<FuzzInput>();
-            var driver = new LoginDriver(Pbx, scheme, User, password, useSession ? new MyAppsSession(SessionId, SessionPassword) : null, "UA", b => nonceRandom.NextBytes(b));
+            using var driver = new LoginDriver(
+                Pbx, scheme, User, password, useSession ? new MyAppsSession(SessionId, SessionPassword) : null, "UA", b => nonceRandom.NextBytes(b), singleSignOn,
+                () => LoginDriverTests.KeyPair(LoginDriverTests.ClientPrivateKey, LoginDriverTests.ClientKeyShare));
 
             var step = driver.Start();
-            model.OnSent(step.Send[0], null);
-            var stage = (Stage)random.Next(3);
-            if (stage >= Stage.AfterDigestLogin)
+            model.OnSent(step.Send[0], null).Should().BeNull();
+            var stage = (Stage)random.Next(4);
+            if (stage >= Stage.AfterLogin && step.AwaitsLoginInfo)
             {
-                var authenticate = new FuzzInput(FuzzInputKind.Text, Encoding.UTF8.GetBytes(
-                    $"{{\"mt\":\"Authenticate\",\"type\":\"{model.Type}\",\"method\":\"digest\",\"domain\":\"fuzz.example.com\",\"challenge\":\"{LowerHex.Of(RandomBytes(random, 8))}\"}}"), "Authenticate (setup)");
-                history.Add(authenticate);
+                // A 13r3+ PBX offering the method this configuration uses (a password wins, as in the driver).
+                var loginInfo = Setup(history, password is not null ? LoginDriverTests.LoginInfoResult() : LoginDriverTests.LoginInfoResult(digest: false, oauth2: true), "LoginInfoResult (setup)");
+                step = driver.OnText(loginInfo.Frame);
+                model.OnSent(step.Send[0], loginInfo.Frame).Should().BeNull();
+            }
+
+            if (stage >= Stage.AfterCredentials)
+            {
+                var authenticate = Setup(history, model.Method == "oauth2"
+                    ? $"{{\"mt\":\"Authenticate\",\"type\":\"user\",\"method\":\"oauth2\",\"domain\":\"fuzz.example.com\",\"url\":\"https://idp.example.com/auth?state=x\",\"challenge\":\"{LowerHex.Of(RandomBytes(random, 8))}\"}}"
+                    : $"{{\"mt\":\"Authenticate\",\"type\":\"{model.Type}\",\"method\":\"digest\",\"domain\":\"fuzz.example.com\",\"challenge\":\"{LowerHex.Of(RandomBytes(random, 8))}\"}}", "Authenticate (setup)");
                 step = driver.OnText(authenticate.Frame);
-                model.OnSent(step.Send[0], authenticate.Frame);
+                Check(step, authenticate, model, scheme).Should().BeNull();
             }
 
             if (stage == Stage.AfterAuthorize)
             {
-                var authorize = new FuzzInput(FuzzInputKind.Text, "{\"mt\":\"Authorize\",\"code\":4711}"u8.ToArray(), "Authorize (setup)");
-                history.Add(authorize);
+                var authorize = Setup(history, "{\"mt\":\"Authorize\",\"code\":4711}", "Authorize (setup)");
                 driver.OnText(authorize.Frame).AuthorizeCode.Should().Be(4711);
             }
 
@@ -107,9 +121,11 @@ public sealed partial class LoginFuzzTests
                     var key = step.LoggedIn is not null ? "LoggedIn" : step.Outcome switch
                     {
                         AttemptFailed f => "AttemptFailed/" + f.Kind,
+                        Rejected { Code: < 0 } => "Rejected/client",
                         { } o => o.GetType().Name,
                         null => "?",
                     };
+                    key += model.Method == "oauth2" && model.Phase == LoginPhase.AwaitingResult && (step.LoggedIn is not null || step.Outcome is Redirected) ? " (sign-in)" : string.Empty;
                     outcomes[key] = outcomes.GetValueOrDefault(key) + 1;
                     break;
                 }
@@ -119,7 +135,16 @@ public sealed partial class LoginFuzzTests
         var summary = $"fuzzed {fed} frames in {logins} logins in {watch.Elapsed.TotalSeconds:F1} s (FUZZ_SEED={seed}): "
             + string.Join(", ", outcomes.OrderBy(o => o.Key, StringComparer.Ordinal).Select(o => $"{o.Key} {o.Value}"));
         Report(summary);
-        outcomes.Keys.Should().Contain(["LoggedIn", "Redirected", "Rejected", "AttemptFailed/ProtocolError", "AttemptFailed/ForgedDigest"], "the generator must reach every kind of result; otherwise it fuzzes too narrowly");
+        outcomes.Keys.Should().Contain(
+            ["LoggedIn", "Redirected", "Rejected", "Rejected/client", "AttemptFailed/ProtocolError", "AttemptFailed/ForgedDigest", "LoggedIn (sign-in)", "Redirected (sign-in)"],
+            "the generator must reach every kind of result; otherwise it fuzzes too narrowly");
+    }
+
+    private static FuzzInput Setup(List<FuzzInput> history, string frame, string label)
+    {
+        var input = new FuzzInput(FuzzInputKind.Text, Encoding.UTF8.GetBytes(frame), label);
+        history.Add(input);
+        return input;
     }
 
     [Fact]
@@ -174,6 +199,7 @@ public sealed partial class LoginFuzzTests
         FuzzInputKind.Text => driver.OnText(input.Frame),
         FuzzInputKind.Binary => driver.OnBinary(),
         FuzzInputKind.TooLarge => driver.OnTooLarge(1024 * 1024),
+        FuzzInputKind.LoginInfoDeadline => driver.OnLoginInfoTimeout(),
         _ => driver.OnClosed("fuzzed close"),
     };
 
@@ -202,7 +228,13 @@ public sealed partial class LoginFuzzTests
 
             if (model.Phase != LoginPhase.AwaitingResult)
             {
-                return "LoggedIn before the digest Login was sent";
+                return "LoggedIn before the credentials were sent or the sign-in page shown";
+            }
+
+            if (model.Method == "oauth2")
+            {
+                // The digest of a LoginResult after a sign-in is not required to verify (docs/protocol.md); the session is.
+                return step.LearnedSession is { Id.Length: > 0 } ? null : "LoggedIn after a sign-in without a session";
             }
 
             if (!model.Verifies(input, "LoginResult"))
@@ -218,12 +250,13 @@ public sealed partial class LoginFuzzTests
             return null;
         }
 
+        var isText = input.Kind == FuzzInputKind.Text;
         switch (step.Outcome)
         {
             case AttemptFailed failed:
                 var expectedKinds = input.Kind == FuzzInputKind.Closed
                     ? new[] { AttemptFailureKind.Unreachable }
-                    : model.Phase == LoginPhase.AwaitingAuthenticate && input.Kind == FuzzInputKind.Text && IsLoginResultError(input.Frame)
+                    : model.Phase == LoginPhase.AwaitingAuthenticate && isText && IsLoginResultError(input.Frame)
                         ? new[] { AttemptFailureKind.Refused, AttemptFailureKind.ProtocolError }
                         : new[] { AttemptFailureKind.ProtocolError, AttemptFailureKind.ForgedDigest };
                 if (!expectedKinds.Contains(failed.Kind))
@@ -233,7 +266,15 @@ public sealed partial class LoginFuzzTests
 
                 return BadText(failed.Reason, model) is { } badReason ? "reason " + badReason : null;
             case Rejected rejected:
-                if (input.Kind != FuzzInputKind.Text || !IsLoginResultError(input.Frame))
+                if (model.Phase == LoginPhase.AwaitingLoginInfo)
+                {
+                    // Only the method choice ends a login here: after the answer, an error answer or the deadline.
+                    return rejected.Code == RejectionCodes.NoLoginMethod && (!isText || IsMt(input.Frame, "LoginInfoResult") || IsLoginResultError(input.Frame))
+                        ? BadText(rejected.Text, model) is { } badChoice ? "Rejected text " + badChoice : null
+                        : $"Rejected {rejected.Code} while waiting for LoginInfoResult";
+                }
+
+                if (!isText || !IsLoginResultError(input.Frame) || rejected.Code < 0)
                 {
                     return "Rejected without a LoginResult error";
                 }
@@ -243,6 +284,17 @@ public sealed partial class LoginFuzzTests
                 if (redirected.Scheme != scheme)
                 {
                     return $"Redirected changes the scheme {scheme} -> {redirected.Scheme}";
+                }
+
+                if (model.Phase == LoginPhase.AwaitingLoginInfo)
+                {
+                    return "Redirected before any Login";
+                }
+
+                if (model.Phase == LoginPhase.AwaitingResult && model.Method == "oauth2")
+                {
+                    return !model.VerifiesSignInRedirect(input) ? "Redirected after the sign-in from a frame whose digest verifies with no name of info"
+                        : step.LearnedSession is null ? "Redirected after the sign-in without a session" : null;
                 }
 
                 if (model.Phase == LoginPhase.AwaitingResult && !model.Verifies(input, "Redirect"))
@@ -261,12 +313,20 @@ public sealed partial class LoginFuzzTests
             return model.Phase == LoginPhase.AwaitingResult && step.Send.Count == 0 ? null : "Authorize accepted out of order";
         }
 
-        if (step.Send.Count != 1)
+        if (step.SignIn is { } signIn)
         {
-            return $"neither final nor progressing (sends {step.Send.Count} frames, no Authorize)";
+            return model.OnSignIn(signIn, input);
         }
 
-        return model.OnSent(step.Send[0], input.Frame);
+        if (step.Send.Count == 0)
+        {
+            // The deadline after the answer, or the answer after the deadline: nothing to do.
+            return input.Kind == FuzzInputKind.LoginInfoDeadline ? (model.Phase == LoginPhase.AwaitingLoginInfo ? "the LoginInfo deadline passed without effect" : null)
+                : isText && IsMt(input.Frame, "LoginInfoResult") && model.TakeLateLoginInfoResult() ? null
+                : "neither final nor progressing (sends nothing, no Authorize, no sign-in)";
+        }
+
+        return step.Send.Count == 1 ? model.OnSent(step.Send[0], input.Frame) : $"sends {step.Send.Count} frames at once";
     }
 
     private static string? BadText(string text, LoginModel model)
@@ -300,6 +360,19 @@ public sealed partial class LoginFuzzTests
         }
     }
 
+    private static bool IsMt(byte[] frame, string mt)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(frame);
+            return document.RootElement.GetProperty("mt").GetString() == mt;
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or KeyNotFoundException)
+        {
+            return false;
+        }
+    }
+
     private static byte[] RandomBytes(Random random, int count)
     {
         var bytes = new byte[count];
@@ -309,50 +382,87 @@ public sealed partial class LoginFuzzTests
 
     internal enum LoginPhase
     {
+        AwaitingLoginInfo,
         AwaitingAuthenticate,
         AwaitingResult,
     }
 
     /// <summary>The test's own model of the login: what was sent, with which credentials, nonce and challenge.</summary>
-    private sealed class LoginModel(bool useSession, bool hasPassword)
+    private sealed class LoginModel(bool useSession, bool hasPassword, bool singleSignOn)
     {
-        private readonly bool _hasPassword = hasPassword;
         private readonly List<string> _wireSecrets = [];
+        private bool _loginInfoUnanswered;
 
         public string Type { get; private set; } = useSession ? "session" : "user";
+
+        public string Method { get; private set; } = "digest";
 
         public LoginPhase Phase { get; private set; } = LoginPhase.AwaitingAuthenticate;
 
         public FuzzLoginContext Context { get; private set; } = new(useSession ? "session" : "user", useSession ? SessionId : User, useSession ? SessionPassword : Password, string.Empty, string.Empty, string.Empty);
 
-        public IEnumerable<string> Secrets() => [Password, SessionId, SessionPassword, .. _wireSecrets];
+        public IEnumerable<string> Secrets() => [Password, SessionId, SessionPassword, LoginDriverTests.SharedSecret, FrameGenerator.SignInSessionId, FrameGenerator.SignInSessionPassword, .. _wireSecrets];
 
-        /// <summary>Checks a Login the driver sent and moves the model on; returns what is wrong, or null.</summary>
+        /// <summary>Checks a LoginInfo or Login the driver sent and moves the model on; returns what is wrong, or null.</summary>
         public string? OnSent(byte[] sent, byte[]? answered)
         {
             using var document = JsonDocument.Parse(sent);
             var root = document.RootElement;
-            if (root.GetProperty("mt").GetString() != "Login")
+            var mt = root.GetProperty("mt").GetString();
+            if (mt == "LoginInfo")
             {
-                return "sent something other than a Login";
+                // At the start of a user login, or after an expired session (error 5) when a user login is possible.
+                if (answered is not null && !(Type == "session" && (hasPassword || singleSignOn)))
+                {
+                    return "LoginInfo sent when no user login is possible or due";
+                }
+
+                (Type, Method, Phase, _loginInfoUnanswered) = ("user", "digest", LoginPhase.AwaitingLoginInfo, true);
+                Context = new FuzzLoginContext("user", User, Password, string.Empty, string.Empty, string.Empty);
+                return root.EnumerateObject().Count() == 1 ? null : "LoginInfo with more than mt";
+            }
+
+            if (mt != "Login")
+            {
+                return "sent something other than LoginInfo or a Login";
             }
 
             var type = root.GetProperty("type").GetString()!;
-            if (!root.TryGetProperty("response", out var response))
+            if (root.TryGetProperty("method", out var method) && method.GetString() == "oauth2")
             {
-                // The credential-less Login: the start, or the user login after an expired session (error 5).
-                if (answered is not null && !(Type == "session" && _hasPassword && type == "user"))
+                if (Phase != LoginPhase.AwaitingLoginInfo || !singleSignOn || type != "user" || root.TryGetProperty("response", out _) || root.TryGetProperty("username", out _))
                 {
-                    return "a new credential-less Login that is not the retry after an expired session";
+                    return "an OAuth2 Login out of order or with credentials";
                 }
 
-                Type = type;
-                Phase = LoginPhase.AwaitingAuthenticate;
+                var nonce = root.GetProperty("nonce").GetString()!;
+                if (nonce.Length != 16 || root.GetProperty("keyShare").GetString() != LoginDriverTests.ClientKeyShare)
+                {
+                    return "an OAuth2 Login without a 16-hex nonce and the client's key share";
+                }
+
+                _loginInfoUnanswered &= answered is { Length: 0 };
+                _wireSecrets.Add(nonce);
+                (Method, Phase) = ("oauth2", LoginPhase.AwaitingAuthenticate);
+                Context = new FuzzLoginContext("user", "alice@fuzz.example.com", LoginDriverTests.SharedSecret, nonce, string.Empty, string.Empty, LoginDriverTests.PbxKeyShare);
+                return null;
+            }
+
+            if (!root.TryGetProperty("response", out var response))
+            {
+                // The credential-less Login: a session login's start, or a password login once LoginInfo is dealt with.
+                if (!(answered is null ? type == "session" : Phase == LoginPhase.AwaitingLoginInfo && hasPassword && type == "user"))
+                {
+                    return "a credential-less Login that is neither the session login's start nor the password login after LoginInfo";
+                }
+
+                _loginInfoUnanswered &= answered is { Length: 0 };
+                (Type, Method, Phase) = (type, "digest", LoginPhase.AwaitingAuthenticate);
                 Context = new FuzzLoginContext(type, type == "user" ? User : SessionId, type == "user" ? Password : SessionPassword, string.Empty, string.Empty, string.Empty);
                 return null;
             }
 
-            if (Phase != LoginPhase.AwaitingAuthenticate || answered is null)
+            if (Phase != LoginPhase.AwaitingAuthenticate || Method != "digest" || answered is null)
             {
                 return "digest Login sent out of order";
             }
@@ -360,8 +470,8 @@ public sealed partial class LoginFuzzTests
             using var authenticate = JsonDocument.Parse(answered);
             var domain = authenticate.RootElement.GetProperty("domain").GetString()!;
             var challenge = authenticate.RootElement.GetProperty("challenge").GetString()!;
-            var nonce = root.GetProperty("nonce").GetString()!;
-            var expected = Sha256Hex(Encoding.UTF8.GetBytes($"innovaphoneAppClient:{Type}:{domain}:{Context.LoginName}:{Context.Password}:{nonce}:{challenge}"));
+            var digestNonce = root.GetProperty("nonce").GetString()!;
+            var expected = Sha256Hex(Encoding.UTF8.GetBytes($"innovaphoneAppClient:{Type}:{domain}:{Context.LoginName}:{Context.Password}:{digestNonce}:{challenge}"));
             if (type != Type || root.GetProperty("username").GetString() != Context.LoginName || response.GetString() != expected)
             {
                 return "the digest Login does not carry the expected type, username and response";
@@ -374,8 +484,36 @@ public sealed partial class LoginFuzzTests
 
             _wireSecrets.Add(expected);
             Phase = LoginPhase.AwaitingResult;
-            Context = Context with { Nonce = nonce, Domain = domain, Challenge = challenge };
+            Context = Context with { Nonce = digestNonce, Domain = domain, Challenge = challenge };
             return null;
+        }
+
+        /// <summary>Checks the sign-in page the driver reports for an Authenticate and moves the model on.</summary>
+        public string? OnSignIn(MyAppsSignIn signIn, FuzzInput input)
+        {
+            if (Phase != LoginPhase.AwaitingAuthenticate || Method != "oauth2" || input.Kind != FuzzInputKind.Text)
+            {
+                return "a sign-in page out of order";
+            }
+
+            using var authenticate = JsonDocument.Parse(input.Frame);
+            var root = authenticate.RootElement;
+            if (root.GetProperty("method").GetString() != "oauth2" || signIn.Url.Scheme is not ("https" or "http") || !signIn.Url.IsAbsoluteUri)
+            {
+                return "a sign-in page from an Authenticate that is not for oauth2, or not an http(s) URL";
+            }
+
+            Phase = LoginPhase.AwaitingResult;
+            Context = Context with { Domain = root.GetProperty("domain").GetString()!, Challenge = root.GetProperty("challenge").GetString()! };
+            return null;
+        }
+
+        /// <summary>A LoginInfoResult after the deadline is ignored once.</summary>
+        public bool TakeLateLoginInfoResult()
+        {
+            var late = _loginInfoUnanswered && Phase != LoginPhase.AwaitingLoginInfo;
+            _loginInfoUnanswered = false;
+            return late;
         }
 
         /// <summary>Whether the frame is a <paramref name="mt"/> whose digest verifies (computed here, independently of MyAppsCrypto).</summary>
@@ -403,7 +541,51 @@ public sealed partial class LoginFuzzTests
             }
         }
 
-        public override string ToString() => $"type {Type}, {Phase}";
+        /// <summary>
+        /// Whether a Redirect after the sign-in verifies: its info carries the PBX's key share (so the secret is the
+        /// model's) and its digest is the redirect digest with the secret and one of the names of info.
+        /// </summary>
+        public bool VerifiesSignInRedirect(FuzzInput input)
+        {
+            try
+            {
+                using var document = JsonDocument.Parse(input.Frame);
+                var root = document.RootElement;
+                var info = root.GetProperty("info");
+                if (root.GetProperty("mt").GetString() != "Redirect" || info.ValueKind != JsonValueKind.Object || info.GetProperty("keyShare").GetString() != LoginDriverTests.PbxKeyShare)
+                {
+                    return false;
+                }
+
+                var user = info.TryGetProperty("user", out var u) && u.ValueKind == JsonValueKind.Object ? u : info;
+                var digest = root.GetProperty("digest").GetString();
+                var c = Context;
+                return new[] { info, user }
+                    .SelectMany(o => new[] { "sip", "email", "dn" }.Select(field => Name(o, field)))
+                    .Any(name => name is { Length: > 0 } && string.Equals(digest, Sha256Hex([
+                        .. Encoding.UTF8.GetBytes($"innovaphoneAppClient:redirect:{name}:{c.Password}:{c.Nonce}:{c.Challenge}:"),
+                        .. JsonMarshal.GetRawUtf8Value(info)]), StringComparison.OrdinalIgnoreCase));
+            }
+            catch (Exception e) when (e is JsonException or InvalidOperationException or KeyNotFoundException)
+            {
+                return false;
+            }
+        }
+
+        public override string ToString() => $"type {Type}, method {Method}, {Phase}";
+
+        private static string? Name(JsonElement obj, string field)
+        {
+            try
+            {
+                return obj.TryGetProperty(field, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+            }
+            catch (InvalidOperationException)
+            {
+                // An undecodable string is no name (the driver skips it too).
+                return null;
+            }
+        }
 
         private static string Sha256Hex(byte[] data) => LowerHex.Of(SHA256.HashData(data));
     }

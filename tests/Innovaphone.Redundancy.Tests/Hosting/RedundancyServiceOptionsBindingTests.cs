@@ -56,7 +56,8 @@ public sealed class RedundancyServiceOptionsBindingTests
         ["KeepAliveTimeout"] = "00:00:06",
         ["ConnectTimeout"] = "00:00:03",
         ["LoginTimeout"] = "00:00:04",
-        ["AuthorizeTimeout"] = "00:05:00",
+        ["SignInTimeout"] = "00:06:00",
+        ["AllowSingleSignOn"] = "true",
         ["CloseTimeout"] = "00:00:01",
     };
 
@@ -72,7 +73,7 @@ public sealed class RedundancyServiceOptionsBindingTests
         "RedundancyOptions.Transport", "RedundancyOptions.Randomizer", "RedundancyOptions.TimeProvider", "RedundancyOptions.LoggerFactory",
         "RedundancyOptions.MeterFactory", "RedundancyOptions.Store",
         "MyAppsTransportOptions.RemoteCertificateValidationCallback", // from TrustedCertificateThumbprints
-        "MyAppsTransportOptions.OnAuthorize", "MyAppsTransportOptions.TimeProvider", "MyAppsTransportOptions.LoggerFactory",
+        "MyAppsTransportOptions.OnAuthorize", "MyAppsTransportOptions.OnSignIn", "MyAppsTransportOptions.TimeProvider", "MyAppsTransportOptions.LoggerFactory",
         "MyAppsTransportOptions.RandomSource",
         "RedundancyServiceOptions.ConfigureManager", "RedundancyServiceOptions.ConfigureTransport",
     ];
@@ -133,7 +134,7 @@ public sealed class RedundancyServiceOptionsBindingTests
             KeepAliveTimeout = TimeSpan.FromSeconds(6),
             ConnectTimeout = TimeSpan.FromSeconds(3),
             LoginTimeout = TimeSpan.FromSeconds(4),
-            AuthorizeTimeout = TimeSpan.FromMinutes(5),
+            SignInTimeout = TimeSpan.FromMinutes(6),
             CloseTimeout = TimeSpan.FromSeconds(1),
         });
         transport.RemoteCertificateValidationCallback.Should().NotBeNull("a thumbprint is configured");
@@ -196,7 +197,8 @@ public sealed class RedundancyServiceOptionsBindingTests
         var transport = RedundancyServiceFactory.ToTransportOptions(o, null, time);
         var manager = RedundancyServiceFactory.ToManagerOptions(o, new NeverTransport(), null, time);
 
-        transport.Should().Be(new MyAppsTransportOptions { Username = "alice", TimeProvider = time });
+        transport.Should().Be(new MyAppsTransportOptions { Username = "alice", TimeProvider = time, OnSignIn = transport.OnSignIn });
+        transport.OnSignIn.Should().NotBeNull("a service logs the sign-in URL (event 172) unless told otherwise");
         manager.Should().Be(new RedundancyOptions { Primary = manager.Primary, Transport = manager.Transport, User = "alice", TimeProvider = time });
         o.TrustedCertificateThumbprints.Should().BeEmpty();
         o.PersistState.Should().BeTrue("the hosted service keeps its record in a file unless told not to");

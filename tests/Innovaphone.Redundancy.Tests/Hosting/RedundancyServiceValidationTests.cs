@@ -44,7 +44,7 @@ public sealed class RedundancyServiceValidationTests
     [InlineData("KeepAliveTimeout", "00:00:00", "Innovaphone:Redundancy:KeepAliveTimeout must be positive")]
     [InlineData("ConnectTimeout", "00:00:00", "Innovaphone:Redundancy:ConnectTimeout must be positive")]
     [InlineData("LoginTimeout", "00:00:00", "Innovaphone:Redundancy:LoginTimeout must be positive")]
-    [InlineData("AuthorizeTimeout", "00:00:00", "Innovaphone:Redundancy:AuthorizeTimeout must be positive")]
+    [InlineData("SignInTimeout", "00:00:00", "Innovaphone:Redundancy:SignInTimeout must be positive")]
     [InlineData("CloseTimeout", "00:00:00", "Innovaphone:Redundancy:CloseTimeout must be positive")]
     [InlineData("TrustedCertificateThumbprints:0", "AB:CD", "Innovaphone:Redundancy:TrustedCertificateThumbprints:0 is not a SHA-256 thumbprint")]
     public async Task StartAsync_InvalidSetting_FailsNamingTheKey(string key, string? value, string expected)

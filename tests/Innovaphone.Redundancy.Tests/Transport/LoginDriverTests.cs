@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using FluentAssertions;
@@ -10,14 +11,16 @@ namespace Innovaphone.Redundancy.Tests.Transport;
 /// <summary>
 /// The login state machine over scripted PBX frames. The nonce source is pinned to 0123456789abcdef, so the expected
 /// Login response is the sha256sum-computed vector of <see cref="MyAppsCryptoTests"/>; answers are signed with the
-/// (separately verified) digest functions, as a PBX knowing the secret would.
+/// (separately verified) digest functions, as a PBX knowing the secret would. The OAuth2 sign-in and the LoginInfo step
+/// are in LoginDriverTests.SignIn.cs.
 /// </summary>
 public sealed partial class LoginDriverTests
 {
     private static readonly PbxAddress Master = PbxAddress.Parse("master.example.com/PBX0");
 
-    private static LoginDriver NewDriver(string? password = "secret", MyAppsSession? session = null, PbxAddress? pbx = null, PbxScheme scheme = PbxScheme.Wss) =>
-        new(pbx ?? Master, scheme, "alice", password, session, "UA", PinnedRandom);
+    private static LoginDriver NewDriver(
+        string? password = "secret", MyAppsSession? session = null, PbxAddress? pbx = null, PbxScheme scheme = PbxScheme.Wss, bool singleSignOn = false, Func<ECDiffieHellman>? keyPair = null) =>
+        new(pbx ?? Master, scheme, "alice", password, session, "UA", PinnedRandom, singleSignOn, keyPair);
 
     private static LoginStep Feed(LoginDriver driver, string json) => driver.OnText(Encoding.UTF8.GetBytes(json));
 
@@ -27,26 +30,41 @@ public sealed partial class LoginDriverTests
         return JsonDocument.Parse(step.Send[0]).RootElement;
     }
 
+    /// <summary>Starts a user login and answers its LoginInfo (by default: user digest offered).</summary>
+    private static LoginStep StartUser(LoginDriver driver, string? loginInfoResult = null)
+    {
+        var step = driver.Start();
+        step.AwaitsLoginInfo.Should().BeTrue();
+        return Feed(driver, loginInfoResult ?? LoginInfoResult());
+    }
+
     private static LoginStep LogInToResultWait(LoginDriver driver)
     {
-        driver.Start();
+        StartUser(driver);
         return Feed(driver, Authenticate());
     }
 
     [Fact]
-    public void Start_WithPassword_SendsCredentialLessUserLogin()
+    public void Start_WithPassword_SendsLoginInfoThenCredentialLessUserLogin()
     {
-        var sent = SingleSent(NewDriver().Start());
+        var driver = NewDriver();
+        var first = driver.Start();
 
-        sent.GetRawText().Should().Be("{\"mt\":\"Login\",\"type\":\"user\",\"userAgent\":\"UA\"}");
+        SingleSent(first).GetRawText().Should().Be("{\"mt\":\"LoginInfo\"}");
+        first.AwaitsLoginInfo.Should().BeTrue();
+        first.IsFinal.Should().BeFalse();
+        SingleSent(Feed(driver, LoginInfoResult())).GetRawText().Should().Be("{\"mt\":\"Login\",\"type\":\"user\",\"userAgent\":\"UA\"}");
+        driver.UsesSession.Should().BeFalse();
     }
 
     [Fact]
     public void Start_WithSession_SendsSessionLogin()
     {
-        var sent = SingleSent(NewDriver(session: new MyAppsSession("sess-id-1", "sess-pw-1")).Start());
+        var step = NewDriver(session: new MyAppsSession("sess-id-1", "sess-pw-1")).Start();
 
-        sent.GetProperty("type").GetString().Should().Be("session");
+        // The failover path: no LoginInfo round trip.
+        SingleSent(step).GetRawText().Should().Be("{\"mt\":\"Login\",\"type\":\"session\",\"userAgent\":\"UA\"}");
+        step.AwaitsLoginInfo.Should().BeFalse();
     }
 
     [Fact]
@@ -55,14 +73,14 @@ public sealed partial class LoginDriverTests
         var step = NewDriver(password: null).Start();
 
         step.Send.Should().BeEmpty();
-        step.Outcome.Should().BeOfType<Rejected>().Which.Code.Should().Be(LoginDriver.NoCredentialsCode);
+        step.Outcome.Should().BeOfType<Rejected>().Which.Code.Should().Be(RejectionCodes.NoCredentials);
     }
 
     [Fact]
     public void Authenticate_UserLogin_SendsDigestResponseVector()
     {
         var driver = NewDriver();
-        driver.Start();
+        StartUser(driver);
 
         var sent = SingleSent(Feed(driver, Authenticate()));
 
@@ -217,7 +235,7 @@ public sealed partial class LoginDriverTests
     public void R9_LoginResult_FailureToCredentialLessLogin_IsARefusedAttemptNotARejection()
     {
         var driver = NewDriver();
-        driver.Start();
+        StartUser(driver);
 
         // No credentials were sent, so the error judges none: the PBX takes no logins now, and the round goes on.
         var failed = Feed(driver, "{\"mt\":\"LoginResult\",\"error\":3,\"errorText\":\"Blocked\"}").Outcome.Should().BeOfType<AttemptFailed>().Which;
@@ -229,7 +247,7 @@ public sealed partial class LoginDriverTests
     public void R9_LoginResult_FailureAfterTheCredentials_IsRejected()
     {
         var driver = NewDriver();
-        driver.Start();
+        StartUser(driver);
         Feed(driver, Authenticate());
 
         Feed(driver, "{\"mt\":\"LoginResult\",\"error\":1,\"errorText\":\"Wrong password\"}").Outcome.Should().Be(new Rejected(1, "Wrong password"));
@@ -246,10 +264,12 @@ public sealed partial class LoginDriverTests
 
         step.SessionDropped.Should().BeTrue();
         step.IsFinal.Should().BeFalse();
-        SingleSent(step).GetRawText().Should().Be("{\"mt\":\"Login\",\"type\":\"user\",\"userAgent\":\"UA\"}");
+        SingleSent(step).GetRawText().Should().Be("{\"mt\":\"LoginInfo\"}");
+        step.AwaitsLoginInfo.Should().BeTrue();
         driver.UsesSession.Should().BeFalse();
 
         // The retry runs the full user login.
+        SingleSent(Feed(driver, LoginInfoResult())).GetRawText().Should().Be("{\"mt\":\"Login\",\"type\":\"user\",\"userAgent\":\"UA\"}");
         SingleSent(Feed(driver, Authenticate())).GetProperty("response").GetString()
             .Should().Be("cea8f3d5f5f769b4933d593457341cd409888d75b4b3e86122e7ec257cb99837");
         Feed(driver, LoginResult("{}")).LoggedIn.Should().Be(PbxLoginInfo.None);
@@ -264,7 +284,7 @@ public sealed partial class LoginDriverTests
         var step = Feed(driver, "{\"mt\":\"LoginResult\",\"error\":5}");
 
         step.SessionDropped.Should().BeTrue();
-        SingleSent(step).GetProperty("type").GetString().Should().Be("user");
+        SingleSent(step).GetProperty("mt").GetString().Should().Be("LoginInfo");
     }
 
     [Fact]
@@ -279,6 +299,15 @@ public sealed partial class LoginDriverTests
         step.SessionDropped.Should().BeTrue();
         step.Send.Should().BeEmpty();
         step.Outcome.Should().Be(new Rejected(5, "Session expired"));
+    }
+
+    [Fact]
+    public void LoginResult_NegativeError_IsProtocolErrorNotAClientRejectionCode()
+    {
+        var driver = NewDriver();
+        LogInToResultWait(driver);
+
+        Feed(driver, "{\"mt\":\"LoginResult\",\"error\":-2,\"errorText\":\"x\"}").Outcome.Should().BeOfType<AttemptFailed>().Which.Kind.Should().Be(AttemptFailureKind.ProtocolError);
     }
 
     [Fact]
@@ -355,7 +384,7 @@ public sealed partial class LoginDriverTests
     public void Redirect_ToCredentialLessLogin_IsFollowedUnverifiedInSameScheme()
     {
         var driver = NewDriver(pbx: PbxAddress.Parse("127.0.0.1:8080/PBX0"), scheme: PbxScheme.Ws);
-        driver.Start();
+        StartUser(driver);
 
         var step = Feed(driver, "{\"mt\":\"Redirect\",\"info\":{\"host\":\"127.0.0.2\",\"https\":8443,\"http\":8081}}");
 
@@ -387,7 +416,7 @@ public sealed partial class LoginDriverTests
     public void FirstAnswer_MalformedUnknownOrOutOfOrder_IsProtocolError(string frame)
     {
         var driver = NewDriver();
-        driver.Start();
+        StartUser(driver);
 
         var step = Feed(driver, frame);
 
@@ -413,7 +442,7 @@ public sealed partial class LoginDriverTests
     public void BinaryFrame_IsProtocolError()
     {
         var driver = NewDriver();
-        driver.Start();
+        StartUser(driver);
 
         driver.OnBinary().Outcome.Should().BeOfType<AttemptFailed>().Which.Kind.Should().Be(AttemptFailureKind.ProtocolError);
     }
@@ -422,7 +451,7 @@ public sealed partial class LoginDriverTests
     public void TooLargeFrame_IsProtocolError()
     {
         var driver = NewDriver();
-        driver.Start();
+        StartUser(driver);
 
         driver.OnTooLarge(1024).Outcome.Should().BeOfType<AttemptFailed>()
             .Which.Should().Match<AttemptFailed>(f => f.Kind == AttemptFailureKind.ProtocolError && f.Reason.Contains("1024"));

@@ -130,6 +130,64 @@ public sealed class MyAppsCryptoTests
     }
 
     [Fact]
+    public void LoginResponse_InnovaphoneOAuth2DemoExample_IsNotTheResponseItPrints()
+    {
+        // MYAPPS_OAUTH20.md (innovaphone/myapps-oauth2-demo) prints 7dd61942…55d9 for this string; sha256sum disagrees:
+        // printf '%s' 'innovaphoneAppClient:session:example.com:2017862910f54b42b0dc5a8b48509487:CJv8T5QopMHnuEjpau9vkMM:742a7df3180dd0eb:18bbf2255ea04bad' | sha256sum
+        MyAppsCrypto.LoginResponse("session", "example.com", "2017862910f54b42b0dc5a8b48509487", "CJv8T5QopMHnuEjpau9vkMM", "742a7df3180dd0eb", "18bbf2255ea04bad")
+            .Should().Be("12134d2b4474dbdd9728c329557aab07b43d65cd3926a7d5ffdd7470156663e1");
+    }
+
+    [Fact]
+    public void KeyShare_FixedPrivateKey_IsTheUncompressedPointWithoutPrefix()
+    {
+        // Commands in LoginDriverTests.SignIn.cs (python3 cryptography; openssl ec -text shows the same point after 04).
+        using var key = LoginDriverTests.KeyPair(LoginDriverTests.ClientPrivateKey, LoginDriverTests.ClientKeyShare);
+        using var derived = System.Security.Cryptography.ECDiffieHellman.Create(new System.Security.Cryptography.ECParameters
+        {
+            Curve = System.Security.Cryptography.ECCurve.NamedCurves.nistP256,
+            D = Convert.FromHexString(LoginDriverTests.PbxPrivateKey),
+        });
+
+        MyAppsCrypto.KeyShare(key).Should().Be(LoginDriverTests.ClientKeyShare);
+
+        // The public point computed by the platform from the private key alone matches python's.
+        MyAppsCrypto.KeyShare(derived).Should().Be(LoginDriverTests.PbxKeyShare);
+    }
+
+    [Fact]
+    public void SharedSecret_FixedKeys_MatchesPythonAndOpenssl()
+    {
+        using var client = LoginDriverTests.KeyPair(LoginDriverTests.ClientPrivateKey, LoginDriverTests.ClientKeyShare);
+        using var pbx = LoginDriverTests.KeyPair(LoginDriverTests.PbxPrivateKey, LoginDriverTests.PbxKeyShare);
+
+        MyAppsCrypto.SharedSecret(client, LoginDriverTests.PbxKeyShare).Should().Be(LoginDriverTests.SharedSecret);
+        MyAppsCrypto.SharedSecret(pbx, LoginDriverTests.ClientKeyShare).Should().Be(LoginDriverTests.SharedSecret);
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("")]
+    [InlineData("d65a93977caa3d1b081852ff57a79e465f1660577304baead505dd3a48589cf3")]
+    [InlineData("x65a93977caa3d1b081852ff57a79e465f1660577304baead505dd3a48589cf350185e895372df6221ea3a137557e473fddb6755f05bd507c3c533fce9c91285")]
+    [InlineData("d65a93977caa3d1b081852ff57a79e465f1660577304baead505dd3a48589cf350185e895372df6221ea3a137557e473fddb6755f05bd507c3c533fce9c91286")]
+    public void SharedSecret_NotAPointOfTheCurve_IsNull(string? peer)
+    {
+        using var client = LoginDriverTests.KeyPair(LoginDriverTests.ClientPrivateKey, LoginDriverTests.ClientKeyShare);
+
+        MyAppsCrypto.SharedSecret(client, peer).Should().BeNull();
+    }
+
+    [Fact]
+    public void DecryptSessionPart_SharedSecretAsPassword_MatchesPython()
+    {
+        // python3: rc4(b"innovaphoneAppClient:usr:0123456789abcdef:ccfc261f…9af6", b"sso-sess-id").hex() == "2e8d0b7002153a8baca121"
+        // (the full secret is LoginDriverTests.SharedSecret; pwd likewise gives dd9a35381c450f892637e9 for "sso-sess-pw")
+        MyAppsCrypto.DecryptSessionPart("usr", Nonce, LoginDriverTests.SharedSecret, "2e8d0b7002153a8baca121").Should().Be("sso-sess-id");
+        MyAppsCrypto.DecryptSessionPart("pwd", Nonce, LoginDriverTests.SharedSecret, "dd9a35381c450f892637e9").Should().Be("sso-sess-pw");
+    }
+
+    [Fact]
     public void NewNonce_PinnedRandom_Is16LowercaseHexOfTheBytes()
     {
         var nonce = MyAppsCrypto.NewNonce(b => Convert.FromHexString("0123456789ABCDEF").CopyTo(b));

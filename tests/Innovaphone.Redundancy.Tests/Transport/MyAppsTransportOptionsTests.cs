@@ -21,7 +21,9 @@ public sealed class MyAppsTransportOptionsTests
         o.MaxFrameBytes.Should().Be(1024 * 1024);
         o.KeepAliveInterval.Should().Be(TimeSpan.FromSeconds(5));
         o.KeepAliveTimeout.Should().Be(TimeSpan.FromSeconds(5));
-        o.AuthorizeTimeout.Should().Be(TimeSpan.FromMinutes(2));
+        o.SignInTimeout.Should().Be(TimeSpan.FromMinutes(5));
+        o.AllowSingleSignOn.Should().BeFalse();
+        o.OnSignIn.Should().BeNull();
         o.CloseTimeout.Should().Be(TimeSpan.FromSeconds(2));
         o.TimeProvider.Should().BeNull();
         o.RandomSource.Should().BeNull();
@@ -51,11 +53,15 @@ public sealed class MyAppsTransportOptionsTests
     [InlineData("MaxFrameBytes")]
     [InlineData("LoginTimeout")]
     [InlineData("KeepAliveTimeout")]
+    [InlineData("SignInTimeout")]
+    [InlineData("OnSignIn")]
     public void Constructor_InvalidOption_ThrowsNamingItWithoutSecrets(string option)
     {
         var options = option switch
         {
             "Username" => Valid with { Username = " " },
+            "SignInTimeout" => Valid with { SignInTimeout = TimeSpan.Zero },
+            "OnSignIn" => Valid with { AllowSingleSignOn = true },
             "Password" => Valid with { Password = null },
             "PathTemplate" => Valid with { PathTemplate = "no-slash" },
             "MaxFrameBytes" => Valid with { MaxFrameBytes = 10 },
@@ -66,6 +72,22 @@ public sealed class MyAppsTransportOptionsTests
         var act = () => new MyAppsWebSocketTransport(options);
 
         act.Should().Throw<ArgumentException>().Which.Message.Should().Contain(option).And.NotContain("s3cr3t-pw");
+    }
+
+    [Fact]
+    public void Constructor_SingleSignOnWithoutUsernameOrPassword_IsValid()
+    {
+        var act = () => new MyAppsWebSocketTransport(new MyAppsTransportOptions { AllowSingleSignOn = true, OnSignIn = _ => { } });
+
+        act.Should().NotThrow();
+    }
+
+    [Fact]
+    public void Constructor_PasswordWithoutUsername_IsInvalidEvenWithSingleSignOn()
+    {
+        var act = () => new MyAppsWebSocketTransport(Valid with { Username = string.Empty, AllowSingleSignOn = true, OnSignIn = _ => { } });
+
+        act.Should().Throw<ArgumentException>().Which.ParamName.Should().Be("Username");
     }
 
     [Fact]

@@ -9,7 +9,16 @@ internal sealed record LoginStep
     /// <summary>Frames to send, in order.</summary>
     public IReadOnlyList<byte[]> Send { get; init; } = [];
 
-    /// <summary>The PBX asked for two-factor authorization with this code: call the host, wait with the authorize timeout.</summary>
+    /// <summary>
+    /// LoginInfo was sent: when no frame arrives within <see cref="LoginDriver.LoginInfoTimeout"/>, the shell calls
+    /// <see cref="LoginDriver.OnLoginInfoTimeout"/> (the driver has no clock).
+    /// </summary>
+    public bool AwaitsLoginInfo { get; init; }
+
+    /// <summary>The PBX asks the user to sign in at this page: call the host, wait with the sign-in timeout.</summary>
+    public MyAppsSignIn? SignIn { get; init; }
+
+    /// <summary>The PBX asked for two-factor authorization with this code: call the host, wait with the sign-in timeout.</summary>
     public int? AuthorizeCode { get; init; }
 
     /// <summary>The login ended without a connection: Redirected, Rejected or AttemptFailed.</summary>
@@ -17,6 +26,12 @@ internal sealed record LoginStep
 
     /// <summary>The login succeeded with these topology facts; the shell makes the connection.</summary>
     public PbxLoginInfo? LoggedIn { get; init; }
+
+    /// <summary>Who the PBX says the user is (LoginResult <c>info.user</c>), when it says.</summary>
+    public MyAppsUser? User { get; init; }
+
+    /// <summary>With a login after an OAuth2 sign-in: whether its LoginResult digest verified with a user name of info.</summary>
+    public bool SignInVerified { get; init; }
 
     /// <summary>A new session to keep for later logins.</summary>
     public MyAppsSession? LearnedSession { get; init; }

@@ -33,6 +33,9 @@ internal sealed class MyAppsFrame
     /// <summary><c>challenge</c> (Authenticate).</summary>
     public string? Challenge { get; private set; }
 
+    /// <summary><c>url</c> (Authenticate for OAuth2: the identity provider's sign-in page).</summary>
+    public string? Url { get; private set; }
+
     /// <summary><c>digest</c> (LoginResult, Redirect).</summary>
     public string? Digest { get; private set; }
 
@@ -86,7 +89,7 @@ internal sealed class MyAppsFrame
 
         string? mt = null;
         ReadOnlyMemory<byte>? rawInfo = null;
-        string? type = null, method = null, domain = null, challenge = null, digest = null, errorText = null;
+        string? type = null, method = null, domain = null, challenge = null, url = null, digest = null, errorText = null;
         int? code = null, loginError = null;
         var seen = new HashSet<string>(StringComparer.Ordinal);
 
@@ -130,6 +133,9 @@ internal sealed class MyAppsFrame
                 case "challenge":
                     challenge = ReadString(ref reader, name);
                     break;
+                case "url":
+                    url = ReadString(ref reader, name);
+                    break;
                 case "digest":
                     digest = ReadString(ref reader, name);
                     break;
@@ -169,6 +175,7 @@ internal sealed class MyAppsFrame
             Method = method,
             Domain = domain,
             Challenge = challenge,
+            Url = url,
             Digest = digest,
             Code = code,
             Error = loginError,
@@ -212,7 +219,7 @@ internal sealed class MyAppsFrame
     }
 
     private static bool IsKnown(string name) =>
-        name is "mt" or "info" or "type" or "method" or "domain" or "challenge" or "digest" or "errorText" or "code" or "error";
+        name is "mt" or "info" or "type" or "method" or "domain" or "challenge" or "url" or "digest" or "errorText" or "code" or "error";
 
     private static string ReadString(ref Utf8JsonReader reader, string name) =>
         reader.TokenType == JsonTokenType.String
@@ -228,6 +235,9 @@ internal sealed class MyAppsFrame
 /// <summary>Builds the messages this client sends (compact UTF-8 JSON, one object per frame).</summary>
 internal static class MyAppsMessages
 {
+    /// <summary>Step 0: <c>{"mt":"LoginInfo"}</c>, which login methods the PBX offers.</summary>
+    public static byte[] LoginInfo() => Write(w => w.WriteString("mt"u8, "LoginInfo"u8));
+
     /// <summary>Step 1: <c>{"mt":"Login","type":..,"userAgent":..}</c>, no credentials.</summary>
     public static byte[] Login(string type, string userAgent) => Write(w =>
     {
@@ -245,6 +255,20 @@ internal static class MyAppsMessages
         w.WriteString("username"u8, username);
         w.WriteString("nonce"u8, nonce);
         w.WriteString("response"u8, response);
+        w.WriteString("userAgent"u8, userAgent);
+    });
+
+    /// <summary>
+    /// The OAuth2 sign-in: <c>{"mt":"Login","type":"user","method":"oauth2","nonce":..,"keyShare":..,"userAgent":..}</c>
+    /// (no credentials: the key share is the client's ephemeral public key).
+    /// </summary>
+    public static byte[] LoginOAuth2(string nonce, string keyShare, string userAgent) => Write(w =>
+    {
+        w.WriteString("mt"u8, "Login"u8);
+        w.WriteString("type"u8, "user"u8);
+        w.WriteString("method"u8, "oauth2"u8);
+        w.WriteString("nonce"u8, nonce);
+        w.WriteString("keyShare"u8, keyShare);
         w.WriteString("userAgent"u8, userAgent);
     });
 

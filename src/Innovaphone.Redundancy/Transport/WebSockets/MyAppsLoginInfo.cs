@@ -7,15 +7,16 @@ namespace Innovaphone.Redundancy.Transport.WebSockets;
 internal static class MyAppsLoginInfo
 {
     /// <summary>
-    /// Reads <c>alt</c>, <c>master</c>, <c>standby</c> and the encrypted <c>session</c> of a LoginResult info; the
-    /// default port of <paramref name="scheme"/> is dropped from the hints.
+    /// Reads <c>alt</c>, <c>master</c>, <c>standby</c>, the encrypted <c>session</c> and the <c>user</c> of a LoginResult
+    /// info; the default port of <paramref name="scheme"/> is dropped from the hints.
     /// Unusable optional fields are ignored with a note; only a non-object info fails.
     /// </summary>
-    public static bool TryRead(ReadOnlyMemory<byte> rawInfo, PbxScheme scheme, List<string> notes, out PbxLoginInfo info, out string? sessionUsr, out string? sessionPwd)
+    public static bool TryRead(ReadOnlyMemory<byte> rawInfo, PbxScheme scheme, List<string> notes, out PbxLoginInfo info, out string? sessionUsr, out string? sessionPwd, out MyAppsUser? user)
     {
         info = PbxLoginInfo.None;
         sessionUsr = null;
         sessionPwd = null;
+        user = null;
         JsonDocument document;
         try
         {
@@ -52,13 +53,101 @@ internal static class MyAppsLoginInfo
                 }
             }
 
-            if (root.TryGetProperty("session", out var session) && session.ValueKind == JsonValueKind.Object)
+            (sessionUsr, sessionPwd) = ReadSession(root);
+            if (root.TryGetProperty("user", out var u) && u.ValueKind == JsonValueKind.Object)
             {
-                sessionUsr = session.TryGetProperty("usr", out var usr) ? TextOrNull(usr) : null;
-                sessionPwd = session.TryGetProperty("pwd", out var pwd) ? TextOrNull(pwd) : null;
+                user = new MyAppsUser
+                {
+                    Sip = Text(u, "sip"),
+                    DisplayName = Text(u, "dn"),
+                    Number = Text(u, "num"),
+                    UserGuid = Text(u, "guid"),
+                    Domain = Text(u, "domain"),
+                    Email = Text(u, "email"),
+                };
             }
 
             info = new PbxLoginInfo(standby, alternative, master);
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// Reads what an answer after an OAuth2 sign-in carries besides the topology: the PBX's <c>keyShare</c>, the
+    /// encrypted <c>session</c>, and the user names its digest may be computed with (<c>sip</c>, <c>email</c>, <c>dn</c>
+    /// of info itself, as innovaphone's client reads a Redirect, and of <c>info.user</c>, as a LoginResult carries them).
+    /// </summary>
+    /// <returns><see langword="false"/> when info is not a JSON object.</returns>
+    public static bool TryReadSignIn(ReadOnlyMemory<byte> rawInfo, out string? keyShare, out List<string> names, out string? sessionUsr, out string? sessionPwd)
+    {
+        keyShare = sessionUsr = sessionPwd = null;
+        names = [];
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(rawInfo);
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+
+        using (document)
+        {
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                return false;
+            }
+
+            keyShare = Text(root, "keyShare");
+            (sessionUsr, sessionPwd) = ReadSession(root);
+            var user = root.TryGetProperty("user", out var u) && u.ValueKind == JsonValueKind.Object ? u : root;
+            string?[] candidates = [Text(root, "sip"), Text(user, "sip"), Text(root, "email"), Text(user, "email"), Text(root, "dn"), Text(user, "dn")];
+            foreach (var name in candidates)
+            {
+                if (!string.IsNullOrEmpty(name) && !names.Contains(name))
+                {
+                    names.Add(name);
+                }
+            }
+
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// Reads a LoginInfoResult frame: which login methods the PBX offers. <see langword="false"/> when the frame has no
+    /// <c>user</c> object (the PBX did not say); a flag that is missing or not a boolean counts as not offered.
+    /// </summary>
+    public static bool TryReadLoginMethods(ReadOnlyMemory<byte> frame, out LoginMethods methods)
+    {
+        methods = default;
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(frame);
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+
+        using (document)
+        {
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("user", out var user) || user.ValueKind != JsonValueKind.Object)
+            {
+                return false;
+            }
+
+            var session = root.TryGetProperty("session", out var s) && s.ValueKind == JsonValueKind.Object ? s : default;
+            methods = new LoginMethods(
+                IsTrue(user, "digest"),
+                IsTrue(user, "oauth2"),
+                Text(user, "oauth2Name"),
+                IsTrue(user, "ntlm"),
+                session.ValueKind == JsonValueKind.Object && IsTrue(session, "digest"));
             return true;
         }
     }
@@ -148,6 +237,15 @@ internal static class MyAppsLoginInfo
         }
     }
 
+    private static (string? Usr, string? Pwd) ReadSession(JsonElement root) =>
+        root.TryGetProperty("session", out var session) && session.ValueKind == JsonValueKind.Object
+            ? (Text(session, "usr"), Text(session, "pwd"))
+            : (null, null);
+
+    private static string? Text(JsonElement obj, string name) => obj.TryGetProperty(name, out var element) ? TextOrNull(element) : null;
+
+    private static bool IsTrue(JsonElement obj, string name) => obj.TryGetProperty(name, out var element) && element.ValueKind == JsonValueKind.True;
+
     private static bool TryReadPort(JsonElement element, out int port)
     {
         // ASSUMPTION: innovaphone writes ports as numbers; a numeric string is accepted too. 0 or out of range is not a port.
@@ -207,3 +305,11 @@ internal static class MyAppsLoginInfo
         return null;
     }
 }
+
+/// <summary>The login methods a PBX offers (LoginInfoResult, 13r3 and later).</summary>
+/// <param name="UserDigest"><c>user.digest</c>: a user login with the password.</param>
+/// <param name="UserOAuth2"><c>user.oauth2</c>: a user login by single sign-on at an identity provider.</param>
+/// <param name="OAuth2Name"><c>user.oauth2Name</c>: the identity provider's name for the user (the PBX's text).</param>
+/// <param name="UserNtlm"><c>user.ntlm</c>: a user login by NTLM (not implemented, docs/protocol.md A12).</param>
+/// <param name="SessionDigest"><c>session.digest</c>: a login with a session.</param>
+internal readonly record struct LoginMethods(bool UserDigest, bool UserOAuth2, string? OAuth2Name, bool UserNtlm, bool SessionDigest);

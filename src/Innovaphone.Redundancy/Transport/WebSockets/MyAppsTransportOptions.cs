@@ -28,14 +28,35 @@ public sealed record MyAppsTransportOptions
     /// <summary>The default <see cref="UserAgent"/>: <c>Innovaphone.Redundancy</c>.</summary>
     public const string DefaultUserAgent = "Innovaphone.Redundancy";
 
-    /// <summary>The user's SIP name (login <c>username</c> for type <c>user</c>). Required. Default: empty.</summary>
+    /// <summary>
+    /// The user's SIP name (login <c>username</c> for type <c>user</c>). Required, except with
+    /// <see cref="AllowSingleSignOn"/> and no <see cref="Password"/>: the PBX then names the user at sign-in
+    /// (<see cref="MyAppsWebSocketTransport.User"/>). Default: empty.
+    /// </summary>
     public string Username { get; init; } = string.Empty;
 
     /// <summary>
-    /// The user's password, or <see langword="null"/> to log in with <see cref="InitialSession"/> only.
-    /// Never logged, never in exception messages or <see cref="ToString"/>. Default: <see langword="null"/>.
+    /// The user's password, or <see langword="null"/> to log in with <see cref="InitialSession"/> or by single sign-on
+    /// only. Never logged, never in exception messages or <see cref="ToString"/>. Default: <see langword="null"/>.
     /// </summary>
     public string? Password { get; init; }
+
+    /// <summary>
+    /// Lets a user login sign in at the installation's identity provider (myApps OAuth2) when the PBX offers it and no
+    /// password login fits (no <see cref="Password"/>, or the PBX does not take passwords). The user signs in in a
+    /// browser at the page <see cref="OnSignIn"/> gets; the PBX then hands out a session, which every later login uses,
+    /// so the user signs in again only when that session has expired. Requires <see cref="OnSignIn"/>.
+    /// Default: <see langword="false"/>.
+    /// </summary>
+    public bool AllowSingleSignOn { get; init; }
+
+    /// <summary>
+    /// Called when the PBX asks the user to sign in (see <see cref="AllowSingleSignOn"/>): show
+    /// <see cref="MyAppsSignIn.Url"/> to the user or open it in a browser. Called on the transport's receive path; keep it
+    /// short. Exceptions are logged and ignored. The URL is meant for the user's eyes, not for logs
+    /// (<see cref="MyAppsSignIn"/>). Default: <see langword="null"/>; required when <see cref="AllowSingleSignOn"/> is on.
+    /// </summary>
+    public Action<MyAppsSignIn>? OnSignIn { get; init; }
 
     /// <summary>
     /// A myApps session kept from an earlier run (see <see cref="MyAppsWebSocketTransport.Session"/>); the first login
@@ -93,17 +114,18 @@ public sealed record MyAppsTransportOptions
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
-    /// Bounds the login exchange from the first Login to LoginResult or Redirect, except the wait after an
-    /// Authorize (see <see cref="AuthorizeTimeout"/>). Default: 15 s.
+    /// Bounds the login exchange from the first message (LoginInfo or Login) to LoginResult or Redirect, except the wait
+    /// for the user (see <see cref="SignInTimeout"/>). Default: 15 s.
     /// </summary>
     public TimeSpan LoginTimeout { get; init; } = TimeSpan.FromSeconds(15);
 
     /// <summary>
-    /// After the PBX sends Authorize (two-factor), how long to wait for the user to confirm and the LoginResult to
-    /// arrive. The manager's per-attempt timeout still applies on top and cancels earlier if shorter: set it at least
-    /// this long when two-factor login is used. Default: 2 min.
+    /// How long to wait for the user once the PBX waits for them: from the sign-in page (OAuth2, <see cref="OnSignIn"/>)
+    /// or the two-factor Authorize (<see cref="OnAuthorize"/>), whichever comes first, until the LoginResult or Redirect.
+    /// The transport then reports <see cref="PbxLoginProgress.AwaitingSignIn"/> or
+    /// <see cref="PbxLoginProgress.AwaitingAuthorization"/>. Default: 5 min.
     /// </summary>
-    public TimeSpan AuthorizeTimeout { get; init; } = TimeSpan.FromMinutes(2);
+    public TimeSpan SignInTimeout { get; init; } = TimeSpan.FromMinutes(5);
 
     /// <summary>Bounds the WebSocket close handshake; the socket is aborted afterwards. Default: 2 s.</summary>
     public TimeSpan CloseTimeout { get; init; } = TimeSpan.FromSeconds(2);
@@ -115,7 +137,7 @@ public sealed record MyAppsTransportOptions
     /// </summary>
     public Action<int>? OnAuthorize { get; init; }
 
-    /// <summary>The clock for the connect, login, authorize and close timeouts and, on .NET 8, the keepalive PING timer. Default: <see langword="null"/> = <see cref="TimeProvider.System"/>.</summary>
+    /// <summary>The clock for the connect, login, LoginInfo, sign-in and close timeouts and, on .NET 8, the keepalive PING timer. Default: <see langword="null"/> = <see cref="TimeProvider.System"/>.</summary>
     public TimeProvider? TimeProvider { get; init; }
 
     /// <summary>Creates the transport's logger. Default: <see langword="null"/> = no logging.</summary>
@@ -131,14 +153,19 @@ public sealed record MyAppsTransportOptions
     /// <exception cref="ArgumentException">An option is missing or out of range; the message names it (never its value).</exception>
     public void Validate()
     {
-        if (string.IsNullOrWhiteSpace(Username))
+        if (string.IsNullOrWhiteSpace(Username) && (Password is not null || !AllowSingleSignOn))
         {
-            throw new ArgumentException($"{Name}.{nameof(Username)} is required.", nameof(Username));
+            throw new ArgumentException($"{Name}.{nameof(Username)} is required (it may stay empty only with {nameof(AllowSingleSignOn)} and no {nameof(Password)}).", nameof(Username));
         }
 
-        if (Password is null && InitialSession is null)
+        if (Password is null && InitialSession is null && !AllowSingleSignOn)
         {
-            throw new ArgumentException($"{Name}.{nameof(Password)} is required unless {nameof(InitialSession)} is given: keep it in a secret store or an environment variable, not in source code or appsettings.json.", nameof(Password));
+            throw new ArgumentException($"{Name}.{nameof(Password)} is required unless {nameof(InitialSession)} is given or {nameof(AllowSingleSignOn)} is on: keep it in a secret store or an environment variable, not in source code or appsettings.json.", nameof(Password));
+        }
+
+        if (AllowSingleSignOn && OnSignIn is null)
+        {
+            throw new ArgumentException($"{Name}.{nameof(AllowSingleSignOn)} needs {nameof(OnSignIn)}: the user must be shown the sign-in page.", nameof(OnSignIn));
         }
 
         if (string.IsNullOrWhiteSpace(UserAgent))
@@ -169,7 +196,7 @@ public sealed record MyAppsTransportOptions
 
         RequirePositive(ConnectTimeout, nameof(ConnectTimeout));
         RequirePositive(LoginTimeout, nameof(LoginTimeout));
-        RequirePositive(AuthorizeTimeout, nameof(AuthorizeTimeout));
+        RequirePositive(SignInTimeout, nameof(SignInTimeout));
         RequirePositive(CloseTimeout, nameof(CloseTimeout));
     }
 
@@ -202,12 +229,12 @@ public sealed record MyAppsTransportOptions
     {
         builder.Append(CultureInfo.InvariantCulture, $"Username = {Username}, ");
         builder.Append(CultureInfo.InvariantCulture, $"Password = {(Password is null ? "(none)" : "***")}, ");
-        builder.Append(CultureInfo.InvariantCulture, $"InitialSession = {(InitialSession is null ? "(none)" : "***")}, ");
+        builder.Append(CultureInfo.InvariantCulture, $"InitialSession = {(InitialSession is null ? "(none)" : "***")}, AllowSingleSignOn = {AllowSingleSignOn}, ");
         builder.Append(CultureInfo.InvariantCulture, $"UserAgent = {UserAgent}, PathTemplate = {PathTemplate}, Build = {Build}, ");
         builder.Append(CultureInfo.InvariantCulture, $"AllowInsecure = {AllowInsecure}, MaxFrameBytes = {MaxFrameBytes}, ");
         builder.Append(CultureInfo.InvariantCulture, $"KeepAliveInterval = {KeepAliveInterval}, KeepAliveTimeout = {KeepAliveTimeout}, ");
         builder.Append(CultureInfo.InvariantCulture, $"ConnectTimeout = {ConnectTimeout}, LoginTimeout = {LoginTimeout}, ");
-        builder.Append(CultureInfo.InvariantCulture, $"AuthorizeTimeout = {AuthorizeTimeout}, CloseTimeout = {CloseTimeout}");
+        builder.Append(CultureInfo.InvariantCulture, $"SignInTimeout = {SignInTimeout}, CloseTimeout = {CloseTimeout}");
         return true;
     }
 }

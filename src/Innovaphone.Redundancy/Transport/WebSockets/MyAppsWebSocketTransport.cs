@@ -10,19 +10,22 @@ namespace Innovaphone.Redundancy.Transport.WebSockets;
 
 /// <summary>
 /// The real transport: connects to a PBX's myApps WebSocket (<c>wss://host[:port]/&lt;module&gt;/APPCLIENT/&lt;build&gt;/websocket</c>)
-/// and logs in with the myApps digest login (PROTOCOL.md), following the rules the myApps client follows.
+/// and logs in with the myApps login (PROTOCOL.md: digest with a password or a session, OAuth2 single sign-on), following
+/// the rules the myApps client follows.
 /// </summary>
 /// <remarks>
-/// <para>Owns the credentials and the myApps session: a successful user login yields a session, and every later
-/// login (after a redirect, reconnect, failover or restart) uses it. A session that expired (error 5) is dropped and
-/// the login repeated with the user's password when one is configured; a LogoutResult drops it too.</para>
+/// <para>Owns the credentials and the myApps session: a successful user login (by password or sign-in) yields a
+/// session, and every later login (after a redirect, reconnect, failover or restart) uses it, without asking the PBX for
+/// its login methods first. A session that expired (error 5) is dropped and the user logged in again on the same
+/// socket: with the password when one is configured, else by one new sign-in when
+/// <see cref="MyAppsTransportOptions.AllowSingleSignOn"/> allows it; a LogoutResult drops the session too.</para>
 /// <para>Every call is bounded: <see cref="MyAppsTransportOptions.ConnectTimeout"/> for the WebSocket handshake,
-/// <see cref="MyAppsTransportOptions.LoginTimeout"/> for the login exchange, and after an Authorize (two-factor)
-/// <see cref="MyAppsTransportOptions.AuthorizeTimeout"/> from that moment. The manager's per-attempt timeout cancels
-/// the call earlier if it is shorter (the result is then <see cref="OperationCanceledException"/> and the manager
-/// records a timeout), so give the manager an attempt timeout of at least the authorize timeout when two-factor
-/// login is in use.</para>
-/// <para>No password, session credential, nonce, digest or two-factor code reaches a log line or exception message.</para>
+/// <see cref="MyAppsTransportOptions.LoginTimeout"/> for the login exchange, and once the PBX waits for the user (a
+/// sign-in page, a two-factor Authorize) <see cref="MyAppsTransportOptions.SignInTimeout"/> from that moment; the
+/// transport then reports <see cref="PbxLoginProgress.AwaitingSignIn"/> or <see cref="PbxLoginProgress.AwaitingAuthorization"/>.
+/// The caller's cancellation ends the call at any time (<see cref="OperationCanceledException"/>).</para>
+/// <para>No password, session credential, nonce, digest, key, shared secret, two-factor code or sign-in URL reaches a
+/// log line or exception message.</para>
 /// </remarks>
 public sealed partial class MyAppsWebSocketTransport : IPbxTransport, IAsyncDisposable
 {
@@ -36,6 +39,8 @@ public sealed partial class MyAppsWebSocketTransport : IPbxTransport, IAsyncDisp
     private HttpMessageInvoker? _invoker;
     private readonly Subject<MyAppsConnection> _connections = new();
     private MyAppsSession? _session;
+    private MyAppsSession? _signInSession;
+    private MyAppsUser? _user;
     private MyAppsConnection? _current;
     private bool _disposed;
 
@@ -71,6 +76,21 @@ public sealed partial class MyAppsWebSocketTransport : IPbxTransport, IAsyncDisp
             lock (_gate)
             {
                 return _session;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Who the PBX says the user is (LoginResult <c>info.user</c> of the latest login that carried it), or
+    /// <see langword="null"/> before. After a single sign-on this is where the user's name comes from. Personal data.
+    /// </summary>
+    public MyAppsUser? User
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _user;
             }
         }
     }
@@ -148,18 +168,25 @@ public sealed partial class MyAppsWebSocketTransport : IPbxTransport, IAsyncDisp
     internal async ValueTask<LoginOutcome> LoginAsync(WebSocket socket, PbxLoginRequest request, CancellationToken cancellationToken)
     {
         MyAppsSession? session;
+        bool allowSignIn;
         lock (_gate)
         {
             session = _session;
+
+            // At most one sign-in per attempt: a session that a sign-in just gave (on a Redirect) and that expires at the
+            // target before any login with it ends in Rejected, not in a second sign-in.
+            allowSignIn = _options.AllowSingleSignOn && (session is null || !ReferenceEquals(session, _signInSession));
         }
 
-        var driver = new LoginDriver(request.Pbx, request.Scheme, _options.Username, _options.Password, session, _options.UserAgent, _random);
+        using var driver = new LoginDriver(request.Pbx, request.Scheme, _options.Username, _options.Password, session, _options.UserAgent, _random, allowSignIn);
         using var loginTimeout = new CancellationTokenSource(_options.LoginTimeout, _timeProvider);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, loginTimeout.Token);
         var keepSocket = false;
         var graceful = false;
-        var authorizing = false;
+        var waitingForUser = false;
+        var signingIn = false;
         var answered = false;
+        Task<ReceivedFrame>? receiving = null;
         try
         {
             var step = driver.Start();
@@ -170,7 +197,7 @@ public sealed partial class MyAppsWebSocketTransport : IPbxTransport, IAsyncDisp
                     await FrameIo.SendTextAsync(socket, frame, linked.Token).ConfigureAwait(false);
                 }
 
-                if (step.Send.Count > 0 && step.Outcome is null)
+                if (step.Send.Count > 0 && step.Outcome is null && !step.AwaitsLoginInfo)
                 {
                     WebSocketLog.LoginSent(_logger, request.AttemptId, driver.UsesSession ? "session" : "user", request.Pbx);
                 }
@@ -190,27 +217,49 @@ public sealed partial class MyAppsWebSocketTransport : IPbxTransport, IAsyncDisp
                 {
                     lock (_gate)
                     {
+                        // A session from a sign-in that ends in a Redirect is used first at the target: until a login
+                        // with it succeeds (Publish), its expiry there must not start a second sign-in.
                         _session = learned;
+                        _signInSession = signingIn && step.LoggedIn is null ? learned : null;
                     }
 
                     WebSocketLog.SessionLearned(_logger, request.AttemptId, request.Pbx);
                 }
 
+                if (step.User is { } user)
+                {
+                    lock (_gate)
+                    {
+                        _user = user;
+                    }
+                }
+
+                if (step.SignIn is { } signIn)
+                {
+                    signingIn = true;
+                    WebSocketLog.SignInRequested(_logger, request.AttemptId, request.Pbx, signIn.Url.Host, _options.SignInTimeout);
+                    WaitForUser();
+                    Report(request, PbxLoginProgress.AwaitingSignIn);
+                    InvokeCallback(_options.OnSignIn, signIn, request.AttemptId, nameof(MyAppsTransportOptions.OnSignIn));
+                }
+
                 if (step.AuthorizeCode is int code)
                 {
-                    authorizing = true;
-                    WebSocketLog.AuthorizeRequested(_logger, request.AttemptId, request.Pbx, _options.AuthorizeTimeout);
-
-                    // The user needs time to confirm on another device: from now on the authorize timeout bounds the wait.
-                    loginTimeout.CancelAfter(_options.AuthorizeTimeout);
+                    WebSocketLog.AuthorizeRequested(_logger, request.AttemptId, request.Pbx, _options.SignInTimeout);
+                    WaitForUser();
                     Report(request, PbxLoginProgress.AwaitingAuthorization);
-                    InvokeOnAuthorize(code, request.AttemptId);
+                    InvokeCallback(_options.OnAuthorize, code, request.AttemptId, nameof(MyAppsTransportOptions.OnAuthorize));
                 }
 
                 if (step.LoggedIn is { } info)
                 {
                     var connection = new MyAppsConnection(socket, request.Pbx, info, _options, _timeProvider, _logger, OnLoggedOut);
                     keepSocket = true;
+                    if (signingIn)
+                    {
+                        WebSocketLog.SignedIn(_logger, request.AttemptId, request.Pbx, step.User?.Sip, step.SignInVerified);
+                    }
+
                     WebSocketLog.LoggedIn(_logger, request.AttemptId, request.Pbx, info.Standby, info.Alternative, info.Master);
                     Publish(connection);
                     connection.Start();
@@ -225,7 +274,25 @@ public sealed partial class MyAppsWebSocketTransport : IPbxTransport, IAsyncDisp
                     return outcome;
                 }
 
-                var received = await FrameIo.ReceiveAsync(socket, _options.MaxFrameBytes, linked.Token).ConfigureAwait(false);
+                // One receive at a time; it stays pending across the LoginInfo deadline (cancelling a WebSocket receive
+                // would abort the socket).
+                receiving ??= FrameIo.ReceiveAsync(socket, _options.MaxFrameBytes, linked.Token).AsTask();
+                if (step.AwaitsLoginInfo)
+                {
+                    try
+                    {
+                        await receiving.WaitAsync(LoginDriver.LoginInfoTimeout, _timeProvider, linked.Token).ConfigureAwait(false);
+                    }
+                    catch (TimeoutException)
+                    {
+                        WebSocketLog.LoginInfoUnanswered(_logger, request.AttemptId, request.Pbx, LoginDriver.LoginInfoTimeout);
+                        step = driver.OnLoginInfoTimeout();
+                        continue;
+                    }
+                }
+
+                var received = await receiving.ConfigureAwait(false);
+                receiving = null;
                 if (!answered)
                 {
                     // The PBX is alive and talking: a staggered round no longer races it.
@@ -248,8 +315,8 @@ public sealed partial class MyAppsWebSocketTransport : IPbxTransport, IAsyncDisp
         }
         catch (OperationCanceledException) when (loginTimeout.IsCancellationRequested)
         {
-            var reason = authorizing
-                ? $"two-factor authorization not confirmed within {_options.AuthorizeTimeout}"
+            var reason = signingIn ? $"the user did not sign in within {_options.SignInTimeout}"
+                : waitingForUser ? $"two-factor authorization not confirmed within {_options.SignInTimeout}"
                 : $"no login answer within {_options.LoginTimeout}";
             var outcome = new AttemptFailed(AttemptFailureKind.Timeout, reason);
             LogOutcome(request, outcome);
@@ -276,6 +343,21 @@ public sealed partial class MyAppsWebSocketTransport : IPbxTransport, IAsyncDisp
                 // answering, so end at once.
                 socket.Abort();
                 socket.Dispose();
+            }
+
+            // A receive still pending when the login ended (a rejection right after the LoginInfo deadline) ends with
+            // the socket; its failure is of no interest.
+            _ = receiving?.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+
+        void WaitForUser()
+        {
+            // The user needs time to sign in or confirm on another device: from the first such request on, the sign-in
+            // timeout alone bounds the wait (a two-factor prompt after a sign-in does not extend it).
+            if (!waitingForUser)
+            {
+                waitingForUser = true;
+                loginTimeout.CancelAfter(_options.SignInTimeout);
             }
         }
     }
@@ -356,16 +438,16 @@ public sealed partial class MyAppsWebSocketTransport : IPbxTransport, IAsyncDisp
         }
     }
 
-    private void InvokeOnAuthorize(int code, long attemptId)
+    private void InvokeCallback<T>(Action<T>? callback, T value, long attemptId, string name)
     {
         try
         {
-            _options.OnAuthorize?.Invoke(code);
+            callback?.Invoke(value);
         }
         catch (Exception e)
         {
-            // The host's UI failing must not fail the login; the user may still confirm.
-            WebSocketLog.AuthorizeCallbackFailed(_logger, attemptId, e.GetType().Name);
+            // The host's UI failing must not fail the login; the user may still sign in or confirm.
+            WebSocketLog.CallbackFailed(_logger, attemptId, name, e.GetType().Name);
         }
     }
 
@@ -374,6 +456,7 @@ public sealed partial class MyAppsWebSocketTransport : IPbxTransport, IAsyncDisp
         lock (_gate)
         {
             _current = connection;
+            _signInSession = null;
         }
 
         try

@@ -5,7 +5,8 @@ namespace Innovaphone.Redundancy.Transport.WebSockets;
 /// <summary>
 /// The myApps WebSocket transport's log events, ids 200-249 (2xx = transport/protocol; the manager uses 250+).
 /// Event ids are public contract. No message carries a password, session id, session password, nonce, challenge,
-/// digest, two-factor code or frame content: only addresses, kinds and reasons built from field names.
+/// digest, key share, shared secret, two-factor code, sign-in URL or frame content: only addresses, kinds and reasons
+/// built from field names (and, at Debug, the SIP name the PBX gives after a sign-in).
 /// </summary>
 internal static partial class WebSocketLog
 {
@@ -15,7 +16,7 @@ internal static partial class WebSocketLog
     public const int InsecureRefusedId = 203;
     public const int LoginSentId = 204;
     public const int AuthorizeRequestedId = 205;
-    public const int AuthorizeCallbackFailedId = 206;
+    public const int CallbackFailedId = 206;
     public const int LoggedInId = 207;
     public const int RedirectedId = 208;
     public const int RejectedId = 209;
@@ -29,6 +30,9 @@ internal static partial class WebSocketLog
     public const int SessionDroppedId = 217;
     public const int MessageSubscriberFailedId = 218;
     public const int ProgressListenerFailedId = 219;
+    public const int LoginInfoUnansweredId = 220;
+    public const int SignInRequestedId = 221;
+    public const int SignedInId = 222;
 
     [LoggerMessage(ConnectingId, LogLevel.Debug, "Attempt {AttemptId}: connecting to {Uri}")]
     public static partial void Connecting(ILogger logger, long attemptId, Uri uri);
@@ -48,8 +52,18 @@ internal static partial class WebSocketLog
     [LoggerMessage(AuthorizeRequestedId, LogLevel.Information, "Attempt {AttemptId}: {Pbx} asks for two-factor authorization; waiting up to {Timeout}")]
     public static partial void AuthorizeRequested(ILogger logger, long attemptId, PbxAddress pbx, TimeSpan timeout);
 
-    [LoggerMessage(AuthorizeCallbackFailedId, LogLevel.Warning, "Attempt {AttemptId}: the OnAuthorize callback threw {ExceptionType}; the login keeps waiting")]
-    public static partial void AuthorizeCallbackFailed(ILogger logger, long attemptId, string exceptionType);
+    [LoggerMessage(CallbackFailedId, LogLevel.Warning, "Attempt {AttemptId}: the {Callback} callback threw {ExceptionType}; the login keeps waiting")]
+    public static partial void CallbackFailed(ILogger logger, long attemptId, string callback, string exceptionType);
+
+    [LoggerMessage(LoginInfoUnansweredId, LogLevel.Debug, "Attempt {AttemptId}: {Pbx} did not answer LoginInfo within {Timeout} (a release before 13r3?); logging in without its list of methods")]
+    public static partial void LoginInfoUnanswered(ILogger logger, long attemptId, PbxAddress pbx, TimeSpan timeout);
+
+    // Only the identity provider's host: the URL's query binds the browser's sign-in to this login (MyAppsSignIn).
+    [LoggerMessage(SignInRequestedId, LogLevel.Information, "Attempt {AttemptId}: {Pbx} asks the user to sign in at {IdentityProvider}; waiting up to {Timeout}")]
+    public static partial void SignInRequested(ILogger logger, long attemptId, PbxAddress pbx, string identityProvider, TimeSpan timeout);
+
+    [LoggerMessage(SignedInId, LogLevel.Debug, "Attempt {AttemptId}: signed in at {Pbx} as {Sip} (LoginResult digest verified: {DigestVerified})")]
+    public static partial void SignedIn(ILogger logger, long attemptId, PbxAddress pbx, string? sip, bool digestVerified);
 
     [LoggerMessage(ProgressListenerFailedId, LogLevel.Warning, "Attempt {AttemptId}: the login progress listener threw {ExceptionType}; the login goes on")]
     public static partial void ProgressListenerFailed(ILogger logger, long attemptId, string exceptionType);
