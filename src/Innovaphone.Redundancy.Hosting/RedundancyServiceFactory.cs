@@ -74,6 +74,33 @@ internal static class RedundancyServiceFactory
     }
 
     /// <summary>
+    /// The session file the options ask for: none unless <see cref="RedundancyServiceOptions.PersistSession"/> or
+    /// <see cref="RedundancyServiceOptions.SessionFile"/>; else that file, or the default one of the primary and user.
+    /// </summary>
+    public static string? SessionPath(RedundancyServiceOptions options)
+    {
+        if (!string.IsNullOrWhiteSpace(options.SessionFile))
+        {
+            return options.SessionFile;
+        }
+
+        // An unusable primary or a process without a data folder: start-up validation reports either.
+        if (!options.PersistSession || !PbxAddress.TryParseInput(options.Primary, PbxScheme.Wss, out var primary, out _, out _))
+        {
+            return null;
+        }
+
+        try
+        {
+            return JsonFileMyAppsSessionStore.GetDefaultPath(primary, NullIfBlank(options.User), NullIfBlank(options.StateDirectory));
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
     /// The manager's options with the section's keys bound onto the library's defaults; the primary is a placeholder
     /// until <see cref="CompleteManagerOptions"/> sets it (its default port depends on the bound <c>Scheme</c>).
     /// </summary>
@@ -97,6 +124,9 @@ internal static class RedundancyServiceFactory
             Username = options.User ?? string.Empty,
             RemoteCertificateValidationCallback = CertificateThumbprints.CreateValidator(options.TrustedCertificateThumbprints),
             OnSignIn = SignInLogger(loggerFactory),
+            SessionStore = SessionPath(options) is { } sessionPath
+                ? new JsonFileMyAppsSessionStore(sessionPath, loggerFactory?.CreateLogger<JsonFileMyAppsSessionStore>())
+                : null,
             TimeProvider = time,
             LoggerFactory = loggerFactory,
         });

@@ -76,6 +76,17 @@ public sealed class RedundancyServiceOptions
     public string? StateDirectory { get; set; }
 
     /// <summary>
+    /// Whether the myApps session is kept across restarts, in a file of its own apart from the state
+    /// (<see cref="JsonFileMyAppsSessionStore"/>, created 0600): at <see cref="SessionFile"/> when it is set, else beside
+    /// the default state file. The file holds a secret: whoever reads it logs in as the user. Opt in where a restart must
+    /// not ask a single sign-on user to sign in again. Default: <see langword="false"/>.
+    /// </summary>
+    public bool PersistSession { get; set; }
+
+    /// <summary>The file of <see cref="PersistSession"/> (setting it opts in). Default: <see langword="null"/>, one file per primary and user in <see cref="StateDirectory"/>.</summary>
+    public string? SessionFile { get; set; }
+
+    /// <summary>
     /// Code only (not bound from configuration): adjusts the manager's options after they were made from configuration,
     /// for example <c>m =&gt; m with { AttemptTimeout = TimeSpan.FromSeconds(5) }</c>. Default: <see langword="null"/>.
     /// </summary>
@@ -98,5 +109,5 @@ public sealed class RedundancyServiceOptions
     public override string ToString() => string.Create(
         CultureInfo.InvariantCulture,
         $"RedundancyServiceOptions {{ Primary = {Primary}, User = {User}, TrustedCertificateThumbprints = [{string.Join(", ", TrustedCertificateThumbprints)}], " +
-        $"PersistState = {PersistState}, StateFile = {StateFile}, StateDirectory = {StateDirectory} }}");
+        $"PersistState = {PersistState}, StateFile = {StateFile}, StateDirectory = {StateDirectory}, PersistSession = {PersistSession}, SessionFile = {SessionFile} }}");
 }

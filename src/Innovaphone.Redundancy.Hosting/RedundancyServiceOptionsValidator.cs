@@ -74,6 +74,13 @@ internal sealed class RedundancyServiceOptionsValidator : IValidateOptions<Redun
                          $"set {Key(nameof(options.StateDirectory))} or {Key(nameof(options.StateFile))}, or set {Key(nameof(options.PersistState))} to false to keep the state in memory.");
         }
 
+        if (options.PersistSession && string.IsNullOrWhiteSpace(options.SessionFile) && string.IsNullOrWhiteSpace(options.StateDirectory)
+            && _defaultDirectory() is null)
+        {
+            failures.Add($"{Key(nameof(options.PersistSession))} is on, but this process has no per-user data folder (no home directory) for the session file: " +
+                         $"set {Key(nameof(options.SessionFile))} or {Key(nameof(options.StateDirectory))}.");
+        }
+
         for (var i = 0; i < options.TrustedCertificateThumbprints.Count; i++)
         {
             if (CertificateThumbprints.Normalize(options.TrustedCertificateThumbprints[i]) is null)

@@ -29,6 +29,8 @@ public sealed class RedundancyServiceOptionsBindingTests
         ["PersistState"] = "false",
         ["StateFile"] = "/var/lib/app/redundancy.json",
         ["StateDirectory"] = "/var/lib/app",
+        ["PersistSession"] = "true",
+        ["SessionFile"] = "/var/lib/app/session.json",
 
         // RedundancyOptions
         ["Scheme"] = "Ws",
@@ -75,6 +77,7 @@ public sealed class RedundancyServiceOptionsBindingTests
         "MyAppsTransportOptions.RemoteCertificateValidationCallback", // from TrustedCertificateThumbprints
         "MyAppsTransportOptions.OnAuthorize", "MyAppsTransportOptions.OnSignIn", "MyAppsTransportOptions.TimeProvider", "MyAppsTransportOptions.LoggerFactory",
         "MyAppsTransportOptions.RandomSource",
+        "MyAppsTransportOptions.SessionStore", // from PersistSession and SessionFile
         "RedundancyServiceOptions.ConfigureManager", "RedundancyServiceOptions.ConfigureTransport",
     ];
 
@@ -120,6 +123,8 @@ public sealed class RedundancyServiceOptionsBindingTests
         o.PersistState.Should().BeFalse();
         o.StateFile.Should().Be("/var/lib/app/redundancy.json");
         o.StateDirectory.Should().Be("/var/lib/app");
+        o.PersistSession.Should().BeTrue();
+        transport.SessionStore.Should().BeOfType<JsonFileMyAppsSessionStore>().Which.FilePath.Should().Be("/var/lib/app/session.json");
         transport.Should().BeEquivalentTo(new
         {
             Username = "alice.sip",
@@ -154,7 +159,7 @@ public sealed class RedundancyServiceOptionsBindingTests
             MaxRedirectHops = 3,
         });
         manager.Invoking(m => m.Validate()).Should().NotThrow();
-        transport.Invoking(t => t.Validate()).Should().NotThrow();
+        transport.Invoking(t => t.Validate()).Should().NotThrow("the service logs the sign-in URL (OnSignIn) for AllowSingleSignOn");
     }
 
     [Fact]

@@ -149,6 +149,16 @@ public sealed record MyAppsTransportOptions
     /// </summary>
     public RandomBytesFiller? RandomSource { get; init; }
 
+    /// <summary>
+    /// Where the myApps session outlives the process, if the host opts in (for example a
+    /// <see cref="JsonFileMyAppsSessionStore"/>): the transport loads it once before its first login (unless
+    /// <see cref="InitialSession"/> is given), saves every session a PBX issues and clears it when the session expires or
+    /// is logged out, in the background and in order. A store that fails is logged (event 223) and the transport goes on
+    /// with the session it holds. Needs <see cref="Username"/>, which keys the stored session. Default:
+    /// <see langword="null"/>: the session lives as long as the transport, and a restarted single sign-on user signs in again.
+    /// </summary>
+    public IMyAppsSessionStore? SessionStore { get; init; }
+
     /// <summary>Throws when a value is missing or out of range; called by the transport's constructor.</summary>
     /// <exception cref="ArgumentException">An option is missing or out of range; the message names it (never its value).</exception>
     public void Validate()
@@ -161,6 +171,11 @@ public sealed record MyAppsTransportOptions
         if (Password is null && InitialSession is null && !AllowSingleSignOn)
         {
             throw new ArgumentException($"{Name}.{nameof(Password)} is required unless {nameof(InitialSession)} is given or {nameof(AllowSingleSignOn)} is on: keep it in a secret store or an environment variable, not in source code or appsettings.json.", nameof(Password));
+        }
+
+        if (SessionStore is not null && string.IsNullOrWhiteSpace(Username))
+        {
+            throw new ArgumentException($"{Name}.{nameof(SessionStore)} needs {nameof(Username)}: the stored session is kept per user.", nameof(SessionStore));
         }
 
         if (AllowSingleSignOn && OnSignIn is null)

@@ -40,6 +40,8 @@ public sealed partial class MyAppsWebSocketTransport : IPbxTransport, IAsyncDisp
     private readonly Subject<MyAppsConnection> _connections = new();
     private MyAppsSession? _session;
     private MyAppsSession? _signInSession;
+    private Task? _sessionLoaded;
+    private Task _sessionPersisted = Task.CompletedTask;
     private MyAppsUser? _user;
     private MyAppsConnection? _current;
     private bool _disposed;
@@ -154,6 +156,18 @@ public sealed partial class MyAppsWebSocketTransport : IPbxTransport, IAsyncDisp
         }
 
         WebSocketLog.Connected(_logger, request.AttemptId, request.Pbx);
+        if (_options.SessionStore is not null)
+        {
+            // Once per transport, and only until it is done: a login with a session never waits for the store again.
+            Task loaded;
+            lock (_gate)
+            {
+                loaded = _sessionLoaded ??= LoadSessionAsync(_options.SessionStore);
+            }
+
+            await loaded.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         using var activity = RedundancyTelemetry.Source.StartActivity(RedundancyTelemetry.LoginActivity, ActivityKind.Client);
         activity?.SetTag(RedundancyTelemetry.PbxTag, request.Pbx.ToString());
         var outcome = await LoginAsync(socket, request, cancellationToken).ConfigureAwait(false);
@@ -221,6 +235,7 @@ public sealed partial class MyAppsWebSocketTransport : IPbxTransport, IAsyncDisp
                         // with it succeeds (Publish), its expiry there must not start a second sign-in.
                         _session = learned;
                         _signInSession = signingIn && step.LoggedIn is null ? learned : null;
+                        PersistSession(store => store.SaveAsync(_options.Username, learned, CancellationToken.None));
                     }
 
                     WebSocketLog.SessionLearned(_logger, request.AttemptId, request.Pbx);
@@ -366,6 +381,7 @@ public sealed partial class MyAppsWebSocketTransport : IPbxTransport, IAsyncDisp
     public async ValueTask DisposeAsync()
     {
         MyAppsConnection? current;
+        Task persisted;
         lock (_gate)
         {
             if (_disposed)
@@ -377,6 +393,7 @@ public sealed partial class MyAppsWebSocketTransport : IPbxTransport, IAsyncDisp
             current = _current;
             _current = null;
             _session = null;
+            persisted = _sessionPersisted;
         }
 
         if (current is not null)
@@ -385,6 +402,9 @@ public sealed partial class MyAppsWebSocketTransport : IPbxTransport, IAsyncDisp
         }
 
         await _closes.WhenAllAsync(CancellationToken.None).ConfigureAwait(false);
+
+        // The stored session stays for the next run; what is still being written is finished first.
+        await persisted.ConfigureAwait(false);
         _invoker?.Dispose();
         _connections.OnCompleted();
         _connections.Dispose();
@@ -482,8 +502,52 @@ public sealed partial class MyAppsWebSocketTransport : IPbxTransport, IAsyncDisp
             }
 
             _session = null;
+            PersistSession(store => store.ClearAsync(_options.Username, CancellationToken.None));
         }
 
         WebSocketLog.SessionDropped(_logger, reason);
+    }
+
+    /// <summary>Takes the stored session, unless a session is known already; a failing store is logged and ignored.</summary>
+    private async Task LoadSessionAsync(IMyAppsSessionStore store)
+    {
+        try
+        {
+            var stored = await store.LoadAsync(_options.Username, CancellationToken.None).ConfigureAwait(false);
+            lock (_gate)
+            {
+                _session ??= stored;
+            }
+        }
+#pragma warning disable CA1031 // A store that fails costs the stored session, never the login.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            WebSocketLog.SessionStoreFailed(_logger, "load", e.GetType().Name);
+        }
+    }
+
+    /// <summary>Queues a write to the session store (under <see cref="_gate"/>): one at a time, in the order of the changes.</summary>
+    private void PersistSession(Func<IMyAppsSessionStore, ValueTask> write)
+    {
+        if (_options.SessionStore is { } store)
+        {
+            _sessionPersisted = PersistAfterAsync(_sessionPersisted, store, write);
+        }
+    }
+
+    private async Task PersistAfterAsync(Task previous, IMyAppsSessionStore store, Func<IMyAppsSessionStore, ValueTask> write)
+    {
+        await previous.ConfigureAwait(false);
+        try
+        {
+            await write(store).ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // A store that fails costs the stored session, never the connection.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            WebSocketLog.SessionStoreFailed(_logger, "write", e.GetType().Name);
+        }
     }
 }

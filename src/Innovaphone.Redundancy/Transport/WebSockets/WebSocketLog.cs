@@ -33,6 +33,7 @@ internal static partial class WebSocketLog
     public const int LoginInfoUnansweredId = 220;
     public const int SignInRequestedId = 221;
     public const int SignedInId = 222;
+    public const int SessionStoreFailedId = 223;
 
     [LoggerMessage(ConnectingId, LogLevel.Debug, "Attempt {AttemptId}: connecting to {Uri}")]
     public static partial void Connecting(ILogger logger, long attemptId, Uri uri);
@@ -103,4 +104,7 @@ internal static partial class WebSocketLog
 
     [LoggerMessage(MessageSubscriberFailedId, LogLevel.Error, "A subscriber of the messages from {Pbx} threw; the message is dropped for it")]
     public static partial void MessageSubscriberFailed(ILogger logger, PbxAddress pbx, Exception exception);
+
+    [LoggerMessage(SessionStoreFailedId, LogLevel.Warning, "The session store failed to {Operation} the session ({ExceptionType}); the transport goes on with the session it holds")]
+    public static partial void SessionStoreFailed(ILogger logger, string operation, string exceptionType);
 }
