@@ -213,6 +213,14 @@ internal sealed partial class EmulatedSocket
         JsonDocument document;
         try
         {
+            // Well-formed JSON may still hold text that does not decode (an escaped lone surrogate): reading a field of
+            // it would throw out of this socket's loop. Dropped like malformed JSON.
+            if (!JsonText.IsDecodable(utf8))
+            {
+                await CloseAsync(WebSocketCloseStatus.InvalidPayloadData, "undecodable text");
+                return false;
+            }
+
             document = JsonDocument.Parse(utf8);
         }
         catch (JsonException)

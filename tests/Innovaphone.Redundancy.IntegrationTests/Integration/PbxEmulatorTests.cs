@@ -104,6 +104,30 @@ public sealed class PbxEmulatorTests : IAsyncLifetime
         result.RootElement.GetProperty("error").GetInt32().Should().Be(SimulatedPbxSystem.LoginFailedError);
     }
 
+    [Theory]
+    [InlineData("""{"mt":"Login","type":"user\ud800"}""")]
+    [InlineData("""{"mt":"Login","type":"user","x\udc00":1}""")]
+    [InlineData("""{"mt\ud800":"Login"}""")]
+    public async Task ClientFrameWithUndecodableText_IsClosedAsInvalidPayload_AndThePbxServesOn(string frame)
+    {
+        // Well-formed JSON whose text throws when read (an escaped lone surrogate): dropped like malformed JSON, not
+        // an exception out of the emulated socket.
+        var pbx = await _emulator.AddMasterAsync(cancellationToken: TestContext.Current.CancellationToken);
+        _emulator.System.AddUser(User, Password, pbx);
+        using var socket = await ConnectAsync(pbx);
+
+        await SendAsync(socket, frame);
+        var close = await socket.ReceiveAsync(new byte[256], TestContext.Current.CancellationToken)
+            .WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+
+        close.MessageType.Should().Be(WebSocketMessageType.Close);
+        socket.CloseStatus.Should().Be(WebSocketCloseStatus.InvalidPayloadData);
+        socket.CloseStatusDescription.Should().Be("undecodable text");
+        using var next = await ConnectAsync(pbx);
+        using var answer = await LogInByHandAsync(next);
+        answer.RootElement.GetProperty("mt").GetString().Should().Be("LoginResult");
+    }
+
     [Fact]
     public async Task WrongPath_IsNotAWebSocketEndpoint()
     {

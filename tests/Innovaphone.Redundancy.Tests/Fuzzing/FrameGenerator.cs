@@ -285,14 +285,13 @@ internal sealed class FrameGenerator(Random random)
                 how = "invalid UTF-8 inserted";
                 break;
             case 3:
-                // A string value holding an invalid UTF-8 sequence (inside the quotes, so the JSON still tokenises).
-                var quote = bytes.LastIndexOf((byte)'"');
-                bytes.InsertRange(Math.Max(quote, 0), Pick<byte[]>([0xc3, 0x28], [0xff], [0xed, 0xa0, 0x80], [0xe2, 0x82], [0xf0, 0x90, 0x80]));
+                // Invalid UTF-8 inside a string, so that the JSON still tokenises: any string, a name or a value, at any
+                // depth (the end of the frame's last string alone missed names inside info for most seeds).
+                bytes.InsertRange(AnyStringEnd(bytes), Pick<byte[]>([0xc3, 0x28], [0xff], [0xed, 0xa0, 0x80], [0xe2, 0x82], [0xf0, 0x90, 0x80]));
                 how = "invalid UTF-8 in a string";
                 break;
             case 4:
-                var at = bytes.LastIndexOf((byte)'"');
-                bytes.InsertRange(Math.Max(at, 0), Encoding.ASCII.GetBytes(Pick("\\udc00", "\\ud800", "\\ud800\\u0041", "\\x", "\\u12", "\\u0000", "\n")));
+                bytes.InsertRange(AnyStringEnd(bytes), Encoding.ASCII.GetBytes(Pick("\\udc00", "\\ud800", "\\ud800\\u0041", "\\x", "\\u12", "\\u0000", "\n")));
                 how = "bad escape in a string";
                 break;
             case 5:
@@ -319,6 +318,31 @@ internal sealed class FrameGenerator(Random random)
         }
 
         return Text([.. bytes], label + ", " + how);
+    }
+
+    /// <summary>The position of the closing quote of a random string of the frame (name or value), 0 when it has none.</summary>
+    private int AnyStringEnd(List<byte> bytes)
+    {
+        var ends = new List<int>();
+        var inString = false;
+        for (var i = 0; i < bytes.Count; i++)
+        {
+            if (inString && bytes[i] == (byte)'\\')
+            {
+                i++;
+            }
+            else if (bytes[i] == (byte)'"')
+            {
+                if (inString)
+                {
+                    ends.Add(i);
+                }
+
+                inString = !inString;
+            }
+        }
+
+        return ends.Count == 0 ? 0 : ends[_random.Next(ends.Count)];
     }
 
     private byte[] DeepNesting()

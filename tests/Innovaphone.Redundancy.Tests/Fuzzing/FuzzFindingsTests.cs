@@ -28,36 +28,156 @@ public sealed class FuzzFindingsTests
         MyAppsFrame.TryReadMt(frame).Should().BeNull();
     }
 
+    /// <summary>
+    /// Undecodable text: bytes that are not UTF-8, escapes that are not UTF-16 (a lone surrogate). System.Text.Json reads
+    /// both as well-formed JSON and throws only where the text is decoded (GetString, TryGetProperty, ...). Seed
+    /// 20261205 found a lone surrogate in a name inside a Redirect's info throwing out of TryResolveRedirectTarget;
+    /// seeds 1 and 3 found the same class elsewhere. The parser refuses such a frame whole: any frame, any place, any stage.
+    /// </summary>
+    private static readonly string[] UndecodableTexts = ["\\ud800", "\\udc00", "\\ud800\\u0041", "\\udbff\\ud800", "<ff>", "<c0 af>", "<ed a0 80>", "<e2 82>"];
+
+    /// <summary>Where the undecodable text (<c>%BAD%</c>) sits; <c>Signed</c>: a LoginResult or Redirect with a correct digest over its info.</summary>
+    private static readonly Dictionary<string, (bool AfterCredentials, Func<string, byte[]> Frame)> Places = new(StringComparer.Ordinal)
+    {
+        ["Redirect, name in info"] = (false, bad => Bytes("{\"mt\":\"Redirect\",\"info\":{\"host\":\"pbx.example.com\",\"x" + bad + "\":true}}")),
+        ["Redirect, info.host"] = (false, bad => Bytes("{\"mt\":\"Redirect\",\"info\":{\"host\":\"pbx" + bad + ".example.com\"}}")),
+        ["Redirect, info.mod"] = (false, bad => Bytes("{\"mt\":\"Redirect\",\"info\":{\"host\":\"pbx.example.com\",\"mod\":\"" + bad + "\"}}")),
+        ["Redirect, deep in info"] = (false, bad => Bytes("{\"mt\":\"Redirect\",\"info\":{\"host\":\"pbx.example.com\",\"user\":{\"emails\":[\"" + bad + "\"]}}}")),
+        ["Redirect, mt"] = (false, bad => Bytes("{\"mt\":\"Redirect" + bad + "\",\"info\":{\"host\":\"pbx.example.com\"}}")),
+        ["Redirect, name after info"] = (false, bad => Bytes("{\"mt\":\"Redirect\",\"info\":{\"host\":\"pbx.example.com\"},\"" + bad + "\":1}")),
+        ["Signed Redirect, name in info"] = (true, bad => Signed("Redirect", "{\"host\":\"pbx.example.com\",\"" + bad + "\":1}")),
+        ["Signed Redirect, info.https"] = (true, bad => Signed("Redirect", "{\"host\":\"pbx.example.com\",\"https\":\"44" + bad + "3\"}")),
+        ["Signed LoginResult, info.session.usr"] = (true, bad => Signed("LoginResult", "{\"session\":{\"usr\":\"" + bad + "\",\"pwd\":\"00\"}}")),
+        ["Signed LoginResult, name deep in info"] = (true, bad => Signed("LoginResult", "{\"user\":{\"d" + bad + "n\":\"Alice\"},\"standby\":false}")),
+        ["Signed LoginResult, info.alt"] = (true, bad => Signed("LoginResult", "{\"alt\":\"" + bad + "/PBX0\"}")),
+        ["LoginResult error, errorText"] = (false, bad => Bytes("{\"mt\":\"LoginResult\",\"error\":1,\"errorText\":\"wrong" + bad + "\"}")),
+        ["LoginResult error after credentials, errorText"] = (true, bad => Bytes("{\"mt\":\"LoginResult\",\"error\":5,\"errorText\":\"" + bad + "\"}")),
+        ["Authenticate, challenge"] = (false, bad => Bytes("{\"mt\":\"Authenticate\",\"type\":\"user\",\"method\":\"digest\",\"domain\":\"example.com\",\"challenge\":\"c0" + bad + "\"}")),
+        ["Authenticate, unknown name"] = (false, bad => Bytes("{\"mt\":\"Authenticate\",\"type\":\"user\",\"method\":\"digest\",\"domain\":\"example.com\",\"challenge\":\"c0\",\"" + bad + "\":1}")),
+        ["Authorize, unknown name"] = (true, bad => Bytes("{\"mt\":\"Authorize\",\"code\":4711,\"x" + bad + "\":0}")),
+        ["post-login message, deep value"] = (false, bad => Bytes("{\"mt\":\"UpdateOwnPresence\",\"presence\":[{\"note\":\"" + bad + "\"}]}")),
+        ["post-login message, name before mt"] = (true, bad => Bytes("{\"" + bad + "\":{},\"mt\":\"StandbyBack\"}")),
+    };
+
+    public static TheoryData<string, string> RedirectPlaces => Cases(place => place.Contains("Redirect", StringComparison.Ordinal));
+
+    public static TheoryData<string, string> OtherPlaces => Cases(place => !place.Contains("Redirect", StringComparison.Ordinal));
+
+    public static TheoryData<string, string> AllPlaces => Cases(_ => true);
+
     [Theory]
-    [InlineData("{\"host\":\"\\udc00\"}")]
-    [InlineData("{\"host\":\"pbx.example.com\",\"https\":\"\\udc00\"}")]
-    public void CredentialLessRedirect_UndecodableInfoString_FailsAsProtocolError(string info)
+    [MemberData(nameof(RedirectPlaces))]
+    public void R3_RedirectWithUndecodableText_FailsAsProtocolErrorWithAReason(string place, string bad)
     {
-        // Reachable by anyone on the path: this Redirect needs no digest.
-        var step = StartedDriver().OnText(Encoding.UTF8.GetBytes($"{{\"mt\":\"Redirect\",\"info\":{info}}}"));
+        // R3: a Redirect that cannot be followed is a failed attempt with a clear reason, signed or not.
+        AssertProtocolError(place, bad);
+    }
 
-        step.Outcome.Should().BeOfType<AttemptFailed>().Which.Kind.Should().Be(AttemptFailureKind.ProtocolError);
+    [Theory]
+    [MemberData(nameof(OtherPlaces))]
+    public void LoginFrameWithUndecodableText_FailsAsProtocolErrorWithAReason(string place, string bad)
+    {
+        AssertProtocolError(place, bad);
+    }
+
+    [Theory]
+    [MemberData(nameof(AllPlaces))]
+    public void TryParse_UndecodableTextAnywhere_FailsWithAReason(string place, string bad)
+    {
+        MyAppsFrame.TryParse(Places[place].Frame(bad), out var frame, out var error).Should().BeFalse();
+
+        frame.Should().BeNull();
+        error.Should().Contain("undecodable text");
+    }
+
+    [Theory]
+    [MemberData(nameof(AllPlaces))]
+    public void TryReadMt_UndecodableTextAnywhere_ReturnsAnMtOrNullWithoutThrowing(string place, string bad)
+    {
+        // The post-login path reads only mt: it publishes every frame, and undecodable text before mt makes no mt.
+        var mt = MyAppsFrame.TryReadMt(Places[place].Frame(bad));
+
+        mt.Should().BeOneOf(null, "Redirect", "LoginResult", "Authenticate", "Authorize", "UpdateOwnPresence", "StandbyBack");
+    }
+
+    [Theory]
+    [InlineData("{\"mt\":\"Redirect\",\"info\":{\"\\ud800\":1}}", "undecodable text in 'info'")]
+    [InlineData("{\"mt\":\"\\ud800\"}", "undecodable text in 'mt'")]
+    [InlineData("{\"\\ud800\":1,\"mt\":\"Redirect\"}", "undecodable text in a field name")]
+    [InlineData("{\"mt\":\"Redirect\",\"junk\":[\"\\ud800\"]}", "undecodable text in an unknown field")]
+    public void TryParse_UndecodableText_ReasonSaysWhere(string json, string reason)
+    {
+        MyAppsFrame.TryParse(Encoding.UTF8.GetBytes(json), out _, out var error).Should().BeFalse();
+
+        error.Should().StartWith(reason).And.Contain("invalid UTF-8 or an escaped lone surrogate");
     }
 
     [Fact]
-    public void CredentialLessRedirect_UndecodableMod_KeepsTheCurrentModule()
+    public void TryParse_ValidSurrogatePairAndNonAsciiText_StillParse()
     {
-        // Like any unusable info.mod: ignored, the module stays.
-        var step = StartedDriver().OnText("{\"mt\":\"Redirect\",\"info\":{\"host\":\"pbx.example.com\",\"mod\":\"\\ud800\"}}"u8.ToArray());
+        // The check refuses only what cannot be decoded: a pair of escapes, raw UTF-8 and escaped non-ASCII pass.
+        var frame = Encoding.UTF8.GetBytes("{\"mt\":\"Redirect\",\"info\":{\"host\":\"pbx.example.com\",\"dn\":\"J\\u00fcrgen \\ud83d\\ude00 Jürgen\"}}");
 
-        step.Outcome.Should().Be(new Redirected(PbxAddress.Parse("pbx.example.com/PBX0"), PbxScheme.Wss));
+        MyAppsFrame.TryParse(frame, out _, out var error).Should().BeTrue(error);
+        StartedDriver().OnText(frame).Outcome.Should().Be(new Redirected(PbxAddress.Parse("pbx.example.com/PBX0"), PbxScheme.Wss));
     }
 
-    [Fact]
-    public void LoginResult_SignedInfoWithUndecodableStrings_LogsInIgnoringThem()
+    private static void AssertProtocolError(string place, string bad)
     {
+        var (afterCredentials, build) = Places[place];
         var driver = StartedDriver();
-        driver.OnText(Encoding.UTF8.GetBytes(LoginDriverTests.Authenticate()));
+        if (afterCredentials)
+        {
+            driver.OnText(Encoding.UTF8.GetBytes(LoginDriverTests.Authenticate())).Send.Should().ContainSingle("the digest Login is sent");
+        }
 
-        var step = driver.OnText(Encoding.UTF8.GetBytes(LoginDriverTests.LoginResult("{\"alt\":\"\\udc00\",\"session\":{\"usr\":\"\\ud800\",\"pwd\":\"00\"}}")));
+        var step = driver.OnText(build(bad));
 
-        step.LoggedIn.Should().Be(PbxLoginInfo.None);
-        step.LearnedSession.Should().BeNull();
+        step.LoggedIn.Should().BeNull();
+        var failed = step.Outcome.Should().BeOfType<AttemptFailed>().Subject;
+        failed.Kind.Should().Be(AttemptFailureKind.ProtocolError);
+        failed.Reason.Should().Contain("undecodable text").And.Contain("invalid UTF-8 or an escaped lone surrogate");
+    }
+
+    private static TheoryData<string, string> Cases(Func<string, bool> where)
+    {
+        var data = new TheoryData<string, string>();
+        foreach (var place in Places.Keys.Where(where))
+        {
+            foreach (var bad in UndecodableTexts)
+            {
+                data.Add(place, bad);
+            }
+        }
+
+        return data;
+    }
+
+    /// <summary>A LoginResult or Redirect whose digest is correct for the login of <see cref="StartedDriver"/> after its Authenticate.</summary>
+    private static byte[] Signed(string mt, string info)
+    {
+        var infoBytes = Bytes(info);
+        var digest = mt == "Redirect"
+            ? MyAppsCrypto.RedirectDigest("alice", "secret", LoginDriverTests.Nonce, LoginDriverTests.Challenge, infoBytes)
+            : MyAppsCrypto.LoginResultDigest(LoginDriverTests.Domain, "alice", "secret", LoginDriverTests.Nonce, LoginDriverTests.Challenge, infoBytes);
+        return [.. Bytes("{\"mt\":\"" + mt + "\",\"info\":"), .. infoBytes, .. Bytes(",\"digest\":\"" + digest + "\"}")];
+    }
+
+    /// <summary>The UTF-8 of <paramref name="text"/>, with each <c>&lt;hex bytes&gt;</c> group as those raw bytes (invalid UTF-8 on purpose).</summary>
+    private static byte[] Bytes(string text)
+    {
+        var bytes = new List<byte>();
+        var rest = text;
+        for (var open = rest.IndexOf('<', StringComparison.Ordinal); open >= 0; open = rest.IndexOf('<', StringComparison.Ordinal))
+        {
+            var close = rest.IndexOf('>', open);
+            bytes.AddRange(Encoding.UTF8.GetBytes(rest[..open]));
+            bytes.AddRange(Convert.FromHexString(rest[(open + 1)..close].Replace(" ", string.Empty, StringComparison.Ordinal)));
+            rest = rest[(close + 1)..];
+        }
+
+        bytes.AddRange(Encoding.UTF8.GetBytes(rest));
+        return [.. bytes];
     }
 
     [Fact]

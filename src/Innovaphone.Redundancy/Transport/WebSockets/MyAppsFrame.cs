@@ -18,7 +18,10 @@ internal sealed class MyAppsFrame
     /// <summary>The message type.</summary>
     public string Mt { get; }
 
-    /// <summary>The <c>info</c> object's bytes exactly as received, or <see langword="null"/> when absent.</summary>
+    /// <summary>
+    /// The <c>info</c> object's bytes exactly as received, or <see langword="null"/> when absent. Its strings and names
+    /// decode: a frame with undecodable text anywhere does not parse.
+    /// </summary>
     public ReadOnlyMemory<byte>? RawInfo { get; private set; }
 
     /// <summary><c>type</c> (Authenticate).</summary>
@@ -50,7 +53,8 @@ internal sealed class MyAppsFrame
 
     /// <summary>
     /// Parses one text frame. <paramref name="utf8"/> must stay unchanged while <see cref="RawInfo"/> is used:
-    /// it is a slice of it.
+    /// it is a slice of it. A frame with text that does not decode anywhere in it (invalid UTF-8, an escaped lone
+    /// surrogate; in a name or a value, at any depth) fails: nothing that reads a parsed frame can meet such text.
     /// </summary>
     /// <param name="utf8">The frame's bytes.</param>
     /// <param name="frame">The parsed frame.</param>
@@ -67,12 +71,6 @@ internal sealed class MyAppsFrame
             // The reader's message quotes the offending frame text (an invalid literal can run to the frame's end): bound it.
             var detail = e.Message.Length <= 200 ? e.Message : e.Message[..200] + "...";
             error = "malformed JSON (" + detail + ")";
-            return false;
-        }
-        catch (InvalidOperationException)
-        {
-            // Utf8JsonReader's typed getters throw this for a value of the wrong kind, e.g. a number too large.
-            error = "a field has a value of the wrong kind";
             return false;
         }
     }
@@ -95,6 +93,12 @@ internal sealed class MyAppsFrame
 
         while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
         {
+            if (!JsonText.IsDecodable(ref reader))
+            {
+                error = Undecodable("a field name");
+                return false;
+            }
+
             var name = reader.GetString()!;
             reader.Read();
 
@@ -105,19 +109,27 @@ internal sealed class MyAppsFrame
                 return false;
             }
 
+            // Every value is checked here, all of it (info and unknown fields too): after this parser nothing can meet
+            // undecodable text, neither the reads below nor MyAppsLoginInfo's JsonDocument over info.
+            var valueType = reader.TokenType;
+            var valueStart = (int)reader.TokenStartIndex;
+            if (!JsonText.TrySkip(ref reader))
+            {
+                error = Undecodable(IsKnown(name) ? $"'{name}'" : "an unknown field");
+                return false;
+            }
+
             switch (name)
             {
                 case "info":
-                    if (reader.TokenType != JsonTokenType.StartObject)
+                    if (valueType != JsonTokenType.StartObject)
                     {
                         error = "'info' is not an object";
                         return false;
                     }
 
-                    var start = (int)reader.TokenStartIndex;
-                    reader.Skip();
-                    rawInfo = utf8[start..(int)reader.BytesConsumed];
-                    continue;
+                    rawInfo = utf8[valueStart..(int)reader.BytesConsumed];
+                    break;
                 case "mt":
                     mt = ReadString(ref reader, name);
                     break;
@@ -147,10 +159,6 @@ internal sealed class MyAppsFrame
                     break;
                 case "error":
                     loginError = ReadInt(ref reader, name);
-                    break;
-                default:
-                    // Fields this library does not need; Skip also validates nested JSON.
-                    reader.Skip();
                     break;
             }
         }
@@ -217,6 +225,9 @@ internal sealed class MyAppsFrame
             return null;
         }
     }
+
+    private static string Undecodable(string where) =>
+        $"undecodable text in {where} (invalid UTF-8 or an escaped lone surrogate)";
 
     private static bool IsKnown(string name) =>
         name is "mt" or "info" or "type" or "method" or "domain" or "challenge" or "url" or "digest" or "errorText" or "code" or "error";

@@ -3,7 +3,11 @@ using System.Text.Json;
 
 namespace Innovaphone.Redundancy.Transport.WebSockets;
 
-/// <summary>Reads the fields of a LoginResult's or Redirect's <c>info</c> that redundancy needs.</summary>
+/// <summary>
+/// Reads the fields of a LoginResult's or Redirect's <c>info</c> that redundancy needs. The info is a parsed frame's
+/// (<see cref="MyAppsFrame.RawInfo"/>): its strings and names decode (<see cref="JsonText"/>), so no JsonElement access
+/// here can throw for undecodable text.
+/// </summary>
 internal static class MyAppsLoginInfo
 {
     /// <summary>
@@ -259,27 +263,8 @@ internal static class MyAppsLoginInfo
         return ok && port is >= 1 and <= 65535;
     }
 
-    /// <summary>
-    /// The string value, or <see langword="null"/> when the element is not a string or its text cannot be decoded (invalid
-    /// UTF-8, an escaped lone surrogate): GetString throws InvalidOperationException for those, and a hostile frame must
-    /// not turn into an exception out of the login.
-    /// </summary>
-    private static string? TextOrNull(JsonElement element)
-    {
-        if (element.ValueKind != JsonValueKind.String)
-        {
-            return null;
-        }
-
-        try
-        {
-            return element.GetString();
-        }
-        catch (InvalidOperationException)
-        {
-            return null;
-        }
-    }
+    /// <summary>The string value, or <see langword="null"/> when the element is not a string.</summary>
+    private static string? TextOrNull(JsonElement element) => element.ValueKind == JsonValueKind.String ? element.GetString() : null;
 
     private static PbxAddress? ReadAddress(JsonElement root, string name, PbxScheme scheme, List<string> notes)
     {
