@@ -24,7 +24,10 @@ internal sealed class MonitorCommandLine
     /// <summary>Exit code: a usage error (bad or missing option, password variable not set, no state folder).</summary>
     public const int UsageError = 2;
 
-    /// <summary>Exit code: the PBX rejected the login or logged the session out (the manager is Faulted).</summary>
+    /// <summary>
+    /// Exit code: the PBX rejected the login, offers no login method that fits (no password and no sign-in), or logged the
+    /// session out (the manager is Faulted).
+    /// </summary>
     public const int Faulted = 3;
 
     private readonly Option<string> _pbx = new("--pbx")
@@ -55,6 +58,25 @@ internal sealed class MonitorCommandLine
 
     // Only to answer it: a password on the command line would show in the shell history and the process list.
     private readonly Option<string> _password = new("--password") { Hidden = true };
+
+    private readonly Option<bool> _sso = new("--sso")
+    {
+        Description = "Sign in through the installation's identity provider (OAuth2/SSO) when the PBX offers it: the sign-in " +
+                      "URL is printed on stderr ('sign in: <url>'); open it in a browser. Without a password this is what " +
+                      "happens anyway; with one, --sso uses it only where the PBX offers no sign-in.",
+    };
+
+    private readonly Option<bool> _keepSession = new("--keep-session")
+    {
+        Description = "Keep the myApps session in a file of its own (0600, beside the state file) so that a restart needs no " +
+                      "new sign-in. The file holds a secret, like a password.",
+    };
+
+    private readonly Option<string> _sessionFile = new("--session-file")
+    {
+        Description = "Keep the myApps session in this file (implies --keep-session).",
+        HelpName = "path",
+    };
 
     private readonly Option<string> _phys = new("--phys")
     {
@@ -141,10 +163,10 @@ internal sealed class MonitorCommandLine
 
         Command = new RootCommand(
             "Watches what the PBX failover logic of Innovaphone.Redundancy does against your PBX: one line per state " +
-            "change and per connInfo change, until Ctrl-C. Exit codes: 0 stopped, 2 usage error, 3 login rejected or " +
-            "logged out.")
+            "change and per connInfo change, until Ctrl-C. Exit codes: 0 stopped, 2 usage error, 3 login rejected, no " +
+            "login method the PBX offers fits, or logged out.")
         {
-            _pbx, _user, _passwordVariable, _passwordFromStdin, _password, _phys, _stateFile, _noStateFile, _insecure,
+            _pbx, _user, _passwordVariable, _passwordFromStdin, _password, _sso, _keepSession, _sessionFile, _phys, _stateFile, _noStateFile, _insecure,
             _trustThumbprint, _build, _json, _events, _logLevel,
         };
         // The same name in help whether it runs as the installed command or as `dotnet Innovaphone.Redundancy.Monitor.dll`.
@@ -199,6 +221,9 @@ internal sealed class MonitorCommandLine
             User = parsed.GetRequiredValue(_user),
             PasswordVariable = parsed.GetValue(_passwordVariable),
             PasswordFromStdin = parsed.GetValue(_passwordFromStdin),
+            SingleSignOn = parsed.GetValue(_sso),
+            KeepSession = parsed.GetValue(_keepSession) || parsed.GetValue(_sessionFile) is not null,
+            SessionFile = parsed.GetValue(_sessionFile),
             Phys = parsed.GetValue(_phys),
             StateFile = parsed.GetValue(_stateFile),
             NoStateFile = parsed.GetValue(_noStateFile),
@@ -264,6 +289,11 @@ internal sealed class MonitorCommandLine
         if (Value(result, _stateFile) is not null && Value(result, _noStateFile))
         {
             result.AddError("--state-file and --no-state-file exclude each other.");
+        }
+
+        if (Value(result, _sessionFile) is { } sessionFile && string.IsNullOrWhiteSpace(sessionFile))
+        {
+            result.AddError("--session-file needs a path.");
         }
 
         if (Value(result, _stateFile) is { } stateFile && string.IsNullOrWhiteSpace(stateFile))

@@ -36,6 +36,41 @@ internal sealed class MonitorOutput(TextWriter output, MonitorSettings settings,
         Write(settings.Json ? info.ToJson() : ConnInfoLine(info, time.GetUtcNow(), zone));
 
     /// <summary>
+    /// The PBX asks the user to sign in: <c>sign in: &lt;url&gt;</c> on stderr, always (a person opens it), and with --events
+    /// also <c>{"type":"sign-in","url":"...","pbx":"..."}</c> on stdout.
+    /// </summary>
+    public void OnSignIn(TextWriter error, Transport.WebSockets.MyAppsSignIn signIn)
+    {
+        WriteTo(error, $"sign in: {signIn.Url.AbsoluteUri}");
+        if (settings.Events)
+        {
+            Write(Json(json =>
+            {
+                json.WriteString("type", "sign-in");
+                json.WriteString("url", signIn.Url.AbsoluteUri);
+                json.WriteString("pbx", signIn.Pbx.ToString());
+            }));
+        }
+    }
+
+    /// <summary>
+    /// The PBX shows a code to confirm the sign-in on another device (two-factor): <c>sign-in code: &lt;code&gt;</c> on stderr,
+    /// and with --events also <c>{"type":"sign-in-code","code":1234}</c> on stdout.
+    /// </summary>
+    public void OnSignInCode(TextWriter error, int code)
+    {
+        WriteTo(error, string.Create(CultureInfo.InvariantCulture, $"sign-in code: {code}"));
+        if (settings.Events)
+        {
+            Write(Json(json =>
+            {
+                json.WriteString("type", "sign-in-code");
+                json.WriteNumber("code", code);
+            }));
+        }
+    }
+
+    /// <summary>
     /// <c>16:01:02.345 state    Failover   pbx=pbx-a.example.com/PBX0 attempt=2 reason "..." next attempt 16:01:04.345</c>.
     /// </summary>
     public static string StateLine(RedundancyStateChange change, TimeZoneInfo zone)
@@ -74,28 +109,33 @@ internal sealed class MonitorOutput(TextWriter output, MonitorSettings settings,
     /// <c>{"type":"state","time":"2026-11-29T16:01:02.345+00:00","state":"Failover","previous":"Connecting","reason":"...",
     /// "pbx":"host/PBX0","attempt":2,"nextAttemptAt":"..."}</c>; pbx and nextAttemptAt are null when the change has none.
     /// </summary>
-    public static string StateJson(RedundancyStateChange change)
+    public static string StateJson(RedundancyStateChange change) => Json(json =>
+    {
+        json.WriteString("type", "state");
+        json.WriteString("time", change.Timestamp);
+        json.WriteString("state", change.Current.ToString());
+        json.WriteString("previous", change.Previous.ToString());
+        json.WriteString("reason", change.Reason);
+        json.WriteString("pbx", change.Target?.ToString());
+        json.WriteNumber("attempt", change.Attempt);
+        if (change.NextAttemptAt is { } next)
+        {
+            json.WriteString("nextAttemptAt", next);
+        }
+        else
+        {
+            json.WriteNull("nextAttemptAt");
+        }
+    });
+
+    /// <summary>One JSON object, written by <paramref name="properties"/>, as a line of text.</summary>
+    private static string Json(Action<Utf8JsonWriter> properties)
     {
         var buffer = new ArrayBufferWriter<byte>();
         using (var json = new Utf8JsonWriter(buffer))
         {
             json.WriteStartObject();
-            json.WriteString("type", "state");
-            json.WriteString("time", change.Timestamp);
-            json.WriteString("state", change.Current.ToString());
-            json.WriteString("previous", change.Previous.ToString());
-            json.WriteString("reason", change.Reason);
-            json.WriteString("pbx", change.Target?.ToString());
-            json.WriteNumber("attempt", change.Attempt);
-            if (change.NextAttemptAt is { } next)
-            {
-                json.WriteString("nextAttemptAt", next);
-            }
-            else
-            {
-                json.WriteNull("nextAttemptAt");
-            }
-
+            properties(json);
             json.WriteEndObject();
         }
 
@@ -107,12 +147,14 @@ internal sealed class MonitorOutput(TextWriter output, MonitorSettings settings,
 
     private static string Text(PbxAddress? pbx) => pbx?.ToString() ?? "-";
 
-    private void Write(string line)
+    private void Write(string line) => WriteTo(output, line);
+
+    private void WriteTo(TextWriter writer, string line)
     {
         lock (_gate)
         {
-            output.WriteLine(line);
-            output.Flush();
+            writer.WriteLine(line);
+            writer.Flush();
         }
     }
 }

@@ -26,7 +26,8 @@ internal static class MonitorRun
         ILoggerFactory? loggerFactory = null,
         TimeZoneInfo? zone = null)
     {
-        if (!TryGetPassword(settings, console, out var password, out var problem) || !TryGetStatePath(settings, out var statePath, out problem))
+        if (!TryGetPassword(settings, console, out var password, out var problem) || !TryGetStatePath(settings, out var statePath, out problem)
+            || !TryGetSessionPath(settings, out var sessionPath, out problem))
         {
             await console.Error.WriteLineAsync($"{MonitorCommandLine.CommandName}: {problem}");
             return MonitorCommandLine.UsageError;
@@ -36,15 +37,25 @@ internal static class MonitorRun
         var scheme = settings.Scheme == PbxScheme.Wss ? "wss" : "ws";
         await console.Error.WriteLineAsync(
             $"{MonitorCommandLine.CommandName}: {scheme}://{settings.Pbx} as {settings.User}; " +
-            (statePath is null ? "no state file (--no-state-file)" : $"state file {statePath}"));
+            (statePath is null ? "no state file (--no-state-file)" : $"state file {statePath}") +
+            (sessionPath is null ? string.Empty : $"; session file {sessionPath}") +
+            (password is null ? "; no password: signing in through the identity provider where the PBX offers it" : string.Empty));
 
         using var ownLoggerFactory = loggerFactory is null ? CreateLoggerFactory(settings.LogLevel) : null;
         var logs = loggerFactory ?? ownLoggerFactory!;
 
+        var output = new MonitorOutput(console.Out, settings, zone ?? TimeZoneInfo.Local, TimeProvider.System);
+
+        // Without a password the PBX's sign-in (OAuth2/SSO) is the only way in; with one, --sso allows it where the PBX
+        // offers no password login. The sign-in URL and code go to the person on stderr (and to scripts with --events).
         await using var transport = new MyAppsWebSocketTransport(new MyAppsTransportOptions
         {
             Username = settings.User,
             Password = password,
+            AllowSingleSignOn = settings.SingleSignOn || password is null,
+            OnSignIn = signIn => output.OnSignIn(console.Error, signIn),
+            OnAuthorize = code => output.OnSignInCode(console.Error, code),
+            SessionStore = sessionPath is null ? null : new JsonFileMyAppsSessionStore(sessionPath, logs.CreateLogger<JsonFileMyAppsSessionStore>()),
             AllowInsecure = settings.Insecure,
             RemoteCertificateValidationCallback = CertificateThumbprints.CreateValidator(settings.TrustedThumbprints),
             Build = settings.Build ?? MyAppsTransportOptions.DefaultBuild,
@@ -62,7 +73,6 @@ internal static class MonitorRun
             LoggerFactory = logs,
         });
 
-        var output = new MonitorOutput(console.Out, settings, zone ?? TimeZoneInfo.Local, TimeProvider.System);
         var faulted = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         using var states = manager.StateChanges.Subscribe(change =>
         {
@@ -83,6 +93,13 @@ internal static class MonitorRun
             if (await Task.WhenAny(stopped.Task, faulted.Task) == faulted.Task)
             {
                 await console.Error.WriteLineAsync($"{MonitorCommandLine.CommandName}: {await faulted.Task}");
+                if (password is null)
+                {
+                    // Most often the PBX offers no sign-in: say how to give the password it asks for.
+                    await console.Error.WriteLineAsync(
+                        $"{MonitorCommandLine.CommandName}: no password was given; give one with --password-env <variable> or --password-stdin.");
+                }
+
                 return MonitorCommandLine.Faulted;
             }
         }
@@ -129,6 +146,33 @@ internal static class MonitorRun
         }
 
         return true;
+    }
+
+    private static bool TryGetSessionPath(MonitorSettings settings, out string? path, out string? problem)
+    {
+        path = null;
+        problem = null;
+        if (!settings.KeepSession)
+        {
+            return true;
+        }
+
+        if (settings.SessionFile is { } file)
+        {
+            path = Path.GetFullPath(file);
+            return true;
+        }
+
+        try
+        {
+            path = JsonFileMyAppsSessionStore.GetDefaultPath(settings.Pbx, settings.User);
+            return true;
+        }
+        catch (InvalidOperationException e)
+        {
+            problem = $"{e.Message} Give --session-file <path>.";
+            return false;
+        }
     }
 
     private static bool TryGetStatePath(MonitorSettings settings, out string? path, out string? problem)

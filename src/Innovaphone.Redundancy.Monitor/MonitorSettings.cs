@@ -21,6 +21,15 @@ internal sealed record MonitorSettings
     /// <summary>Read the password as the first line of standard input (<c>--password-stdin</c>).</summary>
     public bool PasswordFromStdin { get; init; }
 
+    /// <summary>Sign in through the identity provider where the PBX offers it (<c>--sso</c>; implied without a password).</summary>
+    public bool SingleSignOn { get; init; }
+
+    /// <summary>Keep the myApps session in a file of its own (<c>--keep-session</c>, or <c>--session-file</c>).</summary>
+    public bool KeepSession { get; init; }
+
+    /// <summary>The session file (<c>--session-file</c>); null: the default file beside the state file, when <see cref="KeepSession"/>.</summary>
+    public string? SessionFile { get; init; }
+
     /// <summary>The physical location for connInfo (<c>--phys</c>); null: none.</summary>
     public string? Phys { get; init; }
 

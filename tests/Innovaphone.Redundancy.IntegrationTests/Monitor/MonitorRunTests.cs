@@ -128,6 +128,62 @@ public sealed class MonitorRunTests : IAsyncLifetime
         _stderr.Lines[^1].Should().StartWith("ipr-monitor: ");
     }
 
+    [Fact]
+    public async Task Run_NoPassword_SignsInThroughTheIdentityProvider_AndKeepsTheSession()
+    {
+        var master = await StartEmulatorAsync(tls: false, userHere: false);
+        var slave = await _emulator!.AddSlaveAsync(master, cancellationToken: TestContext.Current.CancellationToken);
+        _emulator.System.SetLoginMethods(master, SimulatedLoginMethods.SingleSignOnOnly);
+        _emulator.System.SetLoginMethods(slave, SimulatedLoginMethods.SingleSignOnOnly);
+        _emulator.System.AddUser(User, Password, slave);
+        _emulator.SignInAs(User);
+        var sessionFile = Path.Combine(_directory, "session.json");
+
+        // No --password-env, no --password-stdin, stdin closed: a script or a service.
+        var run = MonitorRun.RunAsync(
+            Bind("--pbx", master.Address.ToString(), "--user", User, "--insecure", "--events", "--no-state-file", "--session-file", sessionFile),
+            new MonitorConsole(_stdout, _stderr, new StringReader(string.Empty)), _stop.Token, _logs, TimeZoneInfo.Utc);
+
+        var prompt = await _stderr.WaitForAsync(l => l.StartsWith("sign in: ", StringComparison.Ordinal), Guard);
+        using (var browser = new HttpClient())
+        {
+            (await browser.GetAsync(new Uri(prompt.Line["sign in: ".Length..]), TestContext.Current.CancellationToken)).IsSuccessStatusCode.Should().BeTrue();
+        }
+
+        await _stdout.WaitForAsync(l => l.StartsWith("{\"up\":true", StringComparison.Ordinal) && l.Contains(slave.Address.ToString(), StringComparison.Ordinal), Guard);
+        await StopAsync(run);
+
+        using (var signIn = JsonDocument.Parse(_stdout.Lines.Single(l => l.Contains("\"type\":\"sign-in\"", StringComparison.Ordinal))))
+        {
+            signIn.RootElement.GetProperty("url").GetString().Should().Be(prompt.Line["sign in: ".Length..]);
+            signIn.RootElement.GetProperty("pbx").GetString().Should().Be(master.Address.ToString());
+        }
+
+        _stderr.Lines[0].Should().Contain("no password: signing in through the identity provider").And.Contain($"session file {sessionFile}");
+        File.Exists(sessionFile).Should().BeTrue("--session-file keeps the session for the next run");
+        if (!OperatingSystem.IsWindows())
+        {
+            File.GetUnixFileMode(sessionFile).Should().Be(UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+
+        _stderr.Text.Should().NotContain("   at ", "no stack trace");
+    }
+
+    [Fact]
+    public async Task Run_NoPasswordAndNoSignInOffered_ExitsThreeSayingHowToGiveAPassword()
+    {
+        var pbx = await StartEmulatorAsync(tls: false);
+
+        var exit = await MonitorRun.RunAsync(
+            Bind("--pbx", pbx.Address.ToString(), "--user", User, "--insecure", "--no-state-file"),
+            new MonitorConsole(_stdout, _stderr, new StringReader(string.Empty)), _stop.Token, _logs, TimeZoneInfo.Utc).WaitAsync(Guard, TestContext.Current.CancellationToken);
+
+        exit.Should().Be(MonitorCommandLine.Faulted, _stderr.Text);
+        _stderr.Text.Should().Contain("user login by digest", "the PBX's offer is named")
+            .And.Contain("--password-env <variable> or --password-stdin")
+            .And.NotContain("   at ", "no stack trace");
+    }
+
     /// <summary>A master PBX; the user lives on it unless <paramref name="userHere"/> is false.</summary>
     private async Task<SimulatedPbx> StartEmulatorAsync(bool tls, bool userHere = true)
     {

@@ -1,0 +1,151 @@
+using FluentAssertions;
+using Innovaphone.Redundancy.Testing;
+using Innovaphone.Redundancy.Testing.Emulation;
+using Innovaphone.Redundancy.Tests.RunWide;
+using Innovaphone.Redundancy.Transport.WebSockets;
+using Microsoft.Extensions.Logging;
+using Xunit;
+
+namespace Innovaphone.Redundancy.Tests.Integration;
+
+/// <summary>
+/// R13 over real loopback WebSockets: a user of an installation that signs in only through its identity provider
+/// (OAuth2) signs in once, and the myApps session carries them through a redirect chain, a standby login and a
+/// StandbyBack without the host's sign-in callback firing again; a session that expires (error 5) asks the host once.
+/// The emulator's sign-in page is opened with an HTTP GET, as a browser would.
+/// </summary>
+[Trait("Category", "Integration")]
+public sealed class SignInFailoverTests : IAsyncLifetime
+{
+    private const string User = "alice";
+    private static readonly TimeSpan Guard = TimeSpan.FromSeconds(30);
+
+    private readonly PbxEmulator _emulator = new();
+    private readonly HttpClient _browser = new();
+    private readonly ILoggerFactory _logs = LoggerFactory.Create(b => b.AddProvider(RunSecrets.LoggerProvider).SetMinimumLevel(LogLevel.Trace));
+    private readonly List<MyAppsSignIn> _signIns = [];
+    private readonly List<Task<HttpResponseMessage>> _pages = [];
+
+    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
+
+    public async ValueTask DisposeAsync()
+    {
+        RunSecrets.AddSecrets(_emulator.SecretsSeen);
+        await _emulator.DisposeAsync();
+        _browser.Dispose();
+        _logs.Dispose();
+    }
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private int SignIns
+    {
+        get
+        {
+            lock (_signIns)
+            {
+                return _signIns.Count;
+            }
+        }
+    }
+
+    [Fact]
+    public async Task R13_SignedInOnce_SessionCarriesTheUserThroughRedirectStandbyAndStandbyBack()
+    {
+        var (master, slave) = await SingleSignOnInstallationAsync();
+        await using var transport = NewTransport();
+        await using var manager = NewManager(master, transport);
+
+        await manager.StartAsync(Ct);
+        await WaitForAsync(manager, i => i.Up && !i.Standby && i.Cur == slave.Address, "up on the user's PBX after the redirect");
+        SignIns.Should().Be(1, "the user signed in once, at the master, which redirected to the slave");
+        _signIns[0].Pbx.Should().Be(master.Address);
+        transport.User!.Sip.Should().Be(User);
+
+        _emulator.System.Kill(slave);
+        await WaitForAsync(manager, i => i.Up && i.Standby && i.Cur == master.Address, "standby on the master");
+        _emulator.System.Revive(slave);
+        await WaitForAsync(manager, i => i.Up && !i.Standby && i.Cur == slave.Address, "home again after StandbyBack");
+
+        SignIns.Should().Be(1, "the session carried the user through the standby login and StandbyBack");
+        (await Task.WhenAll(_pages)).Should().OnlyContain(r => r.IsSuccessStatusCode);
+    }
+
+    [Fact]
+    public async Task R13_SessionExpiredAtTheStandby_AsksTheHostExactlyOnce()
+    {
+        var (master, slave) = await SingleSignOnInstallationAsync();
+        await using var transport = NewTransport();
+        await using var manager = NewManager(master, transport);
+        await manager.StartAsync(Ct);
+        await WaitForAsync(manager, i => i.Up && i.Cur == slave.Address, "up on the user's PBX");
+
+        // The master no longer knows the session; the slave dies: the standby login at the master gets error 5.
+        _emulator.System.ExpireSessions(User, master);
+        _emulator.System.Kill(slave);
+        await WaitForAsync(manager, i => i.Up && i.Standby && i.Cur == master.Address, "standby on the master after a new sign-in");
+        SignIns.Should().Be(2, "error 5 asked the host once");
+        _signIns[1].Pbx.Should().Be(master.Address);
+
+        _emulator.System.Revive(slave);
+        await WaitForAsync(manager, i => i.Up && !i.Standby && i.Cur == slave.Address, "home again after StandbyBack");
+        SignIns.Should().Be(2, "the new session carries the user home");
+    }
+
+    private async Task<(SimulatedPbx Master, SimulatedPbx Slave)> SingleSignOnInstallationAsync()
+    {
+        var master = await _emulator.AddMasterAsync(cancellationToken: Ct);
+        var slave = await _emulator.AddSlaveAsync(master, cancellationToken: Ct);
+        _emulator.System.SetLoginMethods(master, SimulatedLoginMethods.SingleSignOnOnly);
+        _emulator.System.SetLoginMethods(slave, SimulatedLoginMethods.SingleSignOnOnly);
+        _emulator.System.AddUser(User, "not-used-by-sso", home: slave);
+        _emulator.SignInAs(User);
+        return (master, slave);
+    }
+
+    /// <summary>A transport without a password: the PBX's sign-in page is "opened" at once by an HTTP GET.</summary>
+    private MyAppsWebSocketTransport NewTransport() => new(new MyAppsTransportOptions
+    {
+        Username = User,
+        AllowSingleSignOn = true,
+        AllowInsecure = true,
+        OnSignIn = signIn =>
+        {
+            lock (_signIns)
+            {
+                _signIns.Add(signIn);
+                _pages.Add(_browser.GetAsync(signIn.Url, Ct));
+            }
+        },
+        LoggerFactory = _logs,
+    });
+
+    private RedundancyManager NewManager(SimulatedPbx primary, MyAppsWebSocketTransport transport) => new(new RedundancyOptions
+    {
+        Primary = primary.Address,
+        Transport = transport,
+        Scheme = _emulator.Scheme,
+        User = User,
+        LoggerFactory = _logs,
+    });
+
+    private static async Task WaitForAsync(RedundancyManager manager, Func<ConnInfo, bool> condition, string what)
+    {
+        var reached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var subscription = manager.ConnInfoChanges.Subscribe(info =>
+        {
+            if (condition(info))
+            {
+                reached.TrySetResult();
+            }
+        });
+        try
+        {
+            await reached.Task.WaitAsync(Guard, Ct);
+        }
+        catch (TimeoutException)
+        {
+            throw new TimeoutException($"Gave up waiting for: {what}; connInfo {manager.ConnInfo.ToJson()}, state {manager.State}.");
+        }
+    }
+}
