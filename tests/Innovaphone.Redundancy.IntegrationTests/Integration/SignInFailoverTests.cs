@@ -2,6 +2,7 @@ using FluentAssertions;
 using Innovaphone.Redundancy.Testing;
 using Innovaphone.Redundancy.Testing.Emulation;
 using Innovaphone.Redundancy.Tests.RunWide;
+using Innovaphone.Redundancy.Transport;
 using Innovaphone.Redundancy.Transport.WebSockets;
 using Microsoft.Extensions.Logging;
 using Xunit;
@@ -90,6 +91,51 @@ public sealed class SignInFailoverTests : IAsyncLifetime
         _emulator.System.Revive(slave);
         await WaitForAsync(manager, i => i.Up && !i.Standby && i.Cur == slave.Address, "home again after StandbyBack");
         SignIns.Should().Be(2, "the new session carries the user home");
+    }
+
+    [Fact]
+    public async Task R13_TwoPbxesAskForASignInAtOnce_OnlyOneSignInStarts()
+    {
+        // As staggered attempts can: two logins of one transport reach the sign-in before either PBX answered for good.
+        var first = await _emulator.AddMasterAsync(cancellationToken: Ct);
+        var second = await _emulator.AddMasterAsync(cancellationToken: Ct);
+        _emulator.System.SetLoginMethods(first, SimulatedLoginMethods.SingleSignOnOnly);
+        _emulator.System.SetLoginMethods(second, SimulatedLoginMethods.SingleSignOnOnly);
+        _emulator.System.AddUser(User, "not-used-by-sso", home: first);
+        var signedIn = new TaskCompletionSource<MyAppsSignIn>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var transport = new MyAppsWebSocketTransport(new MyAppsTransportOptions
+        {
+            Username = User,
+            AllowSingleSignOn = true,
+            AllowInsecure = true,
+            OnSignIn = signIn =>
+            {
+                lock (_signIns)
+                {
+                    _signIns.Add(signIn);
+                }
+
+                signedIn.TrySetResult(signIn);
+            },
+            LoggerFactory = _logs,
+        });
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+
+        var atFirst = transport.ConnectAsync(new PbxLoginRequest(first.Address, _emulator.Scheme, 1), cancel.Token).AsTask();
+        var waiting = await signedIn.Task.WaitAsync(Guard, Ct);
+        var atSecond = await transport.ConnectAsync(new PbxLoginRequest(second.Address, _emulator.Scheme, 2), Ct).AsTask().WaitAsync(Guard, Ct);
+
+        waiting.Pbx.Should().Be(first.Address);
+        atSecond.Should().BeOfType<AttemptFailed>().Which.Kind.Should().Be(AttemptFailureKind.Refused);
+        SignIns.Should().Be(1, "no second sign-in while one is in progress");
+
+        // Once the first sign-in ends (here: given up), a sign-in may start again.
+        await cancel.CancelAsync();
+        await FluentActions.Awaiting(() => atFirst).Should().ThrowAsync<OperationCanceledException>();
+        _emulator.SignInAs(User, automatic: true);
+        (await transport.ConnectAsync(new PbxLoginRequest(second.Address, _emulator.Scheme, 3), Ct).AsTask().WaitAsync(Guard, Ct))
+            .Should().BeOfType<Redirected>("signed in again; the user lives on the first PBX");
+        SignIns.Should().Be(2);
     }
 
     private async Task<(SimulatedPbx Master, SimulatedPbx Slave)> SingleSignOnInstallationAsync()

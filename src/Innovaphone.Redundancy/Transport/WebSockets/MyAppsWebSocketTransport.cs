@@ -41,6 +41,7 @@ public sealed partial class MyAppsWebSocketTransport : IPbxTransport, IAsyncDisp
     private MyAppsSession? _session;
     private MyAppsSession? _signInSession;
     private Task? _sessionLoaded;
+    private PbxLoginRequest? _signingIn;
     private Task _sessionPersisted = Task.CompletedTask;
     private MyAppsUser? _user;
     private MyAppsConnection? _current;
@@ -251,6 +252,16 @@ public sealed partial class MyAppsWebSocketTransport : IPbxTransport, IAsyncDisp
 
                 if (step.SignIn is { } signIn)
                 {
+                    // One sign-in at a time (R13): staggered attempts may bring two PBXes this far before either answered;
+                    // the second is no case for a second browser window. It ends, and the round goes on without it.
+                    if (Interlocked.CompareExchange(ref _signingIn, request, null) is not null)
+                    {
+                        graceful = true;
+                        var busy = new AttemptFailed(AttemptFailureKind.Refused, "a sign-in at another PBX is in progress; not starting a second one");
+                        LogOutcome(request, busy);
+                        return busy;
+                    }
+
                     signingIn = true;
                     WebSocketLog.SignInRequested(_logger, request.AttemptId, request.Pbx, signIn.Url.Host, _options.SignInTimeout);
                     WaitForUser();
@@ -345,6 +356,11 @@ public sealed partial class MyAppsWebSocketTransport : IPbxTransport, IAsyncDisp
         }
         finally
         {
+            if (signingIn)
+            {
+                Interlocked.CompareExchange(ref _signingIn, null, request);
+            }
+
             if (graceful)
             {
                 // In the background: the outcome (a Redirect above all) must not wait for the close handshake, which a PBX
