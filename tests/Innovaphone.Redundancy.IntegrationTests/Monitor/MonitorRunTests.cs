@@ -184,6 +184,74 @@ public sealed class MonitorRunTests : IAsyncLifetime
             .And.NotContain("   at ", "no stack trace");
     }
 
+    [Fact]
+    public async Task Run_DefaultView_OrdinaryFailover_LogsNothingBesideTheStateLines()
+    {
+        // The demo's story: a redirect to the user's PBX, its death (standby on the master), its return (StandbyBack).
+        // At the monitor's default level (Warning) the state lines tell it alone: no log line repeats a step.
+        var master = await StartEmulatorAsync(tls: false, userHere: false);
+        var slave = await _emulator!.AddSlaveAsync(master, cancellationToken: TestContext.Current.CancellationToken);
+        _emulator.System.AddUser(User, Password, slave);
+        using var view = new WarningCounter();
+        using var logs = LoggerFactory.Create(b => b.AddProvider(view).SetMinimumLevel(LogLevel.Warning));
+
+        var run = MonitorRun.RunAsync(
+            Bind("--pbx", master.Address.ToString(), "--user", User, "--password-stdin", "--insecure", "--no-state-file"),
+            new MonitorConsole(_stdout, _stderr, new StringReader(Password + "\n")), _stop.Token, logs, TimeZoneInfo.Utc);
+        await _stdout.WaitForAsync(l => l.Contains($"connInfo up cur={slave.Address}", StringComparison.Ordinal), Guard);
+        _emulator.System.Kill(slave);
+        var standby = await _stdout.WaitForAsync(l => l.Contains($"connInfo up standby cur={master.Address}", StringComparison.Ordinal), Guard);
+        _emulator.System.Revive(slave);
+        await _stdout.WaitForAsync(l => l.Contains($"connInfo up cur={slave.Address}", StringComparison.Ordinal), Guard, standby.Index + 1);
+        await StopAsync(run);
+
+        view.Lines.Should().BeEmpty("an ordinary failover needs no person; the state lines tell it");
+        _stderr.Lines.Should().ContainSingle("only the start line");
+        _stdout.Lines.Where(l => l.Contains(" state ", StringComparison.Ordinal)).Should().OnlyHaveUniqueItems();
+    }
+
+    /// <summary>Collects the log lines a person would see at the monitor's default level.</summary>
+    private sealed class WarningCounter : ILoggerProvider
+    {
+        private readonly List<string> _lines = [];
+
+        public IReadOnlyList<string> Lines
+        {
+            get
+            {
+                lock (_lines)
+                {
+                    return [.. _lines];
+                }
+            }
+        }
+
+        public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
+
+        public void Dispose()
+        {
+        }
+
+        private sealed class Logger(WarningCounter owner, string category) : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state)
+                where TState : notnull => null;
+
+            public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Warning;
+
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+            {
+                if (IsEnabled(logLevel))
+                {
+                    lock (owner._lines)
+                    {
+                        owner._lines.Add($"{logLevel} {category} {eventId.Id}: {formatter(state, exception)}");
+                    }
+                }
+            }
+        }
+    }
+
     /// <summary>A master PBX; the user lives on it unless <paramref name="userHere"/> is false.</summary>
     private async Task<SimulatedPbx> StartEmulatorAsync(bool tls, bool userHere = true)
     {

@@ -152,7 +152,7 @@ public sealed partial class MyAppsWebSocketTransport : IPbxTransport, IAsyncDisp
             }
             catch (Exception e) when (IsConnectFailure(e))
             {
-                return ConnectFailed(request, AttemptFailureKind.Unreachable, DescribeConnectFailure(e));
+                return ConnectFailed(request, AttemptFailureKind.Unreachable, DescribeConnectFailure(e), e);
             }
         }
 
@@ -439,9 +439,17 @@ public sealed partial class MyAppsWebSocketTransport : IPbxTransport, IAsyncDisp
         return new Uri(prefix + pbx.Authority + _options.FormatPath(pbx.Module), UriKind.Absolute);
     }
 
-    private AttemptFailed ConnectFailed(PbxLoginRequest request, AttemptFailureKind kind, string reason)
+    private AttemptFailed ConnectFailed(PbxLoginRequest request, AttemptFailureKind kind, string reason, Exception? error = null)
     {
-        WebSocketLog.ConnectFailed(_logger, request.AttemptId, request.Pbx, kind, reason);
+        // A PBX that is down is the failover's ordinary case (the state line tells it); a certificate needs a person.
+        if (IsTlsFailure(error))
+        {
+            WebSocketLog.CertificateRefused(_logger, request.AttemptId, request.Pbx, reason);
+        }
+        else
+        {
+            WebSocketLog.ConnectFailed(_logger, request.AttemptId, request.Pbx, kind, reason);
+        }
         return new AttemptFailed(kind, reason);
     }
 
@@ -522,6 +530,19 @@ public sealed partial class MyAppsWebSocketTransport : IPbxTransport, IAsyncDisp
         }
 
         WebSocketLog.SessionDropped(_logger, reason);
+    }
+
+    private static bool IsTlsFailure(Exception? error)
+    {
+        for (var e = error; e is not null; e = e.InnerException)
+        {
+            if (e is System.Security.Authentication.AuthenticationException)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>Takes the stored session, unless a session is known already; a failing store is logged and ignored.</summary>

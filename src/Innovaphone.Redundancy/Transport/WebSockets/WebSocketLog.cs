@@ -34,6 +34,7 @@ internal static partial class WebSocketLog
     public const int SignInRequestedId = 221;
     public const int SignedInId = 222;
     public const int SessionStoreFailedId = 223;
+    public const int CertificateRefusedId = 224;
 
     [LoggerMessage(ConnectingId, LogLevel.Debug, "Attempt {AttemptId}: connecting to {Uri}")]
     public static partial void Connecting(ILogger logger, long attemptId, Uri uri);
@@ -41,7 +42,7 @@ internal static partial class WebSocketLog
     [LoggerMessage(ConnectedId, LogLevel.Debug, "Attempt {AttemptId}: WebSocket open to {Pbx}")]
     public static partial void Connected(ILogger logger, long attemptId, PbxAddress pbx);
 
-    [LoggerMessage(ConnectFailedId, LogLevel.Warning, "Attempt {AttemptId}: cannot connect to {Pbx} ({FailureKind}): {Reason}")]
+    [LoggerMessage(ConnectFailedId, LogLevel.Information, "Attempt {AttemptId}: cannot connect to {Pbx} ({FailureKind}): {Reason}")]
     public static partial void ConnectFailed(ILogger logger, long attemptId, PbxAddress pbx, AttemptFailureKind failureKind, string reason);
 
     [LoggerMessage(InsecureRefusedId, LogLevel.Warning, "Attempt {AttemptId}: refusing ws:// to {Pbx} because AllowInsecure is false")]
@@ -107,4 +108,7 @@ internal static partial class WebSocketLog
 
     [LoggerMessage(SessionStoreFailedId, LogLevel.Warning, "The session store failed to {Operation} the session ({ExceptionType}); the transport goes on with the session it holds")]
     public static partial void SessionStoreFailed(ILogger logger, string operation, string exceptionType);
+
+    [LoggerMessage(CertificateRefusedId, LogLevel.Warning, "Attempt {AttemptId}: the TLS handshake with {Pbx} failed, most often because its certificate is not trusted (pin it: TrustedCertificateThumbprints, --trust-thumbprint): {Reason}")]
+    public static partial void CertificateRefused(ILogger logger, long attemptId, PbxAddress pbx, string reason);
 }
