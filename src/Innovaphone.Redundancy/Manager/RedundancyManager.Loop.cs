@@ -204,29 +204,8 @@ public sealed partial class RedundancyManager
         }
     }
 
-    private void Track(Task task)
-    {
-        // What is tracked never faults, so that stop and dispose cannot throw because a transport's close did.
-        var tracked = task.ContinueWith(
-            static (t, self) =>
-            {
-                if (t.Exception is { } ex)
-                {
-                    Log.ProcessingFailed(((RedundancyManager)self!)._logger, "background work", ex.InnerException ?? ex);
-                }
-            },
-            this,
-            CancellationToken.None,
-            TaskContinuationOptions.ExecuteSynchronously,
-            TaskScheduler.Default);
-        _background.TryAdd(tracked, 0);
-        _ = tracked.ContinueWith(
-            static (t, self) => ((RedundancyManager)self!)._background.TryRemove(t, out _),
-            this,
-            CancellationToken.None,
-            TaskContinuationOptions.ExecuteSynchronously,
-            TaskScheduler.Default);
-    }
+    /// <summary>Tracks background work until stop and dispose: what it does never faults them (a fault is logged, 108).</summary>
+    private void Track(Task task) => _background.Add(task);
 
     private void OnSubscriberError(Exception exception) => Log.SubscriberFailed(_logger, exception);
 }

@@ -72,7 +72,7 @@ public sealed partial class RedundancyManager : IAsyncDisposable
 
     // Logins the machine has been told of but has not yet adopted or closed, by attempt id.
     private readonly ConcurrentDictionary<long, IPbxConnection> _logins = new();
-    private readonly ConcurrentDictionary<Task, byte> _background = new();
+    private readonly BackgroundWork _background;
     private readonly SubscriberPublisher<ConnInfo> _connInfo;
     private readonly SubscriberPublisher<RedundancyStateChange> _stateChanges;
     private readonly StoreWriter _storeWriter;
@@ -104,8 +104,9 @@ public sealed partial class RedundancyManager : IAsyncDisposable
         _logger = options.LoggerFactory?.CreateLogger<RedundancyManager>() ?? (ILogger)NullLogger.Instance;
         _store = options.Store ?? new InMemoryRedundancyStore();
         _storeKey = options.User is null ? options.Primary.ToString() : $"{options.Primary}|{options.User}";
-        _backoff = new BackoffScheduler(options, _time, Post);
         _random = options.Randomizer ?? Random.Shared.NextDouble;
+        _backoff = new BackoffScheduler(options, _random, _time, Post);
+        _background = new BackgroundWork(ex => Log.ProcessingFailed(_logger, "background work", ex));
         _staggerDelays = new StaggerDelays(options.StaggerDelay);
 
         // Subscribers and the store are served off the loop, so that neither can delay failover (R10).
@@ -269,20 +270,14 @@ public sealed partial class RedundancyManager : IAsyncDisposable
     {
         // Attempts end promptly once cancelled. A transport that ignores cancellation would hold stop forever,
         // so the wait is bounded; what is still running then is abandoned (and logged), not waited for.
-        var bound = _time.GetTimestamp();
-        while (!_background.IsEmpty)
+        try
         {
-            var left = (_options.AttemptTimeout * 2) - _time.GetElapsedTime(bound);
-            try
-            {
-                await Task.WhenAll(_background.Keys).WaitAsync(left > TimeSpan.Zero ? left : TimeSpan.Zero, _time, cancellationToken).ConfigureAwait(false);
-            }
-            catch (TimeoutException)
-            {
-                Log.BackgroundAbandoned(_logger, _background.Count, _options.AttemptTimeout * 2);
-                _background.Clear();
-                return;
-            }
+            await _background.WhenAllAsync(cancellationToken).WaitAsync(_options.AttemptTimeout * 2, _time, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            Log.BackgroundAbandoned(_logger, _background.Count, _options.AttemptTimeout * 2);
+            _background.Forget();
         }
     }
 

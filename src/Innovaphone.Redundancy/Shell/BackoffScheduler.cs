@@ -31,14 +31,14 @@ internal sealed class BackoffScheduler
     private double _jitterState;
     private Pending? _pending;
 
-    public BackoffScheduler(RedundancyOptions options, TimeProvider time, Func<MachineEvent, bool> post)
+    public BackoffScheduler(RedundancyOptions options, Func<double> randomizer, TimeProvider time, Func<MachineEvent, bool> post)
     {
         _time = time;
         _post = post;
         _initial = options.BackoffInitial;
         _max = options.BackoffMax;
         _jitter = options.BackoffJitter;
-        _randomizer = options.Randomizer ?? Random.Shared.NextDouble;
+        _randomizer = randomizer;
     }
 
     /// <summary>A round failed: waits the next backoff of the episode, then posts <see cref="BackoffElapsed"/>.</summary>

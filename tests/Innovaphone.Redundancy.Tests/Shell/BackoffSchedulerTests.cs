@@ -107,7 +107,8 @@ public sealed class BackoffSchedulerTests
             BackoffMax = TimeSpan.FromSeconds(10),
             BackoffJitter = false,
         };
-        return new BackoffScheduler(configure is null ? options : configure(options), _clock, e =>
+        var effective = configure is null ? options : configure(options);
+        return new BackoffScheduler(effective, effective.Randomizer ?? Random.Shared.NextDouble, _clock, e =>
         {
             _posted.Enqueue((e, _clock.LiveTimers));
             return true;
