@@ -188,17 +188,17 @@ internal sealed class MonitorCommandLine
         if (parsed.Action is ParseErrorAction)
         {
             // All of it on stderr: stdout, which scripts read, stays empty.
-            await parsed.InvokeAsync(new InvocationConfiguration { Output = console.Error, Error = console.Error }, stop);
+            await parsed.InvokeAsync(new InvocationConfiguration { Output = console.Error, Error = console.Error }, stop).ConfigureAwait(false);
             return UsageError;
         }
 
         if (parsed.Action is not null)
         {
             // --help, --version: System.CommandLine's own. The root command has no action: a good command line runs below.
-            return await parsed.InvokeAsync(new InvocationConfiguration { Output = console.Out, Error = console.Error }, stop);
+            return await parsed.InvokeAsync(new InvocationConfiguration { Output = console.Out, Error = console.Error }, stop).ConfigureAwait(false);
         }
 
-        return await MonitorRun.RunAsync(commandLine.Bind(parsed), console, stop);
+        return await MonitorRun.RunAsync(commandLine.Bind(parsed), console, stop).ConfigureAwait(false);
     }
 
     /// <summary>The settings of a command line without errors.</summary>

@@ -29,7 +29,7 @@ internal static class MonitorRun
         if (!TryGetPassword(settings, console, out var password, out var problem) || !TryGetStatePath(settings, out var statePath, out problem)
             || !TryGetSessionPath(settings, out var sessionPath, out problem))
         {
-            await console.Error.WriteLineAsync($"{MonitorCommandLine.CommandName}: {problem}");
+            await console.Error.WriteLineAsync($"{MonitorCommandLine.CommandName}: {problem}").ConfigureAwait(false);
             return MonitorCommandLine.UsageError;
         }
 
@@ -39,7 +39,7 @@ internal static class MonitorRun
             $"{MonitorCommandLine.CommandName}: {scheme}://{settings.Pbx} as {settings.User}; " +
             (statePath is null ? "no state file (--no-state-file)" : $"state file {statePath}") +
             (sessionPath is null ? string.Empty : $"; session file {sessionPath}") +
-            (password is null ? "; no password: signing in through the identity provider where the PBX offers it" : string.Empty));
+            (password is null ? "; no password: signing in through the identity provider where the PBX offers it" : string.Empty)).ConfigureAwait(false);
 
         using var ownLoggerFactory = loggerFactory is null ? CreateLoggerFactory(settings.LogLevel) : null;
         var logs = loggerFactory ?? ownLoggerFactory!;
@@ -48,7 +48,7 @@ internal static class MonitorRun
 
         // Without a password the PBX's sign-in (OAuth2/SSO) is the only way in; with one, --sso allows it where the PBX
         // offers no password login. The sign-in URL and code go to the person on stderr (and to scripts with --events).
-        await using var transport = new MyAppsWebSocketTransport(new MyAppsTransportOptions
+        var transport = new MyAppsWebSocketTransport(new MyAppsTransportOptions
         {
             Username = settings.User,
             Password = password,
@@ -61,8 +61,9 @@ internal static class MonitorRun
             Build = settings.Build ?? MyAppsTransportOptions.DefaultBuild,
             LoggerFactory = logs,
         });
+        await using var disposeTransport = transport.ConfigureAwait(false);
 
-        await using var manager = new RedundancyManager(new RedundancyOptions
+        var manager = new RedundancyManager(new RedundancyOptions
         {
             Primary = settings.Pbx,
             Transport = transport,
@@ -72,6 +73,7 @@ internal static class MonitorRun
             Store = statePath is null ? null : new JsonFileRedundancyStore(statePath, logs.CreateLogger<JsonFileRedundancyStore>()),
             LoggerFactory = logs,
         });
+        await using var disposeManager = manager.ConfigureAwait(false);
 
         var faulted = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         using var states = manager.StateChanges.Subscribe(change =>
@@ -89,15 +91,15 @@ internal static class MonitorRun
         using var onStop = stop.Register(() => stopped.TrySetResult());
         try
         {
-            await manager.StartAsync(stop);
-            if (await Task.WhenAny(stopped.Task, faulted.Task) == faulted.Task)
+            await manager.StartAsync(stop).ConfigureAwait(false);
+            if (await Task.WhenAny(stopped.Task, faulted.Task).ConfigureAwait(false) == faulted.Task)
             {
-                await console.Error.WriteLineAsync($"{MonitorCommandLine.CommandName}: {await faulted.Task}");
+                await console.Error.WriteLineAsync($"{MonitorCommandLine.CommandName}: {await faulted.Task.ConfigureAwait(false)}").ConfigureAwait(false);
                 if (password is null)
                 {
                     // Most often the PBX offers no sign-in: say how to give the password it asks for.
                     await console.Error.WriteLineAsync(
-                        $"{MonitorCommandLine.CommandName}: no password was given; give one with --password-env <variable> or --password-stdin.");
+                        $"{MonitorCommandLine.CommandName}: no password was given; give one with --password-env <variable> or --password-stdin.").ConfigureAwait(false);
                 }
 
                 return MonitorCommandLine.Faulted;
@@ -108,7 +110,7 @@ internal static class MonitorRun
             // Ctrl-C or SIGTERM: a clean stop.
         }
 
-        await manager.StopAsync(CancellationToken.None);
+        await manager.StopAsync(CancellationToken.None).ConfigureAwait(false);
         return MonitorCommandLine.Stopped;
     }
 

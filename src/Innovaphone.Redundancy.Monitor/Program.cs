@@ -15,4 +15,4 @@ using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context 
     stop.Cancel();
 });
 
-return await MonitorCommandLine.RunAsync(args, MonitorConsole.System, stop.Token);
+return await MonitorCommandLine.RunAsync(args, MonitorConsole.System, stop.Token).ConfigureAwait(false);

@@ -28,7 +28,7 @@ internal sealed class SimulatedPbxTransport : IPbxTransport
     public async ValueTask<LoginOutcome> ConnectAsync(PbxLoginRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var unreachable = await _system.AwaitAnswerAsync(request.Pbx, _user, cancellationToken);
+        var unreachable = await _system.AwaitAnswerAsync(request.Pbx, _user, cancellationToken).ConfigureAwait(false);
         if (unreachable is not null)
         {
             return new AttemptFailed(AttemptFailureKind.Unreachable, unreachable);
@@ -66,7 +66,7 @@ internal sealed class SimulatedPbxTransport : IPbxTransport
             }
 
             request.Progress?.Report(PbxLoginProgress.AwaitingSignIn);
-            await signIn(request.Pbx, cancellationToken);
+            await signIn(request.Pbx, cancellationToken).ConfigureAwait(false);
             decision = _system.DecideLogin(request.Pbx, request.Scheme, SimulatedCredentialKind.SignIn, _user, _ => true);
         }
         else

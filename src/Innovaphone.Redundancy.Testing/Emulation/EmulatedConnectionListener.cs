@@ -23,10 +23,6 @@ internal sealed class EmulatedConnectionListener : IConnectionListener
     // Kestrel's socket transport default: the bursts of the scale runs need it.
     private const int NormalBacklog = 512;
 
-    // How long a filling connect may take. On loopback the kernel completes the handshake inside connect(); if it does
-    // not within this bound, the accept queue was full already (connections queued before the hole), which is the aim.
-    private static readonly TimeSpan FillBound = TimeSpan.FromMilliseconds(200);
-
     private readonly Socket _socket;
     private readonly SocketConnectionContextFactory _factory;
     private readonly CancellationTokenSource _closed = new();
@@ -114,9 +110,9 @@ internal sealed class EmulatedConnectionListener : IConnectionListener
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _closed.Token);
             try
             {
-                await holeEnded.WaitAsync(stop.Token);
+                await holeEnded.WaitAsync(stop.Token).ConfigureAwait(false);
                 using var accept = CancellationTokenSource.CreateLinkedTokenSource(stop.Token, holeStarted);
-                var socket = await _socket.AcceptAsync(accept.Token);
+                var socket = await _socket.AcceptAsync(accept.Token).ConfigureAwait(false);
                 socket.NoDelay = true;
                 lock (_gate)
                 {
@@ -167,19 +163,11 @@ internal sealed class EmulatedConnectionListener : IConnectionListener
         var filler = new Socket(_socket.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         var connect = filler.ConnectAsync(EndPoint);
 
-        // A connect still pending fails when the filler is disposed at the end of the hole: observed here.
+        // Not waited for: ConnectAsync issues connect() on this thread, and on loopback the kernel completes the handshake
+        // inside that call, so the accept queue is full when it returns. A connect still pending found the queue full
+        // already (connections queued before the hole), which is the aim; it is dropped at the end of the hole, and its
+        // failure then (or a refusal, when the listener was closed meanwhile) is observed here.
         _ = connect.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-        try
-        {
-            // Bounded: when the queue is full already the SYN is dropped and the connect would wait for the kernel's
-            // SYN retries; the filler then stays pending and is dropped at the end of the hole.
-            connect.Wait(FillBound);
-        }
-        catch (AggregateException)
-        {
-            // Refused or reset: the listener was closed meanwhile; nothing to fill.
-        }
-
         return filler;
     }
 

@@ -130,7 +130,7 @@ internal sealed partial class EmulatedPbxHost : IAsyncDisposable
 
         _app = builder.Build();
         _app.Run(HandleAsync);
-        await _app.StartAsync(cancellationToken);
+        await _app.StartAsync(cancellationToken).ConfigureAwait(false);
         var bound = _app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.Single();
         Port = new Uri(bound).Port;
         return Port;
@@ -173,24 +173,24 @@ internal sealed partial class EmulatedPbxHost : IAsyncDisposable
         // End the sockets first: Kestrel's stop waits for running requests, and a WebSocket request runs until its
         // socket ends. Each socket aborts itself on this signal, inside its request: an HttpContext must not be
         // touched from outside once its request may have ended (Kestrel reuses them).
-        await _stopping.CancelAsync();
+        await _stopping.CancelAsync().ConfigureAwait(false);
 
         if (_app is not null)
         {
-            using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(5), TimeProvider.System);
             try
             {
-                await _app.StopAsync(bound.Token);
+                await _app.StopAsync(bound.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
                 // Kestrel aborts what is left when the bound is reached.
             }
 
-            await _app.DisposeAsync();
+            await _app.DisposeAsync().ConfigureAwait(false);
         }
 
-        await Task.WhenAll(sockets.Select(s => s.Completion));
+        await Task.WhenAll(sockets.Select(s => s.Completion)).ConfigureAwait(false);
         _stopping.Dispose();
     }
 
@@ -227,7 +227,7 @@ internal sealed partial class EmulatedPbxHost : IAsyncDisposable
         context.Response.ContentType = "text/html; charset=utf-8";
         await context.Response.WriteAsync(
             $"<!DOCTYPE html><html><head><title>Emulated sign-in</title></head><body><p>{WebUtility.HtmlEncode(text)}</p></body></html>",
-            context.RequestAborted);
+            context.RequestAborted).ConfigureAwait(false);
     }
 
     private static string? AcceptKey(HttpRequest request)
@@ -265,7 +265,7 @@ internal sealed partial class EmulatedPbxHost : IAsyncDisposable
 
         if (context.Request.Path.StartsWithSegments(SignInPath, StringComparison.Ordinal, out var token))
         {
-            await OpenSignInPageAsync(context, token.Value?.TrimStart('/') ?? string.Empty);
+            await OpenSignInPageAsync(context, token.Value?.TrimStart('/') ?? string.Empty).ConfigureAwait(false);
             return;
         }
 
@@ -280,13 +280,13 @@ internal sealed partial class EmulatedPbxHost : IAsyncDisposable
         try
         {
             // A frozen PBX keeps TCP open but never answers the upgrade.
-            await Resumed.WaitAsync(aborted.Token);
+            await Resumed.WaitAsync(aborted.Token).ConfigureAwait(false);
 
             // A killed or cut-off PBX: the connection is reset before the upgrade, as a refused connection looks to
             // a WebSocket client. The simulator records the attempt.
             if (!IsReachable(pbx))
             {
-                if (await System.AwaitAnswerAsync(pbx.Address, null, aborted.Token) is not null)
+                if (await System.AwaitAnswerAsync(pbx.Address, null, aborted.Token).ConfigureAwait(false) is not null)
                 {
                     context.Abort();
                     return;
@@ -312,7 +312,7 @@ internal sealed partial class EmulatedPbxHost : IAsyncDisposable
         context.Response.Headers.Connection = "Upgrade";
         context.Response.Headers.Upgrade = "websocket";
         context.Response.Headers["Sec-WebSocket-Accept"] = accept;
-        var stream = await upgrade.UpgradeAsync();
+        var stream = await upgrade.UpgradeAsync().ConfigureAwait(false);
 
         // The PBX sends no PINGs of its own: a client's keepalive must work against a silent PBX too.
         var webSocket = WebSocket.CreateFromStream(
@@ -332,7 +332,7 @@ internal sealed partial class EmulatedPbxHost : IAsyncDisposable
 
         try
         {
-            await socket.RunAsync(_stopping.Token);
+            await socket.RunAsync(_stopping.Token).ConfigureAwait(false);
 
             // A lingering PBX keeps the TCP connection after the close handshake (returning ends the request, and
             // Kestrel then closes it). The socket counts as open meanwhile; it reads nothing, as a server that has
@@ -343,7 +343,7 @@ internal sealed partial class EmulatedPbxHost : IAsyncDisposable
                 try
                 {
                     // Real sockets, real time: the emulator serves Kestrel connections on the system clock.
-                    await Task.Delay(linger, TimeProvider.System, _stopping.Token);
+                    await Task.Delay(linger, TimeProvider.System, _stopping.Token).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException)
                 {

@@ -23,7 +23,7 @@ internal sealed partial class EmulatedSocket
         var type = GetString(login, "type");
         if (type is not (LoginTypes.User or LoginTypes.Session))
         {
-            await SendAsync(EmulatorMessages.LoginError(SimulatedPbxSystem.LoginFailedError, "unknown login type"));
+            await SendAsync(EmulatorMessages.LoginError(SimulatedPbxSystem.LoginFailedError, "unknown login type")).ConfigureAwait(false);
             return true;
         }
 
@@ -35,12 +35,12 @@ internal sealed partial class EmulatedSocket
         var method = GetString(login, "method");
         if (method is null)
         {
-            return await OnCredentialLessLoginAsync(type);
+            return await OnCredentialLessLoginAsync(type).ConfigureAwait(false);
         }
 
         if (method == "oauth2")
         {
-            return await OnOAuth2LoginAsync(type, login);
+            return await OnOAuth2LoginAsync(type, login).ConfigureAwait(false);
         }
 
         var username = GetString(login, "username");
@@ -49,11 +49,11 @@ internal sealed partial class EmulatedSocket
         if (method != "digest" || challenge is null || type != _pendingType
             || string.IsNullOrEmpty(username) || string.IsNullOrEmpty(nonce) || string.IsNullOrEmpty(response))
         {
-            await SendAsync(EmulatorMessages.LoginError(SimulatedPbxSystem.LoginFailedError, "login failed: no digest Login answering an Authenticate"));
+            await SendAsync(EmulatorMessages.LoginError(SimulatedPbxSystem.LoginFailedError, "login failed: no digest Login answering an Authenticate")).ConfigureAwait(false);
             return true;
         }
 
-        if (!await AwaitAnswerAsync(type == LoginTypes.User ? username : null))
+        if (!await AwaitAnswerAsync(type == LoginTypes.User ? username : null).ConfigureAwait(false))
         {
             return false;
         }
@@ -78,7 +78,7 @@ internal sealed partial class EmulatedSocket
                 return true;
             });
 
-        return await AnswerAsync(decision, new Proof(type, username, nonce, challenge, secret ?? string.Empty, KeyShare: null));
+        return await AnswerAsync(decision, new Proof(type, username, nonce, challenge, secret ?? string.Empty, KeyShare: null)).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -89,7 +89,7 @@ internal sealed partial class EmulatedSocket
     {
         if (!_answered)
         {
-            if (await _host.System.AwaitAnswerAsync(_pbx.Address, user, _token) is not null)
+            if (await _host.System.AwaitAnswerAsync(_pbx.Address, user, _token).ConfigureAwait(false) is not null)
             {
                 Abort();
                 return false;
@@ -105,7 +105,7 @@ internal sealed partial class EmulatedSocket
     {
         _pendingType = type;
         _challenge = NewChallenge();
-        await SendAuthenticateAsync(EmulatorMessages.Authenticate(type, Options.Domain, _challenge));
+        await SendAuthenticateAsync(EmulatorMessages.Authenticate(type, Options.Domain, _challenge)).ConfigureAwait(false);
         return true;
     }
 
@@ -129,7 +129,7 @@ internal sealed partial class EmulatedSocket
         var nonce = GetString(login, "nonce");
         if (type != LoginTypes.User || string.IsNullOrEmpty(nonce))
         {
-            await SendAsync(EmulatorMessages.LoginError(SimulatedPbxSystem.LoginFailedError, "invalid parameters: an oauth2 Login is of type user and has a nonce"));
+            await SendAsync(EmulatorMessages.LoginError(SimulatedPbxSystem.LoginFailedError, "invalid parameters: an oauth2 Login is of type user and has a nonce")).ConfigureAwait(false);
             return true;
         }
 
@@ -143,18 +143,18 @@ internal sealed partial class EmulatedSocket
 
         if (secret is null)
         {
-            await SendAsync(EmulatorMessages.LoginError(SimulatedPbxSystem.LoginFailedError, "invalid parameters: keyShare is not a P-256 point"));
+            await SendAsync(EmulatorMessages.LoginError(SimulatedPbxSystem.LoginFailedError, "invalid parameters: keyShare is not a P-256 point")).ConfigureAwait(false);
             return true;
         }
 
-        if (!await AwaitAnswerAsync(user: null))
+        if (!await AwaitAnswerAsync(user: null).ConfigureAwait(false))
         {
             return false;
         }
 
         if (_host.System.RefuseMethod(_pbx.Address, SimulatedCredentialKind.SignIn) is { } refused)
         {
-            await SendAsync(EmulatorMessages.LoginError(refused.Code, refused.Text));
+            await SendAsync(EmulatorMessages.LoginError(refused.Code, refused.Text)).ConfigureAwait(false);
             return true;
         }
 
@@ -170,7 +170,7 @@ internal sealed partial class EmulatedSocket
         }
 
         _ = ForwardOutageAsync(outage);
-        await SendAuthenticateAsync(EmulatorMessages.AuthenticateOAuth2(Options.Domain, _host.SignInPage(token), challenge));
+        await SendAuthenticateAsync(EmulatorMessages.AuthenticateOAuth2(Options.Domain, _host.SignInPage(token), challenge)).ConfigureAwait(false);
         _host.Emulator.SignInIfAutomatic(token);
         return true;
     }
@@ -185,7 +185,7 @@ internal sealed partial class EmulatedSocket
 
         _signIn = null;
         var decision = _host.System.DecideLogin(_pbx.Address, _host.Scheme, SimulatedCredentialKind.SignIn, signedIn.User, _ => true);
-        return await AnswerAsync(decision, pending.Proof with { Username = signedIn.User });
+        return await AnswerAsync(decision, pending.Proof with { Username = signedIn.User }).ConfigureAwait(false);
     }
 
     private void ForgetSignIn()
@@ -199,7 +199,7 @@ internal sealed partial class EmulatedSocket
 
     private async Task ForwardOutageAsync(Task outage)
     {
-        if (await Task.WhenAny(outage, Completion) == outage)
+        if (await Task.WhenAny(outage, Completion).ConfigureAwait(false) == outage)
         {
             _events.Writer.TryWrite(PbxWentDown.Instance);
         }
@@ -210,21 +210,21 @@ internal sealed partial class EmulatedSocket
         switch (decision.Outcome)
         {
             case Rejected rejected:
-                await SendAsync(EmulatorMessages.LoginError(rejected.Code, rejected.Text));
+                await SendAsync(EmulatorMessages.LoginError(rejected.Code, rejected.Text)).ConfigureAwait(false);
                 return true;
             case Redirected redirected:
-                return await AnswerRedirectAsync(_host.ForcedRedirect?.Address ?? redirected.Target, proof, decision);
+                return await AnswerRedirectAsync(_host.ForcedRedirect?.Address ?? redirected.Target, proof, decision).ConfigureAwait(false);
             case LoggedIn loggedIn:
                 var connection = (SimulatedConnection)loggedIn.Connection;
                 if (_host.ForcedRedirect is { } forced)
                 {
-                    await connection.DisposeAsync();
-                    return await AnswerRedirectAsync(forced.Address, proof, decision);
+                    await connection.DisposeAsync().ConfigureAwait(false);
+                    return await AnswerRedirectAsync(forced.Address, proof, decision).ConfigureAwait(false);
                 }
 
                 _connection = connection;
                 _ = ForwardLossAsync(connection);
-                return await AnswerLoggedInAsync(loggedIn.Info, decision, proof);
+                return await AnswerLoggedInAsync(loggedIn.Info, decision, proof).ConfigureAwait(false);
             default:
                 // Unreachable when it decided: it went down between the connect and the login.
                 Abort();
@@ -234,7 +234,7 @@ internal sealed partial class EmulatedSocket
 
     private async Task<bool> AnswerRedirectAsync(PbxAddress target, Proof proof, SimulatedLoginDecision decision)
     {
-        if (!await AuthorizeAsync(proof))
+        if (!await AuthorizeAsync(proof).ConfigureAwait(false))
         {
             return false;
         }
@@ -248,7 +248,7 @@ internal sealed partial class EmulatedSocket
         // After a sign-in the client knows no user name: it checks the digest with the names in the info (sip first).
         var digest = MyAppsCrypto.RedirectDigest(proof.Username, SignatureSecret(proof), proof.Nonce, proof.Challenge, info);
         _host.Emulator.RecordSecret(digest);
-        await SendAsync(EmulatorMessages.Signed("Redirect", info, digest));
+        await SendAsync(EmulatorMessages.Signed("Redirect", info, digest)).ConfigureAwait(false);
 
         // The client closes and follows the redirect; the socket ends with its close.
         return true;
@@ -256,7 +256,7 @@ internal sealed partial class EmulatedSocket
 
     private async Task<bool> AnswerLoggedInAsync(PbxLoginInfo info, SimulatedLoginDecision decision, Proof proof)
     {
-        if (!await AuthorizeAsync(proof))
+        if (!await AuthorizeAsync(proof).ConfigureAwait(false))
         {
             return false;
         }
@@ -268,7 +268,7 @@ internal sealed partial class EmulatedSocket
         // innovaphone's client does not check this digest, having no user name beforehand.
         var digest = MyAppsCrypto.LoginResultDigest(Options.Domain, proof.Username, SignatureSecret(proof), proof.Nonce, proof.Challenge, raw);
         _host.Emulator.RecordSecret(digest);
-        await SendAsync(EmulatorMessages.Signed("LoginResult", raw, digest));
+        await SendAsync(EmulatorMessages.Signed("LoginResult", raw, digest)).ConfigureAwait(false);
         return true;
     }
 
@@ -290,8 +290,8 @@ internal sealed partial class EmulatedSocket
             outage = _pbx.Outage.Task;
         }
 
-        await SendAsync(EmulatorMessages.Authorize(value));
-        if (await Task.WhenAny(confirmed, outage).WaitAsync(_token) == outage)
+        await SendAsync(EmulatorMessages.Authorize(value)).ConfigureAwait(false);
+        if (await Task.WhenAny(confirmed, outage).WaitAsync(_token).ConfigureAwait(false) == outage)
         {
             Abort();
             return false;

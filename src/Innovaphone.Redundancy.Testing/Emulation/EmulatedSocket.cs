@@ -77,9 +77,9 @@ internal sealed partial class EmulatedSocket
         _receiving = ReceiveLoopAsync(clientGone, stopping);
         try
         {
-            await foreach (var e in _events.Reader.ReadAllAsync(stopping))
+            await foreach (var e in _events.Reader.ReadAllAsync(stopping).ConfigureAwait(false))
             {
-                if (!await HandleAsync(e))
+                if (!await HandleAsync(e).ConfigureAwait(false))
                 {
                     break;
                 }
@@ -92,14 +92,14 @@ internal sealed partial class EmulatedSocket
         finally
         {
             ForgetSignIn();
-            await ReleaseConnectionAsync();
+            await ReleaseConnectionAsync().ConfigureAwait(false);
             ClosedCleanly = _webSocket.State == WebSocketState.Closed;
             if (!ClosedCleanly)
             {
                 Abort();
             }
 
-            await _receiving;
+            await _receiving.ConfigureAwait(false);
             _completion.TrySetResult();
         }
     }
@@ -112,7 +112,7 @@ internal sealed partial class EmulatedSocket
         {
             while (true)
             {
-                var result = await _webSocket.ReceiveAsync(buffer.AsMemory(), stopping);
+                var result = await _webSocket.ReceiveAsync(buffer.AsMemory(), stopping).ConfigureAwait(false);
                 if (result.MessageType == WebSocketMessageType.Close)
                 {
                     break;
@@ -145,7 +145,7 @@ internal sealed partial class EmulatedSocket
         }
         finally
         {
-            await clientGone.CancelAsync();
+            await clientGone.CancelAsync().ConfigureAwait(false);
             _events.Writer.TryWrite(ClientGone.Instance);
         }
     }
@@ -156,14 +156,14 @@ internal sealed partial class EmulatedSocket
         switch (e)
         {
             case ClientText text:
-                return await OnTextAsync(text.Utf8);
+                return await OnTextAsync(text.Utf8).ConfigureAwait(false);
             case PbxLost lost when ReferenceEquals(lost.Connection, _connection):
-                return await OnLostAsync(lost.Loss);
+                return await OnLostAsync(lost.Loss).ConfigureAwait(false);
             case PbxLost:
                 // The end of a login this socket has already let go of.
                 return true;
             case SignedIn signedIn:
-                return await OnSignedInAsync(signedIn);
+                return await OnSignedInAsync(signedIn).ConfigureAwait(false);
             case PbxWentDown when _signIn is not null:
                 // A dead PBX answers no sign-in: the connection dies with it.
                 Abort();
@@ -171,16 +171,16 @@ internal sealed partial class EmulatedSocket
             case PbxWentDown:
                 return true;
             case CloseRequested:
-                await CloseAsync(WebSocketCloseStatus.EndpointUnavailable, "closed by the PBX");
+                await CloseAsync(WebSocketCloseStatus.EndpointUnavailable, "closed by the PBX").ConfigureAwait(false);
                 return false;
             default:
                 // ClientGone: release the login (or pending sign-in) first, so that it is gone once the client's close
                 // completes; then answer a close handshake the client started.
                 ForgetSignIn();
-                await ReleaseConnectionAsync();
+                await ReleaseConnectionAsync().ConfigureAwait(false);
                 if (_webSocket.State == WebSocketState.CloseReceived)
                 {
-                    await CloseOutputAsync(WebSocketCloseStatus.NormalClosure, string.Empty);
+                    await CloseOutputAsync(WebSocketCloseStatus.NormalClosure, string.Empty).ConfigureAwait(false);
                 }
 
                 return false;
@@ -192,12 +192,12 @@ internal sealed partial class EmulatedSocket
         switch (loss.Kind)
         {
             case ConnectionLossKind.StandbyBack:
-                await SendAsync(EmulatorMessages.Mt("StandbyBack"));
-                await CloseAsync(WebSocketCloseStatus.NormalClosure, "StandbyBack");
+                await SendAsync(EmulatorMessages.Mt("StandbyBack")).ConfigureAwait(false);
+                await CloseAsync(WebSocketCloseStatus.NormalClosure, "StandbyBack").ConfigureAwait(false);
                 return false;
             case ConnectionLossKind.LoggedOut:
-                await SendAsync(EmulatorMessages.Mt("LogoutResult"));
-                await CloseAsync(WebSocketCloseStatus.NormalClosure, "logged out");
+                await SendAsync(EmulatorMessages.Mt("LogoutResult")).ConfigureAwait(false);
+                await CloseAsync(WebSocketCloseStatus.NormalClosure, "logged out").ConfigureAwait(false);
                 return false;
             case ConnectionLossKind.ClosedByClient:
                 return false;
@@ -217,7 +217,7 @@ internal sealed partial class EmulatedSocket
             // it would throw out of this socket's loop. Dropped like malformed JSON.
             if (!JsonText.IsDecodable(utf8))
             {
-                await CloseAsync(WebSocketCloseStatus.InvalidPayloadData, "undecodable text");
+                await CloseAsync(WebSocketCloseStatus.InvalidPayloadData, "undecodable text").ConfigureAwait(false);
                 return false;
             }
 
@@ -226,7 +226,7 @@ internal sealed partial class EmulatedSocket
         catch (JsonException)
         {
             // A PBX drops a client that does not speak the protocol.
-            await CloseAsync(WebSocketCloseStatus.InvalidPayloadData, "malformed JSON");
+            await CloseAsync(WebSocketCloseStatus.InvalidPayloadData, "malformed JSON").ConfigureAwait(false);
             return false;
         }
 
@@ -240,18 +240,18 @@ internal sealed partial class EmulatedSocket
                     var methods = _pbx.LoginMethods;
                     if (methods.AnswersLoginInfo)
                     {
-                        await SendAsync(EmulatorMessages.LoginInfoResult(methods));
+                        await SendAsync(EmulatorMessages.LoginInfoResult(methods)).ConfigureAwait(false);
                     }
 
                     return true;
                 case "Login":
-                    return await OnLoginAsync(root);
+                    return await OnLoginAsync(root).ConfigureAwait(false);
                 case "Logout" when _connection is { } connection:
                     // Ends every session of the user; this socket answers with LogoutResult when its login ends.
                     _host.System.Logout(connection.User.Name);
                     return true;
                 case null:
-                    await CloseAsync(WebSocketCloseStatus.InvalidPayloadData, "no mt");
+                    await CloseAsync(WebSocketCloseStatus.InvalidPayloadData, "no mt").ConfigureAwait(false);
                     return false;
                 default:
                     // Messages for apps or before login: nothing this emulator has to answer.
@@ -269,33 +269,33 @@ internal sealed partial class EmulatedSocket
         if (_connection is { } connection)
         {
             _connection = null;
-            await connection.DisposeAsync();
+            await connection.DisposeAsync().ConfigureAwait(false);
         }
     }
 
     private async Task ForwardLossAsync(SimulatedConnection connection)
     {
-        var loss = await connection.Lost;
+        var loss = await connection.Lost.ConfigureAwait(false);
         _events.Writer.TryWrite(new PbxLost(connection, loss));
     }
 
     private async Task SendAsync(byte[] frame, WebSocketMessageType type = WebSocketMessageType.Text)
     {
         // A half-open PBX sends nothing until it is resumed.
-        await _host.Resumed.WaitAsync(_token);
-        await _webSocket.SendAsync(frame, type, endOfMessage: true, _token);
+        await _host.Resumed.WaitAsync(_token).ConfigureAwait(false);
+        await _webSocket.SendAsync(frame, type, endOfMessage: true, _token).ConfigureAwait(false);
     }
 
     /// <summary>Starts the close handshake and waits, bounded, for the client's answer; aborts when it does not come.</summary>
     private async Task CloseAsync(WebSocketCloseStatus status, string description)
     {
-        await _host.Resumed.WaitAsync(_token);
+        await _host.Resumed.WaitAsync(_token).ConfigureAwait(false);
         using var bound = CancellationTokenSource.CreateLinkedTokenSource(_stopping);
         bound.CancelAfter(Options.CloseTimeout);
         try
         {
-            await _webSocket.CloseOutputAsync(status, description, bound.Token);
-            await _receiving.WaitAsync(bound.Token);
+            await _webSocket.CloseOutputAsync(status, description, bound.Token).ConfigureAwait(false);
+            await _receiving.WaitAsync(bound.Token).ConfigureAwait(false);
         }
         catch (Exception e) when (e is OperationCanceledException or WebSocketException or IOException)
         {
@@ -309,7 +309,7 @@ internal sealed partial class EmulatedSocket
         bound.CancelAfter(Options.CloseTimeout);
         try
         {
-            await _webSocket.CloseOutputAsync(status, description, bound.Token);
+            await _webSocket.CloseOutputAsync(status, description, bound.Token).ConfigureAwait(false);
         }
         catch (Exception e) when (e is OperationCanceledException or WebSocketException or IOException)
         {

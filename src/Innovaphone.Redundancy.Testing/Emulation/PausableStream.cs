@@ -24,14 +24,14 @@ internal sealed class PausableStream(Stream inner, EmulatedPbxHost host) : Strea
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        var read = await inner.ReadAsync(buffer, cancellationToken);
+        var read = await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
 
         // Hold the bytes after the read, not only before it: a read already pending when the PBX froze must not let a
         // PING through either.
         var resumed = host.Resumed;
         if (!resumed.IsCompleted)
         {
-            await Task.WhenAny(resumed, _disposed.Task).WaitAsync(cancellationToken);
+            await Task.WhenAny(resumed, _disposed.Task).WaitAsync(cancellationToken).ConfigureAwait(false);
             ObjectDisposedException.ThrowIf(_disposed.Task.IsCompleted, this);
         }
 
@@ -76,7 +76,7 @@ internal sealed class PausableStream(Stream inner, EmulatedPbxHost host) : Strea
     public override async ValueTask DisposeAsync()
     {
         _disposed.TrySetResult();
-        await inner.DisposeAsync();
-        await base.DisposeAsync();
+        await inner.DisposeAsync().ConfigureAwait(false);
+        await base.DisposeAsync().ConfigureAwait(false);
     }
 }

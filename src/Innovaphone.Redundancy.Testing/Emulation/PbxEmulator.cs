@@ -354,7 +354,7 @@ public sealed class PbxEmulator : IAsyncDisposable
             hosts = [.. _hosts.Values];
         }
 
-        await Task.WhenAll(hosts.Select(h => h.DisposeAsync().AsTask()));
+        await Task.WhenAll(hosts.Select(h => h.DisposeAsync().AsTask())).ConfigureAwait(false);
         Certificate?.Dispose();
         if (_ownsSystem)
         {
@@ -372,7 +372,7 @@ public sealed class PbxEmulator : IAsyncDisposable
         var host = new EmulatedPbxHost(this);
         try
         {
-            var port = await host.StartAsync(cancellationToken);
+            var port = await host.StartAsync(cancellationToken).ConfigureAwait(false);
             var pbx = add(string.Create(CultureInfo.InvariantCulture, $"127.0.0.1:{port}"));
             host.Serve(pbx);
             lock (_gate)
@@ -385,7 +385,7 @@ public sealed class PbxEmulator : IAsyncDisposable
         }
         catch
         {
-            await host.DisposeAsync();
+            await host.DisposeAsync().ConfigureAwait(false);
             throw;
         }
     }

@@ -24,10 +24,10 @@ public sealed class PostLoginFuzzTests
     public async Task MyAppsConnection_FuzzedFramesAfterLogin_ArePublishedAndKeepTheConnection()
     {
         var ct = TestContext.Current.CancellationToken;
-        var frames = LoginFuzzTests.FrameCount("FUZZ_SOCKET_FRAMES", 500);
-        var seed = LoginFuzzTests.Seed() + 2;
+        var frames = FuzzSettings.FrameCount("FUZZ_SOCKET_FRAMES", 500);
+        var seed = FuzzSettings.Seed() + 2;
         var generator = new FrameGenerator(new Random(seed));
-        var context = new FuzzLoginContext("user", "alice", "secret", LoginDriverTests.Nonce, LoginDriverTests.Domain, LoginDriverTests.Challenge);
+        var context = new FuzzLoginContext("user", "alice", "secret", LoginFrames.Nonce, LoginFrames.Domain, LoginFrames.Challenge);
         var strictUtf8 = new UTF8Encoding(false, throwOnInvalidBytes: true);
 
         using var pair = await LoopbackWebSocketPair.OpenAsync(ct);
@@ -38,18 +38,18 @@ public sealed class PostLoginFuzzTests
             Password = "secret",
             UserAgent = "UA",
             TimeProvider = new FakeTimeProvider(),
-            RandomSource = LoginDriverTests.PinnedRandom,
+            RandomSource = LoginFrames.PinnedRandom,
         };
         await using var transport = new MyAppsWebSocketTransport(options, (_, _) => ValueTask.FromResult(client));
 
         var login = transport.ConnectAsync(new PbxLoginRequest(PbxAddress.Parse("master.example.com/PBX0"), PbxScheme.Wss, 1), ct).AsTask();
         var buffer = new byte[64 * 1024];
         await pbx.ReceiveAsync(new ArraySegment<byte>(buffer), ct).WaitAsync(Hang, ct);
-        await SendAsync(pbx, Encoding.UTF8.GetBytes(LoginDriverTests.LoginInfoResult()), ct);
+        await SendAsync(pbx, Encoding.UTF8.GetBytes(LoginFrames.LoginInfoResult()), ct);
         await pbx.ReceiveAsync(new ArraySegment<byte>(buffer), ct).WaitAsync(Hang, ct);
-        await SendAsync(pbx, Encoding.UTF8.GetBytes(LoginDriverTests.Authenticate()), ct);
+        await SendAsync(pbx, Encoding.UTF8.GetBytes(LoginFrames.Authenticate()), ct);
         await pbx.ReceiveAsync(new ArraySegment<byte>(buffer), ct).WaitAsync(Hang, ct);
-        await SendAsync(pbx, Encoding.UTF8.GetBytes(LoginDriverTests.LoginResult("{}")), ct);
+        await SendAsync(pbx, Encoding.UTF8.GetBytes(LoginFrames.LoginResult("{}")), ct);
         var connection = (MyAppsConnection)(await login.WaitAsync(Hang, ct)).Should().BeOfType<LoggedIn>().Subject.Connection;
 
         var published = new SemaphoreSlim(0);
@@ -74,7 +74,7 @@ public sealed class PostLoginFuzzTests
             if (first == connection.Lost || connection.Lost.IsCompleted)
             {
                 var loss = await connection.Lost;
-                Assert.Fail($"FUZZ_SEED={LoginFuzzTests.Seed()} (socket seed {seed}): frame #{sent} ended the connection ({loss.Kind}: {loss.Reason})\n  {input.Describe()}");
+                Assert.Fail($"FUZZ_SEED={FuzzSettings.Seed()} (socket seed {seed}): frame #{sent} ended the connection ({loss.Kind}: {loss.Reason})\n  {input.Describe()}");
             }
 
             (await publish).Should().BeTrue($"frame #{sent} must be published: {input.Describe()}");
@@ -82,7 +82,7 @@ public sealed class PostLoginFuzzTests
 
         await SendAsync(pbx, "{\"mt\":\"StandbyBack\"}"u8.ToArray(), ct);
         (await connection.Lost.WaitAsync(Hang, ct)).Kind.Should().Be(ConnectionLossKind.StandbyBack);
-        LoginFuzzTests.Report($"fuzzed {sent} frames after login over a loopback WebSocket in {watch.Elapsed.TotalSeconds:F1} s (FUZZ_SEED={LoginFuzzTests.Seed()})");
+        FuzzSettings.Report($"fuzzed {sent} frames after login over a loopback WebSocket in {watch.Elapsed.TotalSeconds:F1} s (FUZZ_SEED={FuzzSettings.Seed()})");
         pbx.Abort();
     }
 

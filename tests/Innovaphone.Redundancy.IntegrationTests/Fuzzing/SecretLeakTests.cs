@@ -4,7 +4,6 @@ using System.Text.Json;
 using FluentAssertions;
 using Innovaphone.Redundancy.Testing;
 using Innovaphone.Redundancy.Testing.Emulation;
-using Innovaphone.Redundancy.Tests.RunWide;
 using Innovaphone.Redundancy.Tests.Transport;
 using Innovaphone.Redundancy.Transport;
 using Innovaphone.Redundancy.Transport.WebSockets;
@@ -32,7 +31,7 @@ public sealed class SecretLeakTests
     {
         var wire = new List<byte[]>();
         var seen = new List<string>();
-        var secrets = new List<string> { Password, LoginFuzzTests.SessionId, LoginFuzzTests.SessionPassword };
+        var secrets = new List<string> { Password, FuzzSettings.SessionId, FuzzSettings.SessionPassword };
         const string Nonce = "0123456789abcdef";
         const string Challenge = "9f8e7d6c5b4a39281706";
         RandomBytesFiller pinned = b => Convert.FromHexString(Nonce).CopyTo(b);
@@ -49,7 +48,7 @@ public sealed class SecretLeakTests
         // Scenario: session expired (error 5) with and without a password to fall back to.
         foreach (var password in new[] { Password, null })
         {
-            var driver = new LoginDriver(PbxAddress.Parse("m.example.com/PBX0"), PbxScheme.Wss, User, password, new MyAppsSession(LoginFuzzTests.SessionId, LoginFuzzTests.SessionPassword), "UA", pinned);
+            var driver = new LoginDriver(PbxAddress.Parse("m.example.com/PBX0"), PbxScheme.Wss, User, password, new MyAppsSession(FuzzSettings.SessionId, FuzzSettings.SessionPassword), "UA", pinned);
             Record(driver.Start(), wire, seen);
             Record(Feed(driver, Authenticate("session", Challenge), wire), wire, seen);
             Record(Feed(driver, "{\"mt\":\"LoginResult\",\"error\":5,\"errorText\":\"session expired\"}", wire), wire, seen);
@@ -71,7 +70,7 @@ public sealed class SecretLeakTests
         {
             var driver = new LoginDriver(PbxAddress.Parse("m.example.com/PBX0"), PbxScheme.Wss, User, Password, null, "UA", pinned);
             Record(driver.Start(), wire, seen);
-            Record(Feed(driver, LoginDriverTests.LoginInfoResult(), wire), wire, seen);
+            Record(Feed(driver, LoginFrames.LoginInfoResult(), wire), wire, seen);
             Record(Feed(driver, Authenticate("user", Challenge), wire), wire, seen);
             var step = Feed(driver, answer, wire);
             Record(step, wire, seen);
@@ -84,33 +83,33 @@ public sealed class SecretLeakTests
         // A credential-less Redirect, and the exceptions of misuse.
         var first = new LoginDriver(PbxAddress.Parse("m.example.com/PBX0"), PbxScheme.Wss, User, Password, null, "UA", pinned);
         Record(first.Start(), wire, seen);
-        Record(Feed(first, LoginDriverTests.LoginInfoResult(), wire), wire, seen);
+        Record(Feed(first, LoginFrames.LoginInfoResult(), wire), wire, seen);
         Record(Feed(first, "{\"mt\":\"Redirect\",\"info\":{\"host\":\"x.example.com\"}}", wire), wire, seen);
         seen.Add(Assert.Throws<InvalidOperationException>(() => first.Start()).Message);
 
         // Single sign-on: the sign-in page, a LoginResult and a verified Redirect carrying the session, forged and
         // session-less Redirects, a method choice that fits nothing.
-        secrets.AddRange([LoginDriverTests.SharedSecret, "sso-sess-id", "sso-sess-pw", "st4te-0f-this-login"]);
-        var session = LoginDriverTests.SignInSession(LoginDriverTests.SharedSecret);
+        secrets.AddRange([LoginFrames.SharedSecret, "sso-sess-id", "sso-sess-pw", "st4te-0f-this-login"]);
+        var session = LoginFrames.SignInSession(LoginFrames.SharedSecret);
         foreach (var answer in new[]
         {
-            LoginDriverTests.SignInLoginResult($"{{\"user\":{{\"sip\":\"alice\"}},\"session\":{session},\"keyShare\":\"{LoginDriverTests.PbxKeyShare}\"}}", LoginDriverTests.SharedSecret),
-            LoginDriverTests.SignInRedirect($"{{\"host\":\"h.example.com\",\"sip\":\"alice\",\"keyShare\":\"{LoginDriverTests.PbxKeyShare}\",\"session\":{session}}}", LoginDriverTests.SharedSecret, "alice"),
-            LoginDriverTests.SignInRedirect($"{{\"host\":\"h.example.com\",\"sip\":\"alice\",\"keyShare\":\"{LoginDriverTests.PbxKeyShare}\",\"session\":{session}}}", "guess", "alice"),
-            LoginDriverTests.SignInRedirect($"{{\"host\":\"h.example.com\",\"sip\":\"alice\",\"keyShare\":\"{LoginDriverTests.PbxKeyShare}\"}}", LoginDriverTests.SharedSecret, "alice"),
+            LoginFrames.SignInLoginResult($"{{\"user\":{{\"sip\":\"alice\"}},\"session\":{session},\"keyShare\":\"{LoginFrames.PbxKeyShare}\"}}", LoginFrames.SharedSecret),
+            LoginFrames.SignInRedirect($"{{\"host\":\"h.example.com\",\"sip\":\"alice\",\"keyShare\":\"{LoginFrames.PbxKeyShare}\",\"session\":{session}}}", LoginFrames.SharedSecret, "alice"),
+            LoginFrames.SignInRedirect($"{{\"host\":\"h.example.com\",\"sip\":\"alice\",\"keyShare\":\"{LoginFrames.PbxKeyShare}\",\"session\":{session}}}", "guess", "alice"),
+            LoginFrames.SignInRedirect($"{{\"host\":\"h.example.com\",\"sip\":\"alice\",\"keyShare\":\"{LoginFrames.PbxKeyShare}\"}}", LoginFrames.SharedSecret, "alice"),
         })
         {
             using var driver = new LoginDriver(PbxAddress.Parse("m.example.com/PBX0"), PbxScheme.Wss, string.Empty, null, null, "UA", pinned, allowSingleSignOn: true,
-                () => LoginDriverTests.KeyPair(LoginDriverTests.ClientPrivateKey, LoginDriverTests.ClientKeyShare));
+                () => LoginFrames.KeyPair(LoginFrames.ClientPrivateKey, LoginFrames.ClientKeyShare));
             Record(driver.Start(), wire, seen);
-            Record(Feed(driver, LoginDriverTests.LoginInfoResult(digest: false, oauth2: true), wire), wire, seen);
-            Record(Feed(driver, LoginDriverTests.OAuth2Authenticate(), wire), wire, seen);
+            Record(Feed(driver, LoginFrames.LoginInfoResult(digest: false, oauth2: true), wire), wire, seen);
+            Record(Feed(driver, LoginFrames.OAuth2Authenticate(), wire), wire, seen);
             Record(Feed(driver, answer, wire), wire, seen);
         }
 
         var unfit = new LoginDriver(PbxAddress.Parse("m.example.com/PBX0"), PbxScheme.Wss, User, Password, null, "UA", pinned);
         Record(unfit.Start(), wire, seen);
-        Record(Feed(unfit, LoginDriverTests.LoginInfoResult(digest: false, oauth2: true, oauth2Name: "Windows"), wire), wire, seen);
+        Record(Feed(unfit, LoginFrames.LoginInfoResult(digest: false, oauth2: true, oauth2Name: "Windows"), wire), wire, seen);
         seen.Add(new MyAppsTransportOptions { Username = User, Password = Password, InitialSession = learned }.ToString());
 
         ShouldNotContainSecrets(seen, [.. secrets, .. WireSecrets(wire)]);
@@ -222,7 +221,7 @@ public sealed class SecretLeakTests
         Record(driver.Start(), wire, seen);
         if (session is null)
         {
-            Record(Feed(driver, LoginDriverTests.LoginInfoResult(), wire), wire, seen);
+            Record(Feed(driver, LoginFrames.LoginInfoResult(), wire), wire, seen);
         }
 
         Record(Feed(driver, Authenticate(session is null ? "user" : "session", challenge), wire), wire, seen);

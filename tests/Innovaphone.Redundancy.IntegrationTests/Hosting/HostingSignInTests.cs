@@ -2,7 +2,6 @@ using FluentAssertions;
 using Innovaphone.Redundancy.Hosting;
 using Innovaphone.Redundancy.Testing;
 using Innovaphone.Redundancy.Testing.Emulation;
-using Innovaphone.Redundancy.Tests.RunWide;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Xunit;

@@ -6,7 +6,6 @@ using System.Text.Json;
 using FluentAssertions;
 using Innovaphone.Redundancy.Testing;
 using Innovaphone.Redundancy.Testing.Emulation;
-using Innovaphone.Redundancy.Tests.RunWide;
 using Innovaphone.Redundancy.Transport.WebSockets;
 using Xunit;
 

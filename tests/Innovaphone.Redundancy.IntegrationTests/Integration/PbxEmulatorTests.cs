@@ -8,7 +8,6 @@ using System.Text.Json;
 using FluentAssertions;
 using Innovaphone.Redundancy.Testing;
 using Innovaphone.Redundancy.Testing.Emulation;
-using Innovaphone.Redundancy.Tests.RunWide;
 using Xunit;
 
 namespace Innovaphone.Redundancy.Tests.Integration;

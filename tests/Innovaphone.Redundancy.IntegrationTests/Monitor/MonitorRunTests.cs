@@ -4,7 +4,6 @@ using FluentAssertions;
 using Innovaphone.Redundancy.Monitor;
 using Innovaphone.Redundancy.Testing;
 using Innovaphone.Redundancy.Testing.Emulation;
-using Innovaphone.Redundancy.Tests.RunWide;
 using Microsoft.Extensions.Logging;
 using Xunit;
 

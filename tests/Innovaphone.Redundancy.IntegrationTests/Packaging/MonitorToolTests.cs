@@ -5,7 +5,6 @@ using FluentAssertions;
 using Innovaphone.Redundancy.Testing;
 using Innovaphone.Redundancy.Testing.Emulation;
 using Innovaphone.Redundancy.Tests.Monitor;
-using Innovaphone.Redundancy.Tests.RunWide;
 using Xunit;
 
 namespace Innovaphone.Redundancy.Tests.Packaging;

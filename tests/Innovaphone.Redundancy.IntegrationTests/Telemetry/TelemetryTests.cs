@@ -3,7 +3,6 @@ using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using FluentAssertions;
 using Innovaphone.Redundancy.Tests.Integration;
-using Innovaphone.Redundancy.Tests.Scenarios;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Xunit;
 

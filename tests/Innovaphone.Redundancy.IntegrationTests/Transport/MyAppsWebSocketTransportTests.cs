@@ -6,7 +6,6 @@ using System.Reactive.Threading.Tasks;
 using System.Text;
 using System.Text.Json;
 using FluentAssertions;
-using Innovaphone.Redundancy.Tests.RunWide;
 using Innovaphone.Redundancy.Transport;
 using Innovaphone.Redundancy.Transport.WebSockets;
 using Microsoft.Extensions.Logging;
@@ -68,7 +67,7 @@ public sealed class MyAppsWebSocketTransportTests : IAsyncLifetime
         UserAgent = "UA",
         TimeProvider = _time,
         LoggerFactory = _loggerFactory,
-        RandomSource = LoginDriverTests.PinnedRandom,
+        RandomSource = LoginFrames.PinnedRandom,
         OnAuthorize = onAuthorize,
     };
 
@@ -85,9 +84,9 @@ public sealed class MyAppsWebSocketTransportTests : IAsyncLifetime
         var outcome = transport.ConnectAsync(new PbxLoginRequest(Master, PbxScheme.Wss, 1), Ct).AsTask();
         await PbxAnswersLoginInfoAsync();
         await PbxReceiveAsync();
-        await PbxSendAsync(LoginDriverTests.Authenticate());
+        await PbxSendAsync(LoginFrames.Authenticate());
         await PbxReceiveAsync();
-        await PbxSendAsync(LoginDriverTests.Redirect("{\"host\":\"slave.example.com\",\"https\":8443,\"mod\":\"PBX1\"}"));
+        await PbxSendAsync(LoginFrames.Redirect("{\"host\":\"slave.example.com\",\"https\":8443,\"mod\":\"PBX1\"}"));
         return outcome;
     }
 
@@ -111,13 +110,13 @@ public sealed class MyAppsWebSocketTransportTests : IAsyncLifetime
     /// </summary>
     private async Task<(string Secret, string KeyShare)> PbxAsksForSignInAsync()
     {
-        await PbxAnswersLoginInfoAsync(LoginDriverTests.LoginInfoResult(digest: false, oauth2: true, oauth2Name: "Windows"));
+        await PbxAnswersLoginInfoAsync(LoginFrames.LoginInfoResult(digest: false, oauth2: true, oauth2Name: "Windows"));
         var login = await PbxReceiveAsync();
         login.GetProperty("method").GetString().Should().Be("oauth2");
         using var key = MyAppsCrypto.NewKeyPair();
         var secret = MyAppsCrypto.SharedSecret(key, login.GetProperty("keyShare").GetString());
         secret.Should().NotBeNull();
-        await PbxSendAsync(LoginDriverTests.OAuth2Authenticate());
+        await PbxSendAsync(LoginFrames.OAuth2Authenticate());
         return (secret!, MyAppsCrypto.KeyShare(key));
     }
 
@@ -125,7 +124,7 @@ public sealed class MyAppsWebSocketTransportTests : IAsyncLifetime
     private async Task PbxAnswersLoginInfoAsync(string? answer = null)
     {
         (await PbxReceiveAsync()).GetRawText().Should().Be("{\"mt\":\"LoginInfo\"}");
-        await PbxSendAsync(answer ?? LoginDriverTests.LoginInfoResult());
+        await PbxSendAsync(answer ?? LoginFrames.LoginInfoResult());
     }
 
     /// <summary>Plays a PBX that accepts alice/secret and answers with <paramref name="info"/>.</summary>
@@ -133,9 +132,9 @@ public sealed class MyAppsWebSocketTransportTests : IAsyncLifetime
     {
         await PbxAnswersLoginInfoAsync();
         (await PbxReceiveAsync()).GetProperty("type").GetString().Should().Be("user");
-        await PbxSendAsync(LoginDriverTests.Authenticate());
+        await PbxSendAsync(LoginFrames.Authenticate());
         (await PbxReceiveAsync()).GetProperty("response").GetString().Should().Be("cea8f3d5f5f769b4933d593457341cd409888d75b4b3e86122e7ec257cb99837");
-        await PbxSendAsync(LoginDriverTests.LoginResult(info));
+        await PbxSendAsync(LoginFrames.LoginResult(info));
     }
 
     private async Task<MyAppsConnection> LogInAsync(MyAppsWebSocketTransport transport)
@@ -184,10 +183,10 @@ public sealed class MyAppsWebSocketTransportTests : IAsyncLifetime
 
         var outcome = transport.ConnectAsync(new PbxLoginRequest(Master, PbxScheme.Wss, 1), Ct).AsTask();
         (await PbxReceiveAsync()).GetProperty("type").GetString().Should().Be("session");
-        await PbxSendAsync(LoginDriverTests.Authenticate("session"));
+        await PbxSendAsync(LoginFrames.Authenticate("session"));
         var login = await PbxReceiveAsync();
         login.GetProperty("username").GetString().Should().Be("sess-id-1");
-        await PbxSendAsync(LoginDriverTests.LoginResult("{}", "sess-id-1", "sess-pw-1"));
+        await PbxSendAsync(LoginFrames.LoginResult("{}", "sess-id-1", "sess-pw-1"));
 
         (await outcome.WaitAsync(Hang, Ct)).Should().BeOfType<LoggedIn>();
         transport.Session.Should().Be(new MyAppsSession("sess-id-1", "sess-pw-1"));
@@ -247,7 +246,7 @@ public sealed class MyAppsWebSocketTransportTests : IAsyncLifetime
         var outcome = transport.ConnectAsync(new PbxLoginRequest(Master, PbxScheme.Wss, 1), Ct).AsTask();
         await PbxAnswersLoginInfoAsync();
         await PbxReceiveAsync();
-        await PbxSendAsync(LoginDriverTests.Authenticate());
+        await PbxSendAsync(LoginFrames.Authenticate());
         await PbxReceiveAsync();
         await PbxSendAsync("{\"mt\":\"LoginResult\",\"error\":1,\"errorText\":\"Wrong password\"}");
         await Pbx.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, Ct);
@@ -278,7 +277,7 @@ public sealed class MyAppsWebSocketTransportTests : IAsyncLifetime
         var outcome = transport.ConnectAsync(new PbxLoginRequest(Master, PbxScheme.Wss, 1), Ct).AsTask();
         await PbxAnswersLoginInfoAsync();
         await PbxReceiveAsync();
-        await PbxSendAsync(LoginDriverTests.Authenticate());
+        await PbxSendAsync(LoginFrames.Authenticate());
         await PbxReceiveAsync();
         await PbxSendAsync("{\"mt\":\"Authorize\",\"code\":4711}");
         (await authorized.Task.WaitAsync(Hang, Ct)).Should().Be(4711);
@@ -287,7 +286,7 @@ public sealed class MyAppsWebSocketTransportTests : IAsyncLifetime
         _time.Advance(TimeSpan.FromSeconds(30));
         outcome.IsCompleted.Should().BeFalse();
 
-        await PbxSendAsync(LoginDriverTests.LoginResult("{}"));
+        await PbxSendAsync(LoginFrames.LoginResult("{}"));
         (await outcome.WaitAsync(Hang, Ct)).Should().BeOfType<LoggedIn>();
         _logs.GetSnapshot().Should().NotContain(r => r.Message.Contains("4711"));
     }
@@ -301,7 +300,7 @@ public sealed class MyAppsWebSocketTransportTests : IAsyncLifetime
         var outcome = transport.ConnectAsync(new PbxLoginRequest(Master, PbxScheme.Wss, 1), Ct).AsTask();
         await PbxAnswersLoginInfoAsync();
         await PbxReceiveAsync();
-        await PbxSendAsync(LoginDriverTests.Authenticate());
+        await PbxSendAsync(LoginFrames.Authenticate());
         await PbxReceiveAsync();
         await PbxSendAsync("{\"mt\":\"Authorize\",\"code\":1}");
         await authorized.Task.WaitAsync(Hang, Ct);
@@ -558,13 +557,13 @@ public sealed class MyAppsWebSocketTransportTests : IAsyncLifetime
         var outcome = transport.ConnectAsync(request, Ct).AsTask();
         await PbxReceiveAsync();
         reports.Should().BeEmpty("the PBX has not answered yet");
-        await PbxSendAsync(LoginDriverTests.LoginInfoResult());
+        await PbxSendAsync(LoginFrames.LoginInfoResult());
         await PbxReceiveAsync();
         reports.Should().Equal(PbxLoginProgress.Answered);
-        await PbxSendAsync(LoginDriverTests.Authenticate());
+        await PbxSendAsync(LoginFrames.Authenticate());
         await PbxReceiveAsync();
         await PbxSendAsync("{\"mt\":\"Authorize\",\"code\":4711}");
-        await PbxSendAsync(LoginDriverTests.LoginResult("{\"session\":{\"usr\":\"709531db4935322206\",\"pwd\":\"eb57d30f5fcdb0706c\"}}"));
+        await PbxSendAsync(LoginFrames.LoginResult("{\"session\":{\"usr\":\"709531db4935322206\",\"pwd\":\"eb57d30f5fcdb0706c\"}}"));
 
         (await outcome.WaitAsync(Hang, Ct)).Should().BeOfType<LoggedIn>();
         reports.Should().Equal(PbxLoginProgress.Answered, PbxLoginProgress.AwaitingAuthorization);
@@ -589,11 +588,11 @@ public sealed class MyAppsWebSocketTransportTests : IAsyncLifetime
         // The user takes longer than LoginTimeout (15 s): from the sign-in page on, SignInTimeout bounds the wait.
         _time.Advance(TimeSpan.FromMinutes(1));
         outcome.IsCompleted.Should().BeFalse();
-        var info = $"{{\"user\":{{\"sip\":\"alice\",\"dn\":\"Alice A\",\"email\":\"alice@example.com\"}},\"session\":{LoginDriverTests.SignInSession(secret)},\"keyShare\":\"{keyShare}\"}}";
-        await PbxSendAsync(LoginDriverTests.SignInLoginResult(info, secret));
+        var info = $"{{\"user\":{{\"sip\":\"alice\",\"dn\":\"Alice A\",\"email\":\"alice@example.com\"}},\"session\":{LoginFrames.SignInSession(secret)},\"keyShare\":\"{keyShare}\"}}";
+        await PbxSendAsync(LoginFrames.SignInLoginResult(info, secret));
 
         (await outcome.WaitAsync(Hang, Ct)).Should().BeOfType<LoggedIn>();
-        signIns.Should().ContainSingle().Which.Should().Be(new MyAppsSignIn(Master, new Uri(LoginDriverTests.SignInUrl)) { ProviderName = "Windows" });
+        signIns.Should().ContainSingle().Which.Should().Be(new MyAppsSignIn(Master, new Uri(LoginFrames.SignInUrl)) { ProviderName = "Windows" });
         reports.Should().Equal(PbxLoginProgress.Answered, PbxLoginProgress.AwaitingSignIn);
         transport.Session.Should().Be(new MyAppsSession("sso-sess-id", "sso-sess-pw"));
         transport.User.Should().BeEquivalentTo(new MyAppsUser { Sip = "alice", DisplayName = "Alice A", Email = "alice@example.com" });
@@ -642,8 +641,8 @@ public sealed class MyAppsWebSocketTransportTests : IAsyncLifetime
 
         var first = transport.ConnectAsync(new PbxLoginRequest(Master, PbxScheme.Wss, 1), Ct).AsTask();
         var (secret, keyShare) = await PbxAsksForSignInAsync();
-        var info = $"{{\"host\":\"home.example.com\",\"email\":\"alice@example.com\",\"keyShare\":\"{keyShare}\",\"session\":{LoginDriverTests.SignInSession(secret)}}}";
-        await PbxSendAsync(LoginDriverTests.SignInRedirect(info, secret));
+        var info = $"{{\"host\":\"home.example.com\",\"email\":\"alice@example.com\",\"keyShare\":\"{keyShare}\",\"session\":{LoginFrames.SignInSession(secret)}}}";
+        await PbxSendAsync(LoginFrames.SignInRedirect(info, secret));
         (await first.WaitAsync(Hang, Ct)).Should().Be(new Redirected(PbxAddress.Parse("home.example.com/PBX0"), PbxScheme.Wss));
         transport.Session.Should().Be(new MyAppsSession("sso-sess-id", "sso-sess-pw"));
 
@@ -667,7 +666,7 @@ public sealed class MyAppsWebSocketTransportTests : IAsyncLifetime
 
         var first = transport.ConnectAsync(new PbxLoginRequest(Master, PbxScheme.Wss, 1), Ct).AsTask();
         var (secret, keyShare) = await PbxAsksForSignInAsync();
-        await PbxSendAsync(LoginDriverTests.SignInLoginResult($"{{\"session\":{LoginDriverTests.SignInSession(secret)},\"keyShare\":\"{keyShare}\"}}", secret));
+        await PbxSendAsync(LoginFrames.SignInLoginResult($"{{\"session\":{LoginFrames.SignInSession(secret)},\"keyShare\":\"{keyShare}\"}}", secret));
         (await first.WaitAsync(Hang, Ct)).Should().BeOfType<LoggedIn>();
 
         // A failover, long after: the session has expired; the user signs in again on the same socket.
@@ -675,7 +674,7 @@ public sealed class MyAppsWebSocketTransportTests : IAsyncLifetime
         (await PbxReceiveAsync(second.Pbx)).GetProperty("type").GetString().Should().Be("session");
         await PbxSendAsync("{\"mt\":\"LoginResult\",\"error\":5}", second.Pbx);
         (await PbxReceiveAsync(second.Pbx)).GetProperty("mt").GetString().Should().Be("LoginInfo");
-        await PbxSendAsync(LoginDriverTests.LoginInfoResult(digest: false, oauth2: true), second.Pbx);
+        await PbxSendAsync(LoginFrames.LoginInfoResult(digest: false, oauth2: true), second.Pbx);
         (await PbxReceiveAsync(second.Pbx)).GetProperty("method").GetString().Should().Be("oauth2");
 
         failover.IsCompleted.Should().BeFalse();
@@ -693,9 +692,9 @@ public sealed class MyAppsWebSocketTransportTests : IAsyncLifetime
         await time.Created.Task.WaitAsync(Hang, Ct);
         _time.Advance(LoginDriver.LoginInfoTimeout);
         (await PbxReceiveAsync()).GetRawText().Should().Be("{\"mt\":\"Login\",\"type\":\"user\",\"userAgent\":\"UA\"}");
-        await PbxSendAsync(LoginDriverTests.Authenticate());
+        await PbxSendAsync(LoginFrames.Authenticate());
         await PbxReceiveAsync();
-        await PbxSendAsync(LoginDriverTests.LoginResult("{}"));
+        await PbxSendAsync(LoginFrames.LoginResult("{}"));
 
         (await outcome.WaitAsync(Hang, Ct)).Should().BeOfType<LoggedIn>();
         _logs.GetSnapshot().Should().ContainSingle(r => r.Id.Id == WebSocketLog.LoginInfoUnansweredId && r.Level == LogLevel.Debug);
@@ -759,7 +758,7 @@ public sealed class MyAppsWebSocketTransportTests : IAsyncLifetime
         await connection.Lost.WaitAsync(Hang, Ct);
 
         _logs.GetSnapshot().Should().NotBeEmpty().And.AllSatisfy(r =>
-            r.Message.Should().NotContainAny("secret", "sess-id-1", "sess-pw-1", LoginDriverTests.Nonce, LoginDriverTests.Challenge));
+            r.Message.Should().NotContainAny("secret", "sess-id-1", "sess-pw-1", LoginFrames.Nonce, LoginFrames.Challenge));
     }
 
     [Fact]
@@ -815,11 +814,11 @@ public sealed class MyAppsWebSocketTransportHttpListenerTests
             var ws = (await context.AcceptWebSocketAsync(subProtocol: null)).WebSocket;
             var buffer = new byte[4096];
             await ws.ReceiveAsync(buffer, Ct);
-            await ws.SendAsync(Encoding.UTF8.GetBytes(LoginDriverTests.LoginInfoResult()), WebSocketMessageType.Text, true, Ct);
+            await ws.SendAsync(Encoding.UTF8.GetBytes(LoginFrames.LoginInfoResult()), WebSocketMessageType.Text, true, Ct);
             await ws.ReceiveAsync(buffer, Ct);
-            await ws.SendAsync(Encoding.UTF8.GetBytes(LoginDriverTests.Authenticate()), WebSocketMessageType.Text, true, Ct);
+            await ws.SendAsync(Encoding.UTF8.GetBytes(LoginFrames.Authenticate()), WebSocketMessageType.Text, true, Ct);
             await ws.ReceiveAsync(buffer, Ct);
-            await ws.SendAsync(Encoding.UTF8.GetBytes(LoginDriverTests.LoginResult("{\"standby\":true}")), WebSocketMessageType.Text, true, Ct);
+            await ws.SendAsync(Encoding.UTF8.GetBytes(LoginFrames.LoginResult("{\"standby\":true}")), WebSocketMessageType.Text, true, Ct);
             var close = await ws.ReceiveAsync(buffer, Ct);
             if (close.MessageType == WebSocketMessageType.Close)
             {
@@ -832,7 +831,7 @@ public sealed class MyAppsWebSocketTransportHttpListenerTests
             Username = "alice",
             Password = "secret",
             AllowInsecure = true,
-            RandomSource = LoginDriverTests.PinnedRandom,
+            RandomSource = LoginFrames.PinnedRandom,
         });
 
         var outcome = await transport.ConnectAsync(new PbxLoginRequest(PbxAddress.Parse($"127.0.0.1:{port}/PBX0"), PbxScheme.Ws, 1), Ct)

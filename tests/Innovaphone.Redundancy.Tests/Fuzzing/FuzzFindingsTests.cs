@@ -13,9 +13,9 @@ public sealed class FuzzFindingsTests
     /// <summary>A user login that has sent its credential-less Login (LoginInfo answered).</summary>
     private static LoginDriver StartedDriver()
     {
-        var driver = new LoginDriver(PbxAddress.Parse("master.example.com/PBX0"), PbxScheme.Wss, "alice", "secret", null, "UA", LoginDriverTests.PinnedRandom);
+        var driver = new LoginDriver(PbxAddress.Parse("master.example.com/PBX0"), PbxScheme.Wss, "alice", "secret", null, "UA", LoginFrames.PinnedRandom);
         driver.Start();
-        driver.OnText(Encoding.UTF8.GetBytes(LoginDriverTests.LoginInfoResult()));
+        driver.OnText(Encoding.UTF8.GetBytes(LoginFrames.LoginInfoResult()));
         return driver;
     }
 
@@ -128,7 +128,7 @@ public sealed class FuzzFindingsTests
         var driver = StartedDriver();
         if (afterCredentials)
         {
-            driver.OnText(Encoding.UTF8.GetBytes(LoginDriverTests.Authenticate())).Send.Should().ContainSingle("the digest Login is sent");
+            driver.OnText(Encoding.UTF8.GetBytes(LoginFrames.Authenticate())).Send.Should().ContainSingle("the digest Login is sent");
         }
 
         var step = driver.OnText(build(bad));
@@ -158,8 +158,8 @@ public sealed class FuzzFindingsTests
     {
         var infoBytes = Bytes(info);
         var digest = mt == "Redirect"
-            ? MyAppsCrypto.RedirectDigest("alice", "secret", LoginDriverTests.Nonce, LoginDriverTests.Challenge, infoBytes)
-            : MyAppsCrypto.LoginResultDigest(LoginDriverTests.Domain, "alice", "secret", LoginDriverTests.Nonce, LoginDriverTests.Challenge, infoBytes);
+            ? MyAppsCrypto.RedirectDigest("alice", "secret", LoginFrames.Nonce, LoginFrames.Challenge, infoBytes)
+            : MyAppsCrypto.LoginResultDigest(LoginFrames.Domain, "alice", "secret", LoginFrames.Nonce, LoginFrames.Challenge, infoBytes);
         return [.. Bytes("{\"mt\":\"" + mt + "\",\"info\":"), .. infoBytes, .. Bytes(",\"digest\":\"" + digest + "\"}")];
     }
 

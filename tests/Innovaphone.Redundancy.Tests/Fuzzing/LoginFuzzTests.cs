@@ -9,6 +9,8 @@ using Innovaphone.Redundancy.Transport;
 using Innovaphone.Redundancy.Transport.WebSockets;
 using Xunit;
 
+using static Innovaphone.Redundancy.TestSupport.FuzzSettings;
+
 namespace Innovaphone.Redundancy.Tests.Fuzzing;
 
 /// <summary>
@@ -61,7 +63,7 @@ public sealed partial class LoginFuzzTests
             var history = new List<FuzzInput>();
             using var driver = new LoginDriver(
                 Pbx, scheme, User, password, useSession ? new MyAppsSession(SessionId, SessionPassword) : null, "UA", b => nonceRandom.NextBytes(b), singleSignOn,
-                () => LoginDriverTests.KeyPair(LoginDriverTests.ClientPrivateKey, LoginDriverTests.ClientKeyShare));
+                () => LoginFrames.KeyPair(LoginFrames.ClientPrivateKey, LoginFrames.ClientKeyShare));
 
             var step = driver.Start();
             model.OnSent(step.Send[0], null).Should().BeNull();
@@ -69,7 +71,7 @@ public sealed partial class LoginFuzzTests
             if (stage >= Stage.AfterLogin && step.AwaitsLoginInfo)
             {
                 // A 13r3+ PBX offering the method this configuration uses (a password wins, as in the driver).
-                var loginInfo = Setup(history, password is not null ? LoginDriverTests.LoginInfoResult() : LoginDriverTests.LoginInfoResult(digest: false, oauth2: true), "LoginInfoResult (setup)");
+                var loginInfo = Setup(history, password is not null ? LoginFrames.LoginInfoResult() : LoginFrames.LoginInfoResult(digest: false, oauth2: true), "LoginInfoResult (setup)");
                 step = driver.OnText(loginInfo.Frame);
                 model.OnSent(step.Send[0], loginInfo.Frame).Should().BeNull();
             }
@@ -401,7 +403,7 @@ public sealed partial class LoginFuzzTests
 
         public FuzzLoginContext Context { get; private set; } = new(useSession ? "session" : "user", useSession ? SessionId : User, useSession ? SessionPassword : Password, string.Empty, string.Empty, string.Empty);
 
-        public IEnumerable<string> Secrets() => [Password, SessionId, SessionPassword, LoginDriverTests.SharedSecret, FrameGenerator.SignInSessionId, FrameGenerator.SignInSessionPassword, .. _wireSecrets];
+        public IEnumerable<string> Secrets() => [Password, SessionId, SessionPassword, LoginFrames.SharedSecret, FrameGenerator.SignInSessionId, FrameGenerator.SignInSessionPassword, .. _wireSecrets];
 
         /// <summary>Checks a LoginInfo or Login the driver sent and moves the model on; returns what is wrong, or null.</summary>
         public string? OnSent(byte[] sent, byte[]? answered)
@@ -436,7 +438,7 @@ public sealed partial class LoginFuzzTests
                 }
 
                 var nonce = root.GetProperty("nonce").GetString()!;
-                if (nonce.Length != 16 || root.GetProperty("keyShare").GetString() != LoginDriverTests.ClientKeyShare)
+                if (nonce.Length != 16 || root.GetProperty("keyShare").GetString() != LoginFrames.ClientKeyShare)
                 {
                     return "an OAuth2 Login without a 16-hex nonce and the client's key share";
                 }
@@ -444,7 +446,7 @@ public sealed partial class LoginFuzzTests
                 _loginInfoUnanswered &= answered is { Length: 0 };
                 _wireSecrets.Add(nonce);
                 (Method, Phase) = ("oauth2", LoginPhase.AwaitingAuthenticate);
-                Context = new FuzzLoginContext("user", "alice@fuzz.example.com", LoginDriverTests.SharedSecret, nonce, string.Empty, string.Empty, LoginDriverTests.PbxKeyShare);
+                Context = new FuzzLoginContext("user", "alice@fuzz.example.com", LoginFrames.SharedSecret, nonce, string.Empty, string.Empty, LoginFrames.PbxKeyShare);
                 return null;
             }
 
@@ -552,7 +554,7 @@ public sealed partial class LoginFuzzTests
                 using var document = JsonDocument.Parse(input.Frame);
                 var root = document.RootElement;
                 var info = root.GetProperty("info");
-                if (root.GetProperty("mt").GetString() != "Redirect" || info.ValueKind != JsonValueKind.Object || info.GetProperty("keyShare").GetString() != LoginDriverTests.PbxKeyShare)
+                if (root.GetProperty("mt").GetString() != "Redirect" || info.ValueKind != JsonValueKind.Object || info.GetProperty("keyShare").GetString() != LoginFrames.PbxKeyShare)
                 {
                     return false;
                 }

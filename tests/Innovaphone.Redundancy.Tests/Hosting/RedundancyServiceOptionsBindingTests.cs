@@ -76,7 +76,6 @@ public sealed class RedundancyServiceOptionsBindingTests
         "RedundancyOptions.MeterFactory", "RedundancyOptions.Store",
         "MyAppsTransportOptions.RemoteCertificateValidationCallback", // from TrustedCertificateThumbprints
         "MyAppsTransportOptions.OnAuthorize", "MyAppsTransportOptions.OnSignIn", "MyAppsTransportOptions.TimeProvider", "MyAppsTransportOptions.LoggerFactory",
-        "MyAppsTransportOptions.RandomSource",
         "MyAppsTransportOptions.SessionStore", // from PersistSession and SessionFile
         "RedundancyServiceOptions.ConfigureManager", "RedundancyServiceOptions.ConfigureTransport",
     ];

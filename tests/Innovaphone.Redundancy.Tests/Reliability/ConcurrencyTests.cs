@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using FluentAssertions;
 using Innovaphone.Redundancy.Testing;
-using Innovaphone.Redundancy.Tests.RunWide;
 using Xunit;
 
 namespace Innovaphone.Redundancy.Tests.Reliability;

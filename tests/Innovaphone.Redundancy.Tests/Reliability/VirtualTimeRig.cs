@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using Innovaphone.Redundancy.Testing;
-using Innovaphone.Redundancy.Tests.RunWide;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Innovaphone.Redundancy.Tests.Reliability;

@@ -6,6 +6,8 @@ using Innovaphone.Redundancy.Transport;
 using Innovaphone.Redundancy.Transport.WebSockets;
 using Xunit;
 
+using static Innovaphone.Redundancy.TestSupport.LoginFrames;
+
 namespace Innovaphone.Redundancy.Tests.Transport;
 
 /// <summary>

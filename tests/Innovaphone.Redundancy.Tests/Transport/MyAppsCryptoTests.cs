@@ -142,27 +142,27 @@ public sealed class MyAppsCryptoTests
     public void KeyShare_FixedPrivateKey_IsTheUncompressedPointWithoutPrefix()
     {
         // Commands in LoginDriverTests.SignIn.cs (python3 cryptography; openssl ec -text shows the same point after 04).
-        using var key = LoginDriverTests.KeyPair(LoginDriverTests.ClientPrivateKey, LoginDriverTests.ClientKeyShare);
+        using var key = LoginFrames.KeyPair(LoginFrames.ClientPrivateKey, LoginFrames.ClientKeyShare);
         using var derived = System.Security.Cryptography.ECDiffieHellman.Create(new System.Security.Cryptography.ECParameters
         {
             Curve = System.Security.Cryptography.ECCurve.NamedCurves.nistP256,
-            D = Convert.FromHexString(LoginDriverTests.PbxPrivateKey),
+            D = Convert.FromHexString(LoginFrames.PbxPrivateKey),
         });
 
-        MyAppsCrypto.KeyShare(key).Should().Be(LoginDriverTests.ClientKeyShare);
+        MyAppsCrypto.KeyShare(key).Should().Be(LoginFrames.ClientKeyShare);
 
         // The public point computed by the platform from the private key alone matches python's.
-        MyAppsCrypto.KeyShare(derived).Should().Be(LoginDriverTests.PbxKeyShare);
+        MyAppsCrypto.KeyShare(derived).Should().Be(LoginFrames.PbxKeyShare);
     }
 
     [Fact]
     public void SharedSecret_FixedKeys_MatchesPythonAndOpenssl()
     {
-        using var client = LoginDriverTests.KeyPair(LoginDriverTests.ClientPrivateKey, LoginDriverTests.ClientKeyShare);
-        using var pbx = LoginDriverTests.KeyPair(LoginDriverTests.PbxPrivateKey, LoginDriverTests.PbxKeyShare);
+        using var client = LoginFrames.KeyPair(LoginFrames.ClientPrivateKey, LoginFrames.ClientKeyShare);
+        using var pbx = LoginFrames.KeyPair(LoginFrames.PbxPrivateKey, LoginFrames.PbxKeyShare);
 
-        MyAppsCrypto.SharedSecret(client, LoginDriverTests.PbxKeyShare).Should().Be(LoginDriverTests.SharedSecret);
-        MyAppsCrypto.SharedSecret(pbx, LoginDriverTests.ClientKeyShare).Should().Be(LoginDriverTests.SharedSecret);
+        MyAppsCrypto.SharedSecret(client, LoginFrames.PbxKeyShare).Should().Be(LoginFrames.SharedSecret);
+        MyAppsCrypto.SharedSecret(pbx, LoginFrames.ClientKeyShare).Should().Be(LoginFrames.SharedSecret);
     }
 
     [Theory]
@@ -173,7 +173,7 @@ public sealed class MyAppsCryptoTests
     [InlineData("d65a93977caa3d1b081852ff57a79e465f1660577304baead505dd3a48589cf350185e895372df6221ea3a137557e473fddb6755f05bd507c3c533fce9c91286")]
     public void SharedSecret_NotAPointOfTheCurve_IsNull(string? peer)
     {
-        using var client = LoginDriverTests.KeyPair(LoginDriverTests.ClientPrivateKey, LoginDriverTests.ClientKeyShare);
+        using var client = LoginFrames.KeyPair(LoginFrames.ClientPrivateKey, LoginFrames.ClientKeyShare);
 
         MyAppsCrypto.SharedSecret(client, peer).Should().BeNull();
     }
@@ -182,9 +182,9 @@ public sealed class MyAppsCryptoTests
     public void DecryptSessionPart_SharedSecretAsPassword_MatchesPython()
     {
         // python3: rc4(b"innovaphoneAppClient:usr:0123456789abcdef:ccfc261f…9af6", b"sso-sess-id").hex() == "2e8d0b7002153a8baca121"
-        // (the full secret is LoginDriverTests.SharedSecret; pwd likewise gives dd9a35381c450f892637e9 for "sso-sess-pw")
-        MyAppsCrypto.DecryptSessionPart("usr", Nonce, LoginDriverTests.SharedSecret, "2e8d0b7002153a8baca121").Should().Be("sso-sess-id");
-        MyAppsCrypto.DecryptSessionPart("pwd", Nonce, LoginDriverTests.SharedSecret, "dd9a35381c450f892637e9").Should().Be("sso-sess-pw");
+        // (the full secret is LoginFrames.SharedSecret; pwd likewise gives dd9a35381c450f892637e9 for "sso-sess-pw")
+        MyAppsCrypto.DecryptSessionPart("usr", Nonce, LoginFrames.SharedSecret, "2e8d0b7002153a8baca121").Should().Be("sso-sess-id");
+        MyAppsCrypto.DecryptSessionPart("pwd", Nonce, LoginFrames.SharedSecret, "dd9a35381c450f892637e9").Should().Be("sso-sess-pw");
     }
 
     [Fact]

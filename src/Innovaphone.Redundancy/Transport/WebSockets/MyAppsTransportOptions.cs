@@ -6,10 +6,6 @@ using Microsoft.Extensions.Logging;
 
 namespace Innovaphone.Redundancy.Transport.WebSockets;
 
-/// <summary>Fills <paramref name="destination"/> with cryptographically strong random bytes (used for login nonces).</summary>
-/// <param name="destination">The buffer to fill completely.</param>
-public delegate void RandomBytesFiller(Span<byte> destination);
-
 /// <summary>
 /// Configures <see cref="MyAppsWebSocketTransport"/>. Configure with <c>with</c> expressions; validated when the
 /// transport is created.
@@ -145,9 +141,9 @@ public sealed record MyAppsTransportOptions
 
     /// <summary>
     /// The random source for login nonces (8 bytes each). Default: <see langword="null"/> =
-    /// <see cref="RandomNumberGenerator.Fill(Span{byte})"/>. Replace only in tests.
+    /// <see cref="RandomNumberGenerator.Fill(Span{byte})"/>. Internal: only tests replace it, for reproducible digests.
     /// </summary>
-    public RandomBytesFiller? RandomSource { get; init; }
+    internal RandomBytesFiller? RandomSource { get; init; }
 
     /// <summary>
     /// Where the myApps session outlives the process, if the host opts in (for example a
@@ -250,31 +246,6 @@ public sealed record MyAppsTransportOptions
         builder.Append(CultureInfo.InvariantCulture, $"KeepAliveInterval = {KeepAliveInterval}, KeepAliveTimeout = {KeepAliveTimeout}, ");
         builder.Append(CultureInfo.InvariantCulture, $"ConnectTimeout = {ConnectTimeout}, LoginTimeout = {LoginTimeout}, ");
         builder.Append(CultureInfo.InvariantCulture, $"SignInTimeout = {SignInTimeout}, CloseTimeout = {CloseTimeout}");
-        return true;
-    }
-}
-
-/// <summary>
-/// A myApps session: the credentials a PBX hands out on a successful user login, used for later logins
-/// (type <c>session</c>) after a redirect, reconnect, failover or restart.
-/// </summary>
-/// <param name="Id">The session id (the login <c>username</c> for type <c>session</c>). A secret.</param>
-/// <param name="Password">The session password. A secret.</param>
-/// <remarks>Keep it as safe as a password. <see cref="ToString"/> shows neither part.</remarks>
-public sealed record MyAppsSession(string Id, string Password)
-{
-    /// <summary>The session id (the login <c>username</c> for type <c>session</c>). A secret.</summary>
-    public string Id { get; init; } = !string.IsNullOrEmpty(Id) ? Id : throw new ArgumentException("The session id must not be empty.", nameof(Id));
-
-    /// <summary>The session password. A secret.</summary>
-    public string Password { get; init; } = Password ?? throw new ArgumentNullException(nameof(Password));
-
-    // Neither part may reach a log line through string formatting. The compiler requires an instance method here.
-#pragma warning disable CA1822 // Mark members as static
-    private bool PrintMembers(StringBuilder builder)
-#pragma warning restore CA1822
-    {
-        builder.Append("Id = ***, Password = ***");
         return true;
     }
 }

@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Innovaphone.Redundancy.Transport.WebSockets;
 
-namespace Innovaphone.Redundancy.Tests.Fuzzing;
+namespace Innovaphone.Redundancy.TestSupport;
 
 /// <summary>What the fuzzed PBX knows about the login in progress, so that it can sign answers (or forge them).</summary>
 /// <param name="Type">The login type the client used (<c>user</c> or <c>session</c>).</param>

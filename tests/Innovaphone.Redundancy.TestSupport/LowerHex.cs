@@ -1,4 +1,4 @@
-namespace Innovaphone.Redundancy.Tests.Fuzzing;
+namespace Innovaphone.Redundancy.TestSupport;
 
 /// <summary>
 /// Lowercase hex, as the protocol writes digests and nonces: the fuzzers' own oracle (not the library's

@@ -3,13 +3,13 @@ using System.Text;
 using Innovaphone.Redundancy.Transport;
 using Innovaphone.Redundancy.Transport.WebSockets;
 
-namespace Innovaphone.Redundancy.Tests.Transport;
+namespace Innovaphone.Redundancy.TestSupport;
 
 /// <summary>
-/// The scripted PBX frames of <see cref="LoginDriverTests"/>, in a file of their own so that the integration tests
-/// (WebSocket transport, post-login fuzz, secret leaks) compile in the same frames without these tests.
+/// The scripted PBX frames (and the fixed nonce and ECDHE vector behind them) of the login driver's tests, which the
+/// login fuzzer and the integration tests (WebSocket transport, post-login fuzz, secret leaks) use as well.
 /// </summary>
-public sealed partial class LoginDriverTests
+internal static class LoginFrames
 {
     internal const string Nonce = "0123456789abcdef";
     internal const string Domain = "example.com";

@@ -7,7 +7,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
 using Xunit;
 
-namespace Innovaphone.Redundancy.Tests;
+namespace Innovaphone.Redundancy.Tests.Manager;
 
 /// <summary>
 /// The machine's notes are logged as structured events: PBXes, kinds and codes are fields of their own, and only the

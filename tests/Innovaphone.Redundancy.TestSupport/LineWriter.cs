@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Innovaphone.Redundancy.Tests.Monitor;
+namespace Innovaphone.Redundancy.TestSupport;
 
 /// <summary>A writer that keeps what is written as lines and lets a test wait for a line, without sleeping.</summary>
 internal sealed class LineWriter : TextWriter

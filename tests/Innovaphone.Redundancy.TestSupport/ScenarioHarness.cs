@@ -2,13 +2,12 @@ using System.Collections.Concurrent;
 using FluentAssertions;
 using Innovaphone.Redundancy.Persistence;
 using Innovaphone.Redundancy.Testing;
-using Innovaphone.Redundancy.Tests.RunWide;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Time.Testing;
 using Xunit;
 
-namespace Innovaphone.Redundancy.Tests.Scenarios;
+namespace Innovaphone.Redundancy.TestSupport;
 
 /// <summary>
 /// A manager wired to a simulated PBX system in virtual time. Nothing sleeps: the harness waits for

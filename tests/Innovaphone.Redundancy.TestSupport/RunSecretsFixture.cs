@@ -1,12 +1,9 @@
-using Innovaphone.Redundancy.Tests.RunWide;
 using Xunit;
 
-[assembly: AssemblyFixture(typeof(RunSecretsFixture))]
-
-namespace Innovaphone.Redundancy.Tests.RunWide;
+namespace Innovaphone.Redundancy.TestSupport;
 
 /// <summary>
-/// Lives for the whole test run: starts <see cref="RunSecrets"/> before the first test and, after the last one,
+/// Lives for the whole test run of each test assembly that names it in an <c>[assembly: AssemblyFixture]</c>: starts <see cref="RunSecrets"/> before the first test and, after the last one,
 /// fails the run if any log record or exception message of the run contained a registered secret.
 /// </summary>
 public sealed class RunSecretsFixture : IDisposable

@@ -6,7 +6,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
 using Xunit;
 
-namespace Innovaphone.Redundancy.Tests.Hosting;
+namespace Innovaphone.Redundancy.TestSupport;
 
 /// <summary>
 /// Builds a generic host with nothing but the given configuration (no environment variables, files or command line,

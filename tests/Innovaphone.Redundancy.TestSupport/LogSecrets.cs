@@ -1,7 +1,6 @@
-using Innovaphone.Redundancy.Tests.RunWide;
 using Microsoft.Extensions.Logging.Testing;
 
-namespace Innovaphone.Redundancy.Tests;
+namespace Innovaphone.Redundancy.TestSupport;
 
 /// <summary>
 /// One check, shared by the harnesses: no secret appears in a log message, a logged value or a logged exception. The

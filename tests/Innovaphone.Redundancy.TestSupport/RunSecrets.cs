@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Runtime.ExceptionServices;
 using Microsoft.Extensions.Logging;
 
-namespace Innovaphone.Redundancy.Tests.RunWide;
+namespace Innovaphone.Redundancy.TestSupport;
 
 /// <summary>
 /// The secret check over the whole test run. Every harness logs through <see cref="LoggerProvider"/> as well as its

@@ -1,4 +1,4 @@
-namespace Innovaphone.Redundancy.Tests;
+namespace Innovaphone.Redundancy.TestSupport;
 
 /// <summary>
 /// Finds the repository from the test binaries. [CallerFilePath] cannot be used: deterministic CI builds map

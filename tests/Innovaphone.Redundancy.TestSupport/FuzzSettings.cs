@@ -1,13 +1,13 @@
 using System.Globalization;
 using Xunit;
 
-namespace Innovaphone.Redundancy.Tests.Fuzzing;
+namespace Innovaphone.Redundancy.TestSupport;
 
 /// <summary>
-/// The fuzzers' shared settings (credentials, seed, frame counts, the report for tests/scripts/fuzz.sh), in a file of
-/// their own so that the integration tests' fuzzers (post-login, secret leaks) compile in the same settings.
+/// The fuzzers' shared settings (credentials, seed, frame counts, the report for tests/scripts/fuzz.sh): the unit
+/// tests' login fuzzer and the integration tests' fuzzers (post-login, secret leaks) use the same ones.
 /// </summary>
-public sealed partial class LoginFuzzTests
+internal static class FuzzSettings
 {
     internal const string User = "alice";
     internal const string Password = "fuzz-Pa55word";

@@ -1,0 +1,9 @@
+namespace Innovaphone.Redundancy.Transport;
+
+/// <summary>What a PBX answered to a login attempt.</summary>
+public abstract record LoginOutcome
+{
+    private protected LoginOutcome()
+    {
+    }
+}
