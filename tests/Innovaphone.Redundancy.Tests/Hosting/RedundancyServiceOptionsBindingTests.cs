@@ -58,6 +58,7 @@ public sealed class RedundancyServiceOptionsBindingTests
         ["LoginTimeout"] = "00:00:04",
         ["AuthorizeTimeout"] = "00:05:00",
         ["CloseTimeout"] = "00:00:01",
+        ["VerifyTimeout"] = "00:00:00.800",
     };
 
     /// <summary>
@@ -70,7 +71,7 @@ public sealed class RedundancyServiceOptionsBindingTests
         "RedundancyOptions.Primary", // from the service's Primary, as users write it
         "RedundancyOptions.User", // from the service's User
         "RedundancyOptions.Transport", "RedundancyOptions.Randomizer", "RedundancyOptions.TimeProvider", "RedundancyOptions.LoggerFactory",
-        "RedundancyOptions.MeterFactory", "RedundancyOptions.Store",
+        "RedundancyOptions.MeterFactory", "RedundancyOptions.Store", "RedundancyOptions.NetworkChanges",
         "MyAppsTransportOptions.RemoteCertificateValidationCallback", // from TrustedCertificateThumbprints
         "MyAppsTransportOptions.OnAuthorize", "MyAppsTransportOptions.TimeProvider", "MyAppsTransportOptions.LoggerFactory",
         "MyAppsTransportOptions.RandomSource",
@@ -135,6 +136,7 @@ public sealed class RedundancyServiceOptionsBindingTests
             LoginTimeout = TimeSpan.FromSeconds(4),
             AuthorizeTimeout = TimeSpan.FromMinutes(5),
             CloseTimeout = TimeSpan.FromSeconds(1),
+            VerifyTimeout = TimeSpan.FromMilliseconds(800),
         });
         transport.RemoteCertificateValidationCallback.Should().NotBeNull("a thumbprint is configured");
         manager.Should().BeEquivalentTo(new

@@ -75,10 +75,10 @@ public sealed record MyAppsTransportOptions
 
     /// <summary>
     /// How often the client checks that the PBX is still there; <see cref="TimeSpan.Zero"/> turns every check off.
-    /// The client sends a WebSocket PING when nothing was received for this long (on .NET 9 and later ClientWebSocket's
-    /// own; on .NET 8 the transport's, see docs/protocol.md). It is also the TCP keep-alive idle time (whole seconds, at
-    /// least 1). Default: 5 s (with <see cref="KeepAliveTimeout"/> 5 s a silent death is found within about 11 s;
-    /// docs/performance.md has the CPU cost).
+    /// The client sends a WebSocket PING when nothing was received for this long (the transport's own, on every runtime:
+    /// one timer per process for all connections, see docs/protocol.md). It is also the TCP keep-alive idle time (whole
+    /// seconds, at least 1). Default: 5 s (with <see cref="KeepAliveTimeout"/> 5 s a silent death is found within about
+    /// 11 s; docs/performance.md has the CPU cost).
     /// </summary>
     public TimeSpan KeepAliveInterval { get; init; } = TimeSpan.FromSeconds(5);
 
@@ -115,7 +115,7 @@ public sealed record MyAppsTransportOptions
     /// </summary>
     public Action<int>? OnAuthorize { get; init; }
 
-    /// <summary>The clock for the connect, login, authorize and close timeouts and, on .NET 8, the keepalive PING timer. Default: <see langword="null"/> = <see cref="TimeProvider.System"/>.</summary>
+    /// <summary>The clock for the connect, login, authorize and close timeouts and the keepalive's timer. Default: <see langword="null"/> = <see cref="TimeProvider.System"/>.</summary>
     public TimeProvider? TimeProvider { get; init; }
 
     /// <summary>Creates the transport's logger. Default: <see langword="null"/> = no logging.</summary>
@@ -126,6 +126,14 @@ public sealed record MyAppsTransportOptions
     /// <see cref="RandomNumberGenerator.Fill(Span{byte})"/>. Replace only in tests.
     /// </summary>
     public RandomBytesFiller? RandomSource { get; init; }
+
+    /// <summary>
+    /// How long the PBX may stay silent after a PING that verifies a connection at once: after a network change (see
+    /// <see cref="RedundancyOptions.NetworkChanges"/>) or a resume from sleep. A connection that does not answer in time
+    /// ends, and the manager fails over. Shorter finds a dead path sooner after a change; too short for the PBX's round
+    /// trip ends live connections (each such false alarm costs a reconnect). Default: 1.5 s.
+    /// </summary>
+    public TimeSpan VerifyTimeout { get; init; } = TimeSpan.FromSeconds(1.5);
 
     /// <summary>Throws when a value is missing or out of range; called by the transport's constructor.</summary>
     /// <exception cref="ArgumentException">An option is missing or out of range; the message names it (never its value).</exception>
@@ -171,6 +179,10 @@ public sealed record MyAppsTransportOptions
         RequirePositive(LoginTimeout, nameof(LoginTimeout));
         RequirePositive(AuthorizeTimeout, nameof(AuthorizeTimeout));
         RequirePositive(CloseTimeout, nameof(CloseTimeout));
+        if (VerifyTimeout < TimeSpan.FromMilliseconds(10) || VerifyTimeout > TimeSpan.FromMinutes(1))
+        {
+            throw new ArgumentException($"{Name}.{nameof(VerifyTimeout)} must be between 10 ms and 1 min.", nameof(VerifyTimeout));
+        }
     }
 
     private const string Name = nameof(MyAppsTransportOptions);
@@ -207,7 +219,7 @@ public sealed record MyAppsTransportOptions
         builder.Append(CultureInfo.InvariantCulture, $"AllowInsecure = {AllowInsecure}, MaxFrameBytes = {MaxFrameBytes}, ");
         builder.Append(CultureInfo.InvariantCulture, $"KeepAliveInterval = {KeepAliveInterval}, KeepAliveTimeout = {KeepAliveTimeout}, ");
         builder.Append(CultureInfo.InvariantCulture, $"ConnectTimeout = {ConnectTimeout}, LoginTimeout = {LoginTimeout}, ");
-        builder.Append(CultureInfo.InvariantCulture, $"AuthorizeTimeout = {AuthorizeTimeout}, CloseTimeout = {CloseTimeout}");
+        builder.Append(CultureInfo.InvariantCulture, $"AuthorizeTimeout = {AuthorizeTimeout}, CloseTimeout = {CloseTimeout}, VerifyTimeout = {VerifyTimeout}");
         return true;
     }
 }
