@@ -192,6 +192,78 @@ internal sealed class FieldCases(Settings settings, string runtime, TextWriter o
         PrintAll(figures);
     }
 
+    /// <summary>
+    /// Case 7 (R14): the laptop changes network while the path to P is frozen (the old path is dead without a sound). The
+    /// change is real: an address added to lo, which only works, and is only done, in the private network namespace
+    /// bench/fieldcheck.sh runs this runner in (the platform's events reach the Monitor, its child, in the same namespace).
+    /// </summary>
+    public async Task NetworkChangeAsync()
+    {
+        var figure = new Figure("netchange.change-to-up-B", "s") { Limit = 3_000 };
+        if (!InPrivateNetworkNamespace())
+        {
+            output.WriteLine("# netchange: not run: the runner is not in a private network namespace (bench/fieldcheck.sh runs it under unshare -n, as root)");
+            return;
+        }
+
+        for (var i = 0; i < settings.SlowRuns; i++)
+        {
+            await RunAsync("netchange", settings.SlowTimeout, [figure], async run =>
+            {
+                if (await UpAtMasterWithStandbyAsync(run) is not var (p, b, up))
+                {
+                    return;
+                }
+
+                await Task.Delay(Stable);
+                run.Sim.Partition(p, b);
+                run.Emulator.SetHalfOpen(p, true);
+                var address = string.Create(CultureInfo.InvariantCulture, $"127.0.0.{100 + (_runNumber % 100)}/8");
+                var changedAt = Stopwatch.GetTimestamp();
+                await IpAsync("addr", "add", address, "dev", "lo");
+                try
+                {
+                    if (await run.WaitAsync(c => c.Up && b.Address.Equals(c.Cur), up.Index + 1) is { } onB)
+                    {
+                        run.Record(figure, changedAt, onB);
+                    }
+                }
+                finally
+                {
+                    await IpAsync("addr", "del", address, "dev", "lo");
+                }
+            });
+        }
+
+        Print(figure);
+    }
+
+    private static bool InPrivateNetworkNamespace()
+    {
+        try
+        {
+            return File.ResolveLinkTarget("/proc/self/ns/net", false)?.ToString() is { } mine
+                && File.ResolveLinkTarget("/proc/1/ns/net", false)?.ToString() is { } init
+                && mine != init;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    private static async Task IpAsync(params string[] arguments)
+    {
+        using var ip = Process.Start(new ProcessStartInfo("ip", arguments) { UseShellExecute = false, RedirectStandardError = true })
+            ?? throw new InvalidOperationException("ip could not be started");
+        var error = await ip.StandardError.ReadToEndAsync();
+        await ip.WaitForExitAsync();
+        if (ip.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"ip {string.Join(' ', arguments)} failed ({ip.ExitCode}): {error.Trim()}");
+        }
+    }
+
     /// <summary>Case 6: up at a PBX that sends nothing for the idle time; every connInfo line after the first up is a change.</summary>
     public async Task IdleAsync()
     {

@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 using System.Collections.Concurrent;
-using System.Security.Cryptography;
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace Innovaphone.Redundancy.Transport.WebSockets;
@@ -93,6 +93,8 @@ internal sealed class PingingStream : Stream
     /// <summary>Asks the wheel to verify this connection now (a PING with the verify deadline).</summary>
     public void Verify() => _wheel.Verify([this]);
 
+    // Pooled: an idle connection has a read pending all the time, and each PONG completes one.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         int read;
@@ -343,11 +345,12 @@ internal sealed class PingingStream : Stream
 
     private async Task SendPingAsync()
     {
-        // A client frame is masked (RFC 6455 5.3): FIN + PING, MASK bit + zero length, 4 mask bytes, no payload.
+        // A client frame is masked (RFC 6455 5.3): FIN + PING, MASK bit + zero length, 4 mask bytes, no payload (so the
+        // mask hides nothing, and a fast random source serves).
         var frame = new byte[6];
         frame[0] = 0x89;
         frame[1] = 0x80;
-        BinaryPrimitives.WriteInt32LittleEndian(frame.AsSpan(2), RandomNumberGenerator.GetInt32(int.MinValue, int.MaxValue));
+        BinaryPrimitives.WriteInt32LittleEndian(frame.AsSpan(2), Random.Shared.Next());
         try
         {
             await WriteAsync(frame).ConfigureAwait(false);
