@@ -65,7 +65,7 @@ for runtime in "${runtimes[@]}"; do
   log="$artifacts/fieldcheck-$runtime.log"
   # In a private network namespace (loopback only, brought up): the netchange case changes a real network there, which
   # nothing else on the machine sees; every other case runs on loopback as before. Needs root (unshare -n).
-  unshare -n -- sh -c 'ip link set lo up && exec "$0" "$@"' \
+  IPR_FIELDCHECK_NETNS=1 unshare -n -- sh -c 'ip link set lo up && exec "$0" "$@"' \
     dotnet bench/Innovaphone.Redundancy.FieldCheck/bin/Release/net10.0/Innovaphone.Redundancy.FieldCheck.dll \
     --monitor "$monitor" --runtime "$runtime" --artifacts "$artifacts/fieldcheck" ${runner_args[@]+"${runner_args[@]}"} >"$log" 2>&1 \
     || { echo "runner failed for $runtime (exit $?), see $log" >&2; tail -20 "$log" >&2; status=1; continue; }

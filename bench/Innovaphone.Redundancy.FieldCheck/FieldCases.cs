@@ -202,7 +202,7 @@ internal sealed class FieldCases(Settings settings, string runtime, TextWriter o
         var figure = new Figure("netchange.change-to-up-B", "s") { Limit = 3_000 };
         if (!InPrivateNetworkNamespace())
         {
-            output.WriteLine("# netchange: not run: the runner is not in a private network namespace (bench/fieldcheck.sh runs it under unshare -n, as root)");
+            output.WriteLine("# netchange: not run: the runner is not in a private network namespace (bench/fieldcheck.sh runs it under unshare -n with IPR_FIELDCHECK_NETNS=1, as root)");
             return;
         }
 
@@ -238,15 +238,25 @@ internal sealed class FieldCases(Settings settings, string runtime, TextWriter o
         Print(figure);
     }
 
+    /// <summary>
+    /// Whether this runner was started in a network namespace of its own: bench/fieldcheck.sh says so (it starts the runner
+    /// under unshare -n with IPR_FIELDCHECK_NETNS=1), and the namespace has no interface but lo, as a new one has.
+    /// </summary>
     private static bool InPrivateNetworkNamespace()
     {
+        if (Environment.GetEnvironmentVariable("IPR_FIELDCHECK_NETNS") != "1")
+        {
+            return false;
+        }
+
         try
         {
-            return File.ResolveLinkTarget("/proc/self/ns/net", false)?.ToString() is { } mine
-                && File.ResolveLinkTarget("/proc/1/ns/net", false)?.ToString() is { } init
-                && mine != init;
+            using var ip = Process.Start(new ProcessStartInfo("ip", ["-o", "link", "show"]) { RedirectStandardOutput = true, UseShellExecute = false });
+            var links = ip!.StandardOutput.ReadToEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            ip.WaitForExit();
+            return ip.ExitCode == 0 && links.Length == 1 && links[0].Contains(" lo:", StringComparison.Ordinal);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (System.ComponentModel.Win32Exception)
         {
             return false;
         }
