@@ -19,8 +19,8 @@ public sealed class MyAppsTransportOptionsTests
         o.Build.Should().Be(130000);
         o.AllowInsecure.Should().BeFalse();
         o.MaxFrameBytes.Should().Be(1024 * 1024);
-        o.KeepAliveInterval.Should().Be(TimeSpan.FromSeconds(5));
-        o.KeepAliveTimeout.Should().Be(TimeSpan.FromSeconds(5));
+        o.KeepAliveInterval.Should().Be(TimeSpan.FromSeconds(7));
+        o.KeepAliveTimeout.Should().Be(TimeSpan.FromSeconds(4));
         o.AuthorizeTimeout.Should().Be(TimeSpan.FromMinutes(2));
         o.CloseTimeout.Should().Be(TimeSpan.FromSeconds(2));
         o.TimeProvider.Should().BeNull();

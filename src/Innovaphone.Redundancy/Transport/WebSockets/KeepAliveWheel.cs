@@ -9,7 +9,7 @@ namespace Innovaphone.Redundancy.Transport.WebSockets;
 /// idle connection costs a timestamp compare per tick.
 /// </summary>
 /// <remarks>
-/// <para>The tick period is the smallest of the registered connections' <see cref="KeepAliveSettings.Resolution"/> (1 s
+/// <para>The tick period is the smallest of the registered connections' <see cref="KeepAliveSettings.Resolution"/> (250 ms
 /// with the defaults); a PING deadline that falls between two ticks (a verify's, or a keepalive's) gets the timer at that
 /// moment, so that no deadline is checked late by a tick.</para>
 /// <para>Resume from sleep: a tick that fires far too late (more than <see cref="ResumeThreshold"/> after it was due,
@@ -209,6 +209,10 @@ internal enum KeepAliveAction
 /// <param name="VerifyTimeout">How long the PBX may stay silent after a verify PING (network change, resume).</param>
 internal readonly record struct KeepAliveSettings(TimeSpan Interval, TimeSpan Timeout, TimeSpan VerifyTimeout)
 {
-    /// <summary>The wheel's tick for this connection: a fifth of the shorter setting, within [1 ms, 1 s].</summary>
-    public TimeSpan Resolution => TimeSpan.FromTicks(Math.Clamp(Math.Min(Interval.Ticks, Timeout.Ticks) / 5, TimeSpan.TicksPerMillisecond, TimeSpan.TicksPerSecond));
+    /// <summary>
+    /// The wheel's tick for this connection: a twentieth of the shorter setting, within [1 ms, 250 ms] (250 ms with the
+    /// defaults). Short enough that the PINGs of many idle connections go out in small groups, not one burst a second;
+    /// a tick costs a timestamp compare per connection (10,000 connections: about 0.1 % of a core at 4 ticks a second).
+    /// </summary>
+    public TimeSpan Resolution => TimeSpan.FromTicks(Math.Clamp(Math.Min(Interval.Ticks, Timeout.Ticks) / 20, TimeSpan.TicksPerMillisecond, TimeSpan.TicksPerSecond / 4));
 }

@@ -77,17 +77,17 @@ public sealed record MyAppsTransportOptions
     /// How often the client checks that the PBX is still there; <see cref="TimeSpan.Zero"/> turns every check off.
     /// The client sends a WebSocket PING when nothing was received for this long (the transport's own, on every runtime:
     /// one timer per process for all connections, see docs/protocol.md). It is also the TCP keep-alive idle time (whole
-    /// seconds, at least 1). Default: 5 s (with <see cref="KeepAliveTimeout"/> 5 s a silent death is found within about
-    /// 11 s; docs/performance.md has the CPU cost).
+    /// seconds, at least 1). Default: 7 s (with <see cref="KeepAliveTimeout"/> 4 s a silent death is found within
+    /// interval + timeout + a quarter second, about 11 s; docs/performance.md has the CPU cost).
     /// </summary>
-    public TimeSpan KeepAliveInterval { get; init; } = TimeSpan.FromSeconds(5);
+    public TimeSpan KeepAliveInterval { get; init; } = TimeSpan.FromSeconds(7);
 
     /// <summary>
     /// How long the PBX may stay silent after a PING before the connection counts as dead; it is also the number of TCP
     /// keep-alive probes, one per second (whole seconds, at least 1). <see cref="Timeout.InfiniteTimeSpan"/> disables the
-    /// check. Default: 5 s.
+    /// check. Default: 4 s.
     /// </summary>
-    public TimeSpan KeepAliveTimeout { get; init; } = TimeSpan.FromSeconds(5);
+    public TimeSpan KeepAliveTimeout { get; init; } = TimeSpan.FromSeconds(4);
 
     /// <summary>Bounds the WebSocket opening handshake (TCP, TLS, HTTP upgrade). Default: 10 s.</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
