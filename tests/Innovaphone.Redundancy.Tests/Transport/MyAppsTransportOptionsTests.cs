@@ -21,6 +21,7 @@ public sealed class MyAppsTransportOptionsTests
         o.MaxFrameBytes.Should().Be(1024 * 1024);
         o.KeepAliveInterval.Should().Be(TimeSpan.FromSeconds(7));
         o.KeepAliveTimeout.Should().Be(TimeSpan.FromSeconds(4));
+        o.VerifyTimeout.Should().Be(TimeSpan.FromSeconds(1.5));
         o.AuthorizeTimeout.Should().Be(TimeSpan.FromMinutes(2));
         o.CloseTimeout.Should().Be(TimeSpan.FromSeconds(2));
         o.TimeProvider.Should().BeNull();
@@ -51,6 +52,8 @@ public sealed class MyAppsTransportOptionsTests
     [InlineData("MaxFrameBytes")]
     [InlineData("LoginTimeout")]
     [InlineData("KeepAliveTimeout")]
+    [InlineData("VerifyTimeout")]
+    [InlineData("VerifyTimeout ")]
     public void Constructor_InvalidOption_ThrowsNamingItWithoutSecrets(string option)
     {
         var options = option switch
@@ -60,12 +63,14 @@ public sealed class MyAppsTransportOptionsTests
             "PathTemplate" => Valid with { PathTemplate = "no-slash" },
             "MaxFrameBytes" => Valid with { MaxFrameBytes = 10 },
             "LoginTimeout" => Valid with { LoginTimeout = TimeSpan.Zero },
+            "VerifyTimeout" => Valid with { VerifyTimeout = TimeSpan.FromMilliseconds(9) },
+            "VerifyTimeout " => Valid with { VerifyTimeout = TimeSpan.FromSeconds(61) },
             _ => Valid with { KeepAliveTimeout = TimeSpan.FromSeconds(-3) },
         };
 
         var act = () => new MyAppsWebSocketTransport(options);
 
-        act.Should().Throw<ArgumentException>().Which.Message.Should().Contain(option).And.NotContain("s3cr3t-pw");
+        act.Should().Throw<ArgumentException>().Which.Message.Should().Contain(option.Trim()).And.NotContain("s3cr3t-pw");
     }
 
     [Fact]
