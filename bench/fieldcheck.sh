@@ -8,6 +8,8 @@
 #   bench/fieldcheck.sh --quick    3 runs, 1 slow run, 35 s idle                               (about 5 min per runtime)
 #   bench/fieldcheck.sh [--quick] [--only net10.0|net8.0] [runner options: --runs N --slow-runs N --idle-seconds N --cases ...]
 # Full output, every Monitor's stdout (stamped) and stderr go to bench/artifacts/fieldcheck*.
+# Runs as root: the runner and its Monitors run in a private network namespace (unshare -n), where the netchange case
+# adds an address to lo (a real network change that nothing else on the machine sees).
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -61,7 +63,10 @@ status=0
 for runtime in "${runtimes[@]}"; do
   if [ "$runtime" = net10.0 ]; then monitor="$monitor_net10"; else monitor="$monitor_net8"; fi
   log="$artifacts/fieldcheck-$runtime.log"
-  dotnet bench/Innovaphone.Redundancy.FieldCheck/bin/Release/net10.0/Innovaphone.Redundancy.FieldCheck.dll \
+  # In a private network namespace (loopback only, brought up): the netchange case changes a real network there, which
+  # nothing else on the machine sees; every other case runs on loopback as before. Needs root (unshare -n).
+  IPR_FIELDCHECK_NETNS=1 unshare -n -- sh -c 'ip link set lo up && exec "$0" "$@"' \
+    dotnet bench/Innovaphone.Redundancy.FieldCheck/bin/Release/net10.0/Innovaphone.Redundancy.FieldCheck.dll \
     --monitor "$monitor" --runtime "$runtime" --artifacts "$artifacts/fieldcheck" ${runner_args[@]+"${runner_args[@]}"} >"$log" 2>&1 \
     || { echo "runner failed for $runtime (exit $?), see $log" >&2; tail -20 "$log" >&2; status=1; continue; }
   if $first; then

@@ -128,6 +128,20 @@ internal sealed class EmulatorProcess : IAsyncDisposable
                     sim.Revive(master);
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ok {(sim.TimeProvider.GetUtcNow() - since).TotalMilliseconds:0.#}"));
                     break;
+                case "freeze":
+                    // The path to the master dies without a sound (TCP open, nothing answered); the standby no longer
+                    // reaches it either, so it keeps the clients instead of sending them back.
+                    since = sim.TimeProvider.GetUtcNow();
+                    emulator.SetHalfOpen(master, true);
+                    sim.Partition(master, standby);
+                    Console.WriteLine("ok");
+                    break;
+                case "thaw":
+                    since = sim.TimeProvider.GetUtcNow();
+                    emulator.SetHalfOpen(master, false);
+                    sim.Heal(master, standby);
+                    Console.WriteLine("ok");
+                    break;
                 case "peak":
                     var times = sim.Attempts.Where(a => a.Time >= since).Select(a => a.Time).ToList();
                     var peak = times.Count == 0 ? 0 : times.GroupBy(t => (t - since).Ticks / Bucket.Ticks).Max(g => g.Count());

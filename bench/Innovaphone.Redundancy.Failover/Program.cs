@@ -32,6 +32,7 @@ internal static class Program
     private static readonly TimeSpan[] SignalRSchedule = [TimeSpan.Zero, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(30)];
 
     private static TimeSpan? s_keepAliveInterval;
+    private static string[] s_scaleCases = [];
     private static TimeSpan? s_keepAliveTimeout;
 
     public static async Task<int> Main(string[] args)
@@ -46,6 +47,11 @@ internal static class Program
         var peerRuns = Option(args, "--peer-runs", quick ? 5 : 50);
         var halfOpenRuns = Option(args, "--halfopen-runs", Math.Max(50, runs / 2));
         var scales = OptionList(args, "--scale");
+
+        // The scale run's cases after the idle window: verify (a network change with a live path), kill (two kill/revive
+        // cycles), netchange (a network change with the path to the master frozen). A failover needs two sockets per
+        // client in the emulator process for a moment: leave kill and netchange out where the open-files limit is below 2N.
+        s_scaleCases = args.Contains("--scale-cases") ? [.. args[Array.IndexOf(args, "--scale-cases") + 1].Split(',')] : ["verify", "kill", "netchange"];
         var idle = Option(args, "--idle", quick ? 5 : 60);
         var jitterRate = Option(args, "--jitter-rate", 1000);
         var fieldRuns = Option(args, "--field-runs", quick ? 10 : 30);
@@ -333,13 +339,22 @@ internal static class Program
                           $"(bound: {n} logins / {jitter.TotalSeconds:0.##} s = {(jitter > TimeSpan.Zero ? n / jitter.TotalSeconds : double.PositiveInfinity):0} logins/s " +
                           "at the standby, twice that in attempts with the cur-first attempt to the dead master)");
 
+#if !BEFORE_NETWORK_CHANGES
+        using var network = new System.Reactive.Subjects.Subject<Innovaphone.Redundancy.Transport.NetworkChange>();
+#endif
         var before = GC.GetTotalMemory(forceFullCollection: true);
         var transports = new MyAppsWebSocketTransport[n];
         var managers = new RedundancyManager[n];
         for (var i = 0; i < n; i++)
         {
             transports[i] = new MyAppsWebSocketTransport(ScaleTransportOptions(User(i)));
-            managers[i] = new RedundancyManager(ManagerOptions(User(i), master, transports[i]) with { ReconnectJitter = jitter });
+            managers[i] = new RedundancyManager(ManagerOptions(User(i), master, transports[i]) with
+            {
+                ReconnectJitter = jitter,
+#if !BEFORE_NETWORK_CHANGES
+                NetworkChanges = network,
+#endif
+            });
         }
 
         try
@@ -377,7 +392,25 @@ internal static class Program
 
             // Two kill/revive cycles: the first runs the failover paths of both processes for the first time (JIT, first
             // use of the standby's listener) and is reported as "cold"; the second is the steady figure.
-            for (var cycle = 0; cycle < 2; cycle++)
+#if !BEFORE_NETWORK_CHANGES
+            if (s_scaleCases.Contains("verify"))
+            {
+                // A network change while every path is alive: each connection is verified (one PING, one PONG) and stays.
+                var lost = managers.Select(m => WhenConnInfo(m, c => !c.Up)).ToList();
+                using var process = Process.GetCurrentProcess();
+                var cpu = process.TotalProcessorTime;
+                var wall = Stopwatch.GetTimestamp();
+                network.OnNext(new Innovaphone.Redundancy.Transport.NetworkChange(IsAvailable: true));
+                Figures.Print($"scale{n}.verify.notify_all", Stopwatch.GetElapsedTime(wall).TotalMilliseconds, "ms");
+                await Task.Delay(TimeSpan.FromSeconds(5));
+                process.Refresh();
+                Figures.Print($"scale{n}.verify.cpu_5s", (process.TotalProcessorTime - cpu).TotalMilliseconds, "ms");
+                Figures.Print($"scale{n}.verify.lost", lost.Count(l => l.Task.IsCompleted), "connections");
+                lost.ForEach(l => l.Dispose());
+            }
+#endif
+
+            for (var cycle = 0; cycle < (s_scaleCases.Contains("kill") ? 2 : 0); cycle++)
             {
                 var name = cycle == 0 ? $"scale{n}.cold" : $"scale{n}";
 
@@ -414,6 +447,33 @@ internal static class Program
                 Figures.Print($"{name}.standbyback.all_up.p99", b.P99, "ms");
                 Figures.Print($"{name}.standbyback.all_up.max", b.Max, "ms", b.Max / 10_000);
                 PrintPeak($"{name}.standbyback", backPeak, n, jitter);
+            }
+
+            if (s_scaleCases.Contains("netchange"))
+            // R14 at scale: the path to the master freezes (TCP open, nothing answered) and the network changes: one
+            // notification reaches every manager (an injected source; bench/fieldcheck.sh's netchange case makes a real one).
+            // Without the library's network changes (BEFORE_NETWORK_CHANGES) only the keepalive finds the frozen path.
+            {
+                var down = managers.Select(m => WhenConnInfo(m, c => !c.Up)).ToList();
+                await emulator.CommandAsync("freeze");
+                start = Stopwatch.GetTimestamp();
+                var change = await AllAsync(managers, start, c => c.Up && c.Cur == standby, () =>
+                {
+#if !BEFORE_NETWORK_CHANGES
+                    network.OnNext(new Innovaphone.Redundancy.Transport.NetworkChange(IsAvailable: true));
+#endif
+                    return Task.CompletedTask;
+                });
+                var changePeak = await emulator.CommandAsync("peak");
+                var detected = Figures.Summarise(await Task.WhenAll(down.Select(async d => Stopwatch.GetElapsedTime(start, await d.Task).TotalMilliseconds)));
+                down.ForEach(d => d.Dispose());
+                var c = Figures.Summarise(change);
+                Figures.Print($"scale{n}.netchange.detected.p50", detected.P50, "ms");
+                Figures.Print($"scale{n}.netchange.detected.max", detected.Max, "ms");
+                Figures.Print($"scale{n}.netchange.all_up.p50", c.P50, "ms");
+                Figures.Print($"scale{n}.netchange.all_up.max", c.Max, "ms", c.Max / (jitter.TotalMilliseconds + 3000), "target: jitter + 3 s");
+                PrintPeak($"scale{n}.netchange", changePeak, n, jitter);
+                await AllAsync(managers, Stopwatch.GetTimestamp(), c => c.Up && !c.Standby && c.Cur == master, () => emulator.CommandAsync("thaw"));
             }
         }
         finally

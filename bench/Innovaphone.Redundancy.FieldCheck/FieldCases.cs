@@ -192,6 +192,88 @@ internal sealed class FieldCases(Settings settings, string runtime, TextWriter o
         PrintAll(figures);
     }
 
+    /// <summary>
+    /// Case 7 (R14): the laptop changes network while the path to P is frozen (the old path is dead without a sound). The
+    /// change is real: an address added to lo, which only works, and is only done, in the private network namespace
+    /// bench/fieldcheck.sh runs this runner in (the platform's events reach the Monitor, its child, in the same namespace).
+    /// </summary>
+    public async Task NetworkChangeAsync()
+    {
+        var figure = new Figure("netchange.change-to-up-B", "s") { Limit = 3_000 };
+        if (!InPrivateNetworkNamespace())
+        {
+            output.WriteLine("# netchange: not run: the runner is not in a private network namespace (bench/fieldcheck.sh runs it under unshare -n with IPR_FIELDCHECK_NETNS=1, as root)");
+            return;
+        }
+
+        for (var i = 0; i < settings.SlowRuns; i++)
+        {
+            await RunAsync("netchange", settings.SlowTimeout, [figure], async run =>
+            {
+                if (await UpAtMasterWithStandbyAsync(run) is not var (p, b, up))
+                {
+                    return;
+                }
+
+                await Task.Delay(Stable);
+                run.Sim.Partition(p, b);
+                run.Emulator.SetHalfOpen(p, true);
+                var address = string.Create(CultureInfo.InvariantCulture, $"127.0.0.{100 + (_runNumber % 100)}/8");
+                var changedAt = Stopwatch.GetTimestamp();
+                await IpAsync("addr", "add", address, "dev", "lo");
+                try
+                {
+                    if (await run.WaitAsync(c => c.Up && b.Address.Equals(c.Cur), up.Index + 1) is { } onB)
+                    {
+                        run.Record(figure, changedAt, onB);
+                    }
+                }
+                finally
+                {
+                    await IpAsync("addr", "del", address, "dev", "lo");
+                }
+            });
+        }
+
+        Print(figure);
+    }
+
+    /// <summary>
+    /// Whether this runner was started in a network namespace of its own: bench/fieldcheck.sh says so (it starts the runner
+    /// under unshare -n with IPR_FIELDCHECK_NETNS=1), and the namespace has no interface but lo, as a new one has.
+    /// </summary>
+    private static bool InPrivateNetworkNamespace()
+    {
+        if (Environment.GetEnvironmentVariable("IPR_FIELDCHECK_NETNS") != "1")
+        {
+            return false;
+        }
+
+        try
+        {
+            using var ip = Process.Start(new ProcessStartInfo("ip", ["-o", "link", "show"]) { RedirectStandardOutput = true, UseShellExecute = false });
+            var links = ip!.StandardOutput.ReadToEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            ip.WaitForExit();
+            return ip.ExitCode == 0 && links.Length == 1 && links[0].Contains(" lo:", StringComparison.Ordinal);
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return false;
+        }
+    }
+
+    private static async Task IpAsync(params string[] arguments)
+    {
+        using var ip = Process.Start(new ProcessStartInfo("ip", arguments) { UseShellExecute = false, RedirectStandardError = true })
+            ?? throw new InvalidOperationException("ip could not be started");
+        var error = await ip.StandardError.ReadToEndAsync();
+        await ip.WaitForExitAsync();
+        if (ip.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"ip {string.Join(' ', arguments)} failed ({ip.ExitCode}): {error.Trim()}");
+        }
+    }
+
     /// <summary>Case 6: up at a PBX that sends nothing for the idle time; every connInfo line after the first up is a change.</summary>
     public async Task IdleAsync()
     {

@@ -38,10 +38,12 @@ output.WriteLine($"""
     #     cut-to-down              freeze -> first line that is not up at P (detection)
     #     down-to-up-B             detection -> up at B;  cut-to-up-B: freeze -> up at B (end to end)
     #   blackhole.*                the same with P black-holed (connects never complete)
+    #   netchange.change-to-up-B   up at P (standby B) for 3 s, then P frozen and at once a real network change (an address
+    #                              added to lo in the runner's private network namespace) -> up at B
     #   idle.changes-in-Ns         up at P, P sends nothing for N s: connInfo lines after the first up (expected 0)
     # Targets: fast cases p50 <= 2 x floor p50 + 5 ms (start/ready-based: start/ready floor; kill/revive-based: reconnect floor);
     #   silent cases: detection <= 15 s, up on B <= 250 ms stagger + 2 x reconnect floor after detection, <= 17 s end to end;
-    #   idle: 0 changes. A timed-out run counts as slower than all others; a figure with a timeout never passes.
+    #   network change: <= 3 s; idle: 0 changes. A timed-out run counts as slower than all others; a figure with a timeout never passes.
     # runs: fast cases {settings.Runs}, slow cases {settings.SlowRuns}; hard timeouts {settings.Timeout.TotalSeconds} s / {settings.SlowTimeout.TotalSeconds} s
     # columns: case runtime p50 max unit target verdict
     """);
@@ -76,6 +78,11 @@ if (settings.Cases.Contains("frozen"))
 if (settings.Cases.Contains("blackhole"))
 {
     await cases.SilentAsync(blackHole: true);
+}
+
+if (settings.Cases.Contains("netchange"))
+{
+    await cases.NetworkChangeAsync();
 }
 
 if (settings.Cases.Contains("idle"))

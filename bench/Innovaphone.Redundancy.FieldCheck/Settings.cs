@@ -10,7 +10,7 @@ internal sealed record Settings
         "[--idle-seconds N] [--cases floor,chain,standby,frozen,blackhole,idle] [--timeout-seconds N] [--slow-timeout-seconds N] " +
         "[--artifacts DIR]";
 
-    public static readonly string[] AllCases = ["chain", "standby", "frozen", "blackhole", "idle"];
+    public static readonly string[] AllCases = ["chain", "standby", "frozen", "blackhole", "netchange", "idle"];
 
     /// <summary>The Monitor's command line split at spaces, e.g. <c>dotnet path/Innovaphone.Redundancy.Monitor.dll</c>.</summary>
     public required IReadOnlyList<string> MonitorCommand { get; init; }

@@ -98,6 +98,17 @@ public sealed record RedundancyOptions
     /// </summary>
     public System.Diagnostics.Metrics.IMeterFactory? MeterFactory { get; init; }
 
+    /// <summary>
+    /// Where the manager hears of network changes (R14). On each, the transport verifies the live connection and a login
+    /// in progress at once (<see cref="IPbxTransport.VerifyConnections"/>; the myApps transport sends a PING that must be
+    /// answered within its <c>VerifyTimeout</c>), so that a path that died with the change is left in about a second and
+    /// a half instead of at the keepalive; and in Failover, a change after which a network is available starts the next
+    /// round at once, after a random wait in [0, <see cref="ReconnectJitter"/>). Default: <see langword="null"/> = the
+    /// platform's (<c>System.Net.NetworkInformation.NetworkChange</c> address and availability changes, one notification
+    /// per burst, after 250 ms without another). Tests inject their own; <c>Observable.Never</c> turns it off.
+    /// </summary>
+    public IObservable<NetworkChange>? NetworkChanges { get; init; }
+
     /// <summary>Where primary, secondary and the user's PBX are kept (R5). Default: <see langword="null"/> (a new <see cref="InMemoryRedundancyStore"/>).</summary>
     public IRedundancyStore? Store { get; init; }
 

@@ -44,6 +44,7 @@ internal static partial class Log
     public const int AttemptAbandonedId = 310;
     public const int StandbyCorrectedId = 311;
     public const int AwaitingUserId = 312;
+    public const int NetworkChangedId = 313;
 
     [LoggerMessage(StartedId, LogLevel.Information, "Redundancy manager started; primary PBX {Primary}")]
     public static partial void Started(ILogger logger, PbxAddress primary);
@@ -140,4 +141,7 @@ internal static partial class Log
 
     [LoggerMessage(AwaitingUserId, LogLevel.Information, "{Pbx} waits for the user ({Progress}); the attempt timeout no longer applies, the transport bounds the wait")]
     public static partial void AwaitingUser(ILogger logger, PbxAddress pbx, Transport.PbxLoginProgress progress);
+
+    [LoggerMessage(NetworkChangedId, LogLevel.Information, "The network changed (available: {Available}): verifying the connection; when available, a backoff in progress ends now")]
+    public static partial void NetworkChanged(ILogger logger, bool available);
 }

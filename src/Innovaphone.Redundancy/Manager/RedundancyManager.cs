@@ -80,6 +80,7 @@ public sealed partial class RedundancyManager : IAsyncDisposable
     private readonly ManagerMetrics _metrics;
     private readonly StaggerDelays _staggerDelays;
     private readonly Task _loop;
+    private readonly IDisposable _networkChanges;
 
     // Read and written by the processing loop only; other threads read the phase through _phase.
     private MachineState _state = MachineState.Initial;
@@ -116,6 +117,7 @@ public sealed partial class RedundancyManager : IAsyncDisposable
         ConnInfoChanges = _connInfo;
         StateChanges = _stateChanges;
         _loop = Task.Run(RunLoopAsync);
+        _networkChanges = (options.NetworkChanges ?? PlatformNetworkChanges.Instance).Subscribe(OnNetworkChanged);
     }
 
     /// <summary>The current state.</summary>
@@ -210,6 +212,7 @@ public sealed partial class RedundancyManager : IAsyncDisposable
                 return;
             }
 
+            _networkChanges.Dispose();
             await StopCoreAsync(CancellationToken.None).ConfigureAwait(false);
             _events.Writer.TryComplete();
             await _loop.ConfigureAwait(false);
@@ -244,6 +247,25 @@ public sealed partial class RedundancyManager : IAsyncDisposable
         // Saves leave the loop but not the lifecycle: whatever was queued before the stop is on disk when it returns.
         await FlushStoreAsync(cancellationToken).ConfigureAwait(false);
         Log.Stopped(_logger);
+    }
+
+    /// <summary>
+    /// A network change (R14): the transport verifies the live connection and a login in progress at once; in Failover, a
+    /// network that is available again ends the backoff now, spread by the reconnect jitter like a reconnect after a loss.
+    /// </summary>
+    private void OnNetworkChanged(NetworkChange change)
+    {
+        if (State is RedundancyState.Idle or RedundancyState.Stopped or RedundancyState.Faulted)
+        {
+            return;
+        }
+
+        Log.NetworkChanged(_logger, change.IsAvailable);
+        _options.Transport.VerifyConnections();
+        if (change.IsAvailable)
+        {
+            _backoff.Hurry(ReconnectDelay());
+        }
     }
 
     /// <summary>How long start waits for the store's load, and stop or dispose for its saves: the attempt timeout.</summary>

@@ -65,7 +65,7 @@ internal sealed class BackoffScheduler
                 return;
             }
 
-            var pending = _pending = new Pending(this, timerId);
+            var pending = _pending = new Pending(this, timerId) { DueAt = _time.GetUtcNow() + delay };
             pending.Timer = _time.CreateTimer(static state => ((Pending)state!).Elapse(), pending, delay, Timeout.InfiniteTimeSpan);
 
             // Read after the timer exists: if the clock moved meanwhile, the announced time is at or after the timer's.
@@ -75,6 +75,32 @@ internal sealed class BackoffScheduler
             {
                 // A clock that fires timers from inside CreateTimer: the end comes after the announcement all the same.
                 Elapsed(pending);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The network is back (R14): the backoff in progress, if any, ends within <paramref name="delay"/> (zero: now)
+    /// instead of at its time. The episode goes on: a round that fails again backs off further.
+    /// </summary>
+    public void Hurry(TimeSpan delay)
+    {
+        lock (_gate)
+        {
+            var dueAt = _time.GetUtcNow() + delay;
+            if (_pending is not { Announced: true, Timer: { } timer } pending || dueAt >= pending.DueAt)
+            {
+                return;
+            }
+
+            pending.DueAt = dueAt;
+            if (delay <= TimeSpan.Zero)
+            {
+                Elapsed(pending);
+            }
+            else
+            {
+                timer.Change(delay, Timeout.InfiniteTimeSpan);
             }
         }
     }
@@ -118,6 +144,9 @@ internal sealed class BackoffScheduler
         public long TimerId { get; } = timerId;
 
         public ITimer? Timer { get; set; }
+
+        /// <summary>When the timer fires.</summary>
+        public DateTimeOffset DueAt { get; set; }
 
         /// <summary>Its <see cref="BackoffScheduled"/> has been posted.</summary>
         public bool Announced { get; set; }

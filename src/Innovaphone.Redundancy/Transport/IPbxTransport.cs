@@ -30,4 +30,15 @@ public interface IPbxTransport
     /// <param name="cancellationToken">Stops waiting (the closes go on).</param>
     /// <returns>By default a completed task: a transport that closes before it returns an outcome has nothing to wait for.</returns>
     Task WaitForClosesAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>
+    /// Verifies at once every connection and login in progress of this transport, because the network changed (R14):
+    /// each one that does not answer within a short deadline ends (a connection's <see cref="IPbxConnection.Lost"/>
+    /// completes, a login fails); one that answers goes on, a sign-in or two-factor wait included. Must return at once.
+    /// The manager calls it on every <see cref="RedundancyOptions.NetworkChanges"/> notification.
+    /// </summary>
+    /// <remarks>By default does nothing: the transport relies on its own keepalive.</remarks>
+    void VerifyConnections()
+    {
+    }
 }

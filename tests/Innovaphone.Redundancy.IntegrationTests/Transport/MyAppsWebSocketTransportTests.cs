@@ -704,7 +704,7 @@ public sealed class MyAppsWebSocketTransportTests : IAsyncLifetime
     public void TcpKeepAlive_FollowsTheKeepAliveOptions()
     {
         using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
-        MyAppsWebSocketTransport.ConfigureTcpKeepAlive(socket, Options() with { KeepAliveInterval = TimeSpan.FromSeconds(7), KeepAliveTimeout = TimeSpan.FromMilliseconds(2500) });
+        MyAppsWebSocketTransport.ConfigureTcpKeepAlive(socket, TimeSpan.FromSeconds(7), TimeSpan.FromMilliseconds(2500));
 
         ((int)socket.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive)!).Should().NotBe(0);
         socket.GetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveTime).Should().Be(7);
@@ -716,7 +716,7 @@ public sealed class MyAppsWebSocketTransportTests : IAsyncLifetime
     public void TcpKeepAlive_Off_WhenKeepAliveIsOff()
     {
         using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
-        MyAppsWebSocketTransport.ConfigureTcpKeepAlive(socket, Options() with { KeepAliveInterval = TimeSpan.Zero });
+        MyAppsWebSocketTransport.ConfigureTcpKeepAlive(socket, TimeSpan.Zero, TimeSpan.FromSeconds(5));
 
         ((int)socket.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive)!).Should().Be(0);
     }

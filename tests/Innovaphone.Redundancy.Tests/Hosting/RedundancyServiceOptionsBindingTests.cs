@@ -61,6 +61,7 @@ public sealed class RedundancyServiceOptionsBindingTests
         ["SignInTimeout"] = "00:06:00",
         ["AllowSingleSignOn"] = "true",
         ["CloseTimeout"] = "00:00:01",
+        ["VerifyTimeout"] = "00:00:00.800",
     };
 
     /// <summary>
@@ -73,7 +74,7 @@ public sealed class RedundancyServiceOptionsBindingTests
         "RedundancyOptions.Primary", // from the service's Primary, as users write it
         "RedundancyOptions.User", // from the service's User
         "RedundancyOptions.Transport", "RedundancyOptions.Randomizer", "RedundancyOptions.TimeProvider", "RedundancyOptions.LoggerFactory",
-        "RedundancyOptions.MeterFactory", "RedundancyOptions.Store",
+        "RedundancyOptions.MeterFactory", "RedundancyOptions.Store", "RedundancyOptions.NetworkChanges",
         "MyAppsTransportOptions.RemoteCertificateValidationCallback", // from TrustedCertificateThumbprints
         "MyAppsTransportOptions.OnAuthorize", "MyAppsTransportOptions.OnSignIn", "MyAppsTransportOptions.TimeProvider", "MyAppsTransportOptions.LoggerFactory",
         "MyAppsTransportOptions.SessionStore", // from PersistSession and SessionFile
@@ -140,6 +141,7 @@ public sealed class RedundancyServiceOptionsBindingTests
             LoginTimeout = TimeSpan.FromSeconds(4),
             SignInTimeout = TimeSpan.FromMinutes(6),
             CloseTimeout = TimeSpan.FromSeconds(1),
+            VerifyTimeout = TimeSpan.FromMilliseconds(800),
         });
         transport.RemoteCertificateValidationCallback.Should().NotBeNull("a thumbprint is configured");
         manager.Should().BeEquivalentTo(new

@@ -97,6 +97,47 @@ public sealed class BackoffSchedulerTests
         _clock.LiveTimers.Should().Be(0);
     }
 
+    [Fact]
+    public void Hurry_EndsThePendingBackoffWithinTheDelay_AndLeavesNoTimer()
+    {
+        var scheduler = Create(o => o with { BackoffInitial = TimeSpan.FromSeconds(20), BackoffMax = TimeSpan.FromSeconds(20) });
+        scheduler.RoundFailed(7);
+
+        scheduler.Hurry(TimeSpan.FromSeconds(2));
+        _clock.Advance(TimeSpan.FromMilliseconds(1999));
+        _posted.Should().ContainSingle("the backoff has not ended yet");
+        _clock.Advance(TimeSpan.FromMilliseconds(1));
+
+        _posted.Select(p => p.Event).Should().Equal(_posted.First().Event, new BackoffElapsed(7));
+        _clock.LiveTimers.Should().Be(0);
+    }
+
+    [Fact]
+    public void Hurry_WithZeroDelay_EndsTheBackoffAtOnce()
+    {
+        var scheduler = Create();
+        scheduler.RoundFailed(7);
+
+        scheduler.Hurry(TimeSpan.Zero);
+
+        _posted.Select(p => p.Event).Should().Equal(_posted.First().Event, new BackoffElapsed(7));
+        _clock.LiveTimers.Should().Be(0);
+    }
+
+    [Fact]
+    public void Hurry_NeverPostpones_AndWithoutABackoffDoesNothing()
+    {
+        var scheduler = Create();
+        scheduler.Hurry(TimeSpan.Zero);
+        _posted.Should().BeEmpty("no backoff is pending");
+
+        scheduler.RoundFailed(7);
+        scheduler.Hurry(TimeSpan.FromSeconds(5));
+        _clock.Advance(TimeSpan.FromSeconds(1));
+
+        _posted.Select(p => p.Event).Should().EndWith(new BackoffElapsed(7), "a longer delay keeps the backoff's own time (1 s)");
+    }
+
     private BackoffScheduler Create(Func<RedundancyOptions, RedundancyOptions>? configure = null)
     {
         var options = new RedundancyOptions

@@ -19,8 +19,9 @@ public sealed class MyAppsTransportOptionsTests
         o.Build.Should().Be(130000);
         o.AllowInsecure.Should().BeFalse();
         o.MaxFrameBytes.Should().Be(1024 * 1024);
-        o.KeepAliveInterval.Should().Be(TimeSpan.FromSeconds(5));
-        o.KeepAliveTimeout.Should().Be(TimeSpan.FromSeconds(5));
+        o.KeepAliveInterval.Should().Be(TimeSpan.FromSeconds(7));
+        o.KeepAliveTimeout.Should().Be(TimeSpan.FromSeconds(4));
+        o.VerifyTimeout.Should().Be(TimeSpan.FromSeconds(1.5));
         o.SignInTimeout.Should().Be(TimeSpan.FromMinutes(5));
         o.AllowSingleSignOn.Should().BeFalse();
         o.OnSignIn.Should().BeNull();
@@ -55,6 +56,8 @@ public sealed class MyAppsTransportOptionsTests
     [InlineData("KeepAliveTimeout")]
     [InlineData("SignInTimeout")]
     [InlineData("OnSignIn")]
+    [InlineData("VerifyTimeout")]
+    [InlineData("VerifyTimeout ")]
     public void Constructor_InvalidOption_ThrowsNamingItWithoutSecrets(string option)
     {
         var options = option switch
@@ -66,12 +69,14 @@ public sealed class MyAppsTransportOptionsTests
             "PathTemplate" => Valid with { PathTemplate = "no-slash" },
             "MaxFrameBytes" => Valid with { MaxFrameBytes = 10 },
             "LoginTimeout" => Valid with { LoginTimeout = TimeSpan.Zero },
+            "VerifyTimeout" => Valid with { VerifyTimeout = TimeSpan.FromMilliseconds(9) },
+            "VerifyTimeout " => Valid with { VerifyTimeout = TimeSpan.FromSeconds(61) },
             _ => Valid with { KeepAliveTimeout = TimeSpan.FromSeconds(-3) },
         };
 
         var act = () => new MyAppsWebSocketTransport(options);
 
-        act.Should().Throw<ArgumentException>().Which.Message.Should().Contain(option).And.NotContain("s3cr3t-pw");
+        act.Should().Throw<ArgumentException>().Which.Message.Should().Contain(option.Trim()).And.NotContain("s3cr3t-pw");
     }
 
     [Fact]

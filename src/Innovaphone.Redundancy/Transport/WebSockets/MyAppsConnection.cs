@@ -140,8 +140,8 @@ public sealed class MyAppsConnection : IPbxConnection
             closeStatus = WebSocketCloseStatus.NormalClosure;
             loss = _disposing
                 ? new ConnectionLoss(ConnectionLossKind.ClosedByClient, "closed by this client")
-                : KeepAliveExpired(e)
-                    ? new ConnectionLoss(ConnectionLossKind.Closed, string.Create(CultureInfo.InvariantCulture, $"keepalive: no answer to a PING within {_options.KeepAliveTimeout}"))
+                : KeepAliveExpired(e, out var limit)
+                    ? new ConnectionLoss(ConnectionLossKind.Closed, string.Create(CultureInfo.InvariantCulture, $"keepalive: no answer to a PING within {limit}"))
                     : new ConnectionLoss(ConnectionLossKind.Closed, $"socket error ({e.GetType().Name}: {e.Message})");
         }
 
@@ -214,32 +214,21 @@ public sealed class MyAppsConnection : IPbxConnection
         }
     }
 
-    /// <summary>Whether the keepalive ended the socket because a PING went unanswered.</summary>
-    private bool KeepAliveExpired(Exception e)
+    /// <summary>Whether the keepalive ended the socket because a PING went unanswered; <paramref name="limit"/> is the deadline that passed.</summary>
+    private bool KeepAliveExpired(Exception e, out TimeSpan limit)
     {
-        if (_options.KeepAliveInterval <= TimeSpan.Zero || _options.KeepAliveTimeout == Timeout.InfiniteTimeSpan)
+        // The PingingStream under the WebSocket fails its reads with an IOException over a KeepAliveTimeoutException.
+        for (var inner = e; inner is not null; inner = inner.InnerException)
         {
-            return false;
+            if (inner is KeepAliveTimeoutException timeout)
+            {
+                limit = timeout.Limit;
+                WebSocketLog.KeepAliveExpired(_logger, Pbx, limit);
+                return true;
+            }
         }
 
-#if NET9_0_OR_GREATER
-        // ClientWebSocket reports its own keepalive abort to the pending receive only as "Aborted" (an
-        // OperationCanceledException); nothing else here aborts the socket or cancels the receive but DisposeAsync, which
-        // the caller has ruled out.
-        var expired = e is OperationCanceledException;
-#else
-        // The PingingStream under the WebSocket fails its reads with an IOException over a TimeoutException.
-        var expired = false;
-        for (var inner = e; inner is not null && !expired; inner = inner.InnerException)
-        {
-            expired = inner is TimeoutException;
-        }
-#endif
-        if (expired)
-        {
-            WebSocketLog.KeepAliveExpired(_logger, Pbx, _options.KeepAliveTimeout);
-        }
-
-        return expired;
+        limit = default;
+        return false;
     }
 }

@@ -92,19 +92,19 @@ public sealed record MyAppsTransportOptions
 
     /// <summary>
     /// How often the client checks that the PBX is still there; <see cref="TimeSpan.Zero"/> turns every check off.
-    /// The client sends a WebSocket PING when nothing was received for this long (on .NET 9 and later ClientWebSocket's
-    /// own; on .NET 8 the transport's, see docs/protocol.md). It is also the TCP keep-alive idle time (whole seconds, at
-    /// least 1). Default: 5 s (with <see cref="KeepAliveTimeout"/> 5 s a silent death is found within about 11 s;
-    /// docs/performance.md has the CPU cost).
+    /// The client sends a WebSocket PING when nothing was received for this long (the transport's own, on every runtime:
+    /// one timer per process for all connections, see docs/protocol.md). It is also the TCP keep-alive idle time (whole
+    /// seconds, at least 1). Default: 7 s (with <see cref="KeepAliveTimeout"/> 4 s a silent death is found within
+    /// interval + timeout + a quarter second, about 11 s; docs/performance.md has the CPU cost).
     /// </summary>
-    public TimeSpan KeepAliveInterval { get; init; } = TimeSpan.FromSeconds(5);
+    public TimeSpan KeepAliveInterval { get; init; } = TimeSpan.FromSeconds(7);
 
     /// <summary>
     /// How long the PBX may stay silent after a PING before the connection counts as dead; it is also the number of TCP
     /// keep-alive probes, one per second (whole seconds, at least 1). <see cref="Timeout.InfiniteTimeSpan"/> disables the
-    /// check. Default: 5 s.
+    /// check. Default: 4 s.
     /// </summary>
-    public TimeSpan KeepAliveTimeout { get; init; } = TimeSpan.FromSeconds(5);
+    public TimeSpan KeepAliveTimeout { get; init; } = TimeSpan.FromSeconds(4);
 
     /// <summary>Bounds the WebSocket opening handshake (TCP, TLS, HTTP upgrade). Default: 10 s.</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
@@ -133,7 +133,7 @@ public sealed record MyAppsTransportOptions
     /// </summary>
     public Action<int>? OnAuthorize { get; init; }
 
-    /// <summary>The clock for the connect, login, LoginInfo, sign-in and close timeouts and, on .NET 8, the keepalive PING timer. Default: <see langword="null"/> = <see cref="TimeProvider.System"/>.</summary>
+    /// <summary>The clock for the connect, login, LoginInfo, sign-in and close timeouts and the keepalive's timer. Default: <see langword="null"/> = <see cref="TimeProvider.System"/>.</summary>
     public TimeProvider? TimeProvider { get; init; }
 
     /// <summary>Creates the transport's logger. Default: <see langword="null"/> = no logging.</summary>
@@ -154,6 +154,14 @@ public sealed record MyAppsTransportOptions
     /// <see langword="null"/>: the session lives as long as the transport, and a restarted single sign-on user signs in again.
     /// </summary>
     public IMyAppsSessionStore? SessionStore { get; init; }
+
+    /// <summary>
+    /// How long the PBX may stay silent after a PING that verifies a connection at once: after a network change (see
+    /// <see cref="RedundancyOptions.NetworkChanges"/>) or a resume from sleep. A connection that does not answer in time
+    /// ends, and the manager fails over. Shorter finds a dead path sooner after a change; too short for the PBX's round
+    /// trip ends live connections (each such false alarm costs a reconnect). Default: 1.5 s.
+    /// </summary>
+    public TimeSpan VerifyTimeout { get; init; } = TimeSpan.FromSeconds(1.5);
 
     /// <summary>Throws when a value is missing or out of range; called by the transport's constructor.</summary>
     /// <exception cref="ArgumentException">An option is missing or out of range; the message names it (never its value).</exception>
@@ -209,6 +217,10 @@ public sealed record MyAppsTransportOptions
         RequirePositive(LoginTimeout, nameof(LoginTimeout));
         RequirePositive(SignInTimeout, nameof(SignInTimeout));
         RequirePositive(CloseTimeout, nameof(CloseTimeout));
+        if (VerifyTimeout < TimeSpan.FromMilliseconds(10) || VerifyTimeout > TimeSpan.FromMinutes(1))
+        {
+            throw new ArgumentException($"{Name}.{nameof(VerifyTimeout)} must be between 10 ms and 1 min.", nameof(VerifyTimeout));
+        }
     }
 
     private const string Name = nameof(MyAppsTransportOptions);
@@ -245,7 +257,7 @@ public sealed record MyAppsTransportOptions
         builder.Append(CultureInfo.InvariantCulture, $"AllowInsecure = {AllowInsecure}, MaxFrameBytes = {MaxFrameBytes}, ");
         builder.Append(CultureInfo.InvariantCulture, $"KeepAliveInterval = {KeepAliveInterval}, KeepAliveTimeout = {KeepAliveTimeout}, ");
         builder.Append(CultureInfo.InvariantCulture, $"ConnectTimeout = {ConnectTimeout}, LoginTimeout = {LoginTimeout}, ");
-        builder.Append(CultureInfo.InvariantCulture, $"SignInTimeout = {SignInTimeout}, CloseTimeout = {CloseTimeout}");
+        builder.Append(CultureInfo.InvariantCulture, $"SignInTimeout = {SignInTimeout}, CloseTimeout = {CloseTimeout}, VerifyTimeout = {VerifyTimeout}");
         return true;
     }
 }

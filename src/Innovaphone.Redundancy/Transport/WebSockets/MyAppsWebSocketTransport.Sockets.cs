@@ -1,32 +1,54 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net.Sockets;
 using System.Net.WebSockets;
+using System.Runtime.CompilerServices;
 using System.Security.Authentication;
 
 namespace Innovaphone.Redundancy.Transport.WebSockets;
 
-/// <summary>The transport, part two: opening the socket (SocketsHttpHandler, TCP keep-alive, PINGs on net8.0, TLS) and naming what failed.</summary>
+/// <summary>The transport, part two: opening the socket (a shared SocketsHttpHandler, TCP keep-alive, PINGs, TLS), verifying sockets and naming what failed.</summary>
 public sealed partial class MyAppsWebSocketTransport
 {
+    /// <summary>
+    /// The handlers shared by every transport of a process that uses the platform's certificate validation, per time
+    /// provider and keepalive settings: one connection pool (and its cleanup timer) for all, instead of one per transport.
+    /// </summary>
+    private static readonly ConditionalWeakTable<TimeProvider, ConcurrentDictionary<KeepAliveSettings, HttpMessageInvoker>> SharedInvokers = [];
+
+    // This transport's sockets that ping (logins in progress and connections), for VerifyConnections. Guarded by _gate.
+    private readonly List<PingingStream> _pinging = [];
+
+    /// <summary>
+    /// Verifies every socket of this transport at once, the live connection and a login in progress alike (a sign-in or
+    /// two-factor wait included): each gets a WebSocket PING and ends unless the PBX answers within
+    /// <see cref="MyAppsTransportOptions.VerifyTimeout"/>. Returns at once. Does nothing when
+    /// <see cref="MyAppsTransportOptions.KeepAliveInterval"/> turns the keepalive off.
+    /// </summary>
+    public void VerifyConnections()
+    {
+        PingingStream[] streams;
+        lock (_gate)
+        {
+            _pinging.RemoveAll(s => s.IsDisposed);
+            streams = [.. _pinging];
+        }
+
+        if (streams.Length > 0)
+        {
+            KeepAliveWheel.For(_timeProvider).Verify(streams);
+        }
+    }
+
     private async ValueTask<WebSocket> ConnectClientWebSocketAsync(Uri uri, CancellationToken cancellationToken)
     {
         var socket = new ClientWebSocket();
         try
         {
-            socket.Options.KeepAliveInterval = _options.KeepAliveInterval;
-#if NET9_0_OR_GREATER
-            if (PingsPeer)
-            {
-                // PING/PONG: the client aborts when no PONG arrives within the timeout (a half-open connection).
-                socket.Options.KeepAliveTimeout = _options.KeepAliveTimeout;
-            }
-#else
-            if (PingsPeer)
-            {
-                // .NET 8 would send unsolicited PONGs; the PingingStream under the WebSocket sends PINGs instead.
-                socket.Options.KeepAliveInterval = TimeSpan.Zero;
-            }
-#endif
+            // With PINGs on, the PingingStream under the WebSocket sends them on every runtime (ClientWebSocket's own
+            // keepalive is off: .NET 8's cannot PING, .NET 9+'s runs a timer per socket, and neither PINGs on demand).
+            // Without a timeout, ClientWebSocket's unsolicited PONGs keep the connection from looking idle to middleboxes.
+            socket.Options.KeepAliveInterval = PingsPeer ? TimeSpan.Zero : _options.KeepAliveInterval;
             socket.Options.CollectHttpResponseDetails = true;
             try
             {
@@ -40,6 +62,18 @@ public sealed partial class MyAppsWebSocketTransport
                     e);
             }
 
+            if (socket.HttpResponseHeaders?.TryGetValue("Sec-WebSocket-Accept", out var accept) == true
+                && accept.FirstOrDefault() is { } key && PingingStream.Claim(key.Trim()) is { } stream)
+            {
+                lock (_gate)
+                {
+                    _pinging.RemoveAll(s => s.IsDisposed);
+                    _pinging.Add(stream);
+                }
+            }
+
+            // Read; the headers need not stay with an idle connection.
+            socket.HttpResponseHeaders = null;
             return socket;
         }
         catch
@@ -50,9 +84,10 @@ public sealed partial class MyAppsWebSocketTransport
     }
 
     /// <summary>
-    /// One handler for all of this transport's connections: its connect callback turns on TCP keep-alive, which finds a
-    /// dead PBX host or a cut network on every runtime; on .NET 8, whose ClientWebSocket cannot PING, its plaintext stream
-    /// filter adds a <see cref="PingingStream"/> that does.
+    /// The handler for this transport's connections: its connect callback turns on TCP keep-alive, which finds a dead PBX
+    /// host or a cut network on every runtime; its plaintext stream filter adds a <see cref="PingingStream"/> (above TLS,
+    /// below the WebSocket). Shared by all transports of the process with the same time provider and keepalive settings,
+    /// unless this transport validates certificates itself (a callback is the transport's own).
     /// </summary>
     private HttpMessageInvoker Invoker
     {
@@ -61,34 +96,47 @@ public sealed partial class MyAppsWebSocketTransport
             lock (_gate)
             {
                 ObjectDisposedException.ThrowIf(_disposed, this);
-                if (_invoker is null)
+                if (_invoker is not null)
                 {
-                    var handler = new SocketsHttpHandler { ConnectCallback = ConnectTcpAsync };
-#if !NET9_0_OR_GREATER
-                    if (PingsPeer)
-                    {
-                        // .NET 8's ClientWebSocket cannot PING: a stream under it does (above TLS, below the WebSocket).
-                        handler.PlaintextStreamFilter = (context, _) =>
-                            ValueTask.FromResult<Stream>(new PingingStream(context.PlaintextStream, _options.KeepAliveInterval, _options.KeepAliveTimeout, _timeProvider));
-                    }
-#endif
-                    if (_options.RemoteCertificateValidationCallback is { } validate)
-                    {
-                        handler.SslOptions.RemoteCertificateValidationCallback = validate;
-                    }
-
-                    _invoker = new HttpMessageInvoker(handler, disposeHandler: true);
+                    return _invoker;
                 }
 
-                return _invoker;
+                var settings = new KeepAliveSettings(_options.KeepAliveInterval, _options.KeepAliveTimeout, _options.VerifyTimeout);
+                if (_options.RemoteCertificateValidationCallback is { } validate)
+                {
+                    var handler = CreateHandler(settings, _timeProvider);
+                    handler.SslOptions.RemoteCertificateValidationCallback = validate;
+                    return _invoker = new HttpMessageInvoker(handler, disposeHandler: true);
+                }
+
+                var time = _timeProvider;
+                return SharedInvokers.GetValue(time, static _ => new())
+                    .GetOrAdd(settings, static (s, t) => new HttpMessageInvoker(CreateHandler(s, t), disposeHandler: true), time);
             }
         }
     }
 
     /// <summary>Whether connections check the PBX with WebSocket PINGs (keepalive interval and timeout both set).</summary>
-    private bool PingsPeer => _options.KeepAliveInterval > TimeSpan.Zero && _options.KeepAliveTimeout != Timeout.InfiniteTimeSpan;
+    private bool PingsPeer => Pings(_options.KeepAliveInterval, _options.KeepAliveTimeout);
 
-    private async ValueTask<Stream> ConnectTcpAsync(SocketsHttpConnectionContext context, CancellationToken cancellationToken)
+    private static bool Pings(TimeSpan interval, TimeSpan timeout) => interval > TimeSpan.Zero && timeout != Timeout.InfiniteTimeSpan;
+
+    private static SocketsHttpHandler CreateHandler(KeepAliveSettings settings, TimeProvider time)
+    {
+        var handler = new SocketsHttpHandler
+        {
+            ConnectCallback = (context, cancellationToken) => ConnectTcpAsync(context, settings, cancellationToken),
+        };
+        if (Pings(settings.Interval, settings.Timeout))
+        {
+            var wheel = KeepAliveWheel.For(time);
+            handler.PlaintextStreamFilter = (context, _) => ValueTask.FromResult<Stream>(new PingingStream(context.PlaintextStream, settings, wheel));
+        }
+
+        return handler;
+    }
+
+    private static async ValueTask<Stream> ConnectTcpAsync(SocketsHttpConnectionContext context, KeepAliveSettings settings, CancellationToken cancellationToken)
     {
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try
@@ -97,7 +145,7 @@ public sealed partial class MyAppsWebSocketTransport
 
             // After the connect: on .NET 8 a socket option set before a connect to a DnsEndPoint makes the connect fail
             // ("invalid for use after a failed connection attempt"); keep-alive applies to the established connection anyway.
-            ConfigureTcpKeepAlive(socket, _options);
+            ConfigureTcpKeepAlive(socket, settings.Interval, settings.Timeout);
             return new NetworkStream(socket, ownsSocket: true);
         }
         catch
@@ -112,9 +160,9 @@ public sealed partial class MyAppsWebSocketTransport
     /// seconds, at least 1) and <see cref="MyAppsTransportOptions.KeepAliveTimeout"/> (probes one second apart, at least
     /// one): the kernel resets a connection whose peer stops acknowledging. Off when either option turns keepalive off.
     /// </summary>
-    internal static void ConfigureTcpKeepAlive(Socket socket, MyAppsTransportOptions options)
+    internal static void ConfigureTcpKeepAlive(Socket socket, TimeSpan interval, TimeSpan timeout)
     {
-        if (options.KeepAliveInterval <= TimeSpan.Zero || options.KeepAliveTimeout == Timeout.InfiniteTimeSpan)
+        if (!Pings(interval, timeout))
         {
             return;
         }
@@ -122,9 +170,9 @@ public sealed partial class MyAppsWebSocketTransport
         try
         {
             socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive, true);
-            socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveTime, WholeSeconds(options.KeepAliveInterval));
+            socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveTime, WholeSeconds(interval));
             socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveInterval, 1);
-            socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveRetryCount, WholeSeconds(options.KeepAliveTimeout));
+            socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveRetryCount, WholeSeconds(timeout));
         }
         catch (Exception e) when (e is SocketException or PlatformNotSupportedException)
         {

@@ -1,69 +1,77 @@
 using System.Buffers.Binary;
-using System.Security.Cryptography;
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
+using System.Text;
 
 namespace Innovaphone.Redundancy.Transport.WebSockets;
 
 /// <summary>
-/// WebSocket PING/PONG liveness for runtimes whose ClientWebSocket cannot send a PING (.NET 8 sends only unsolicited
-/// PONGs, which no peer answers). Sits in the plaintext stream under the WebSocket (SocketsHttpHandler's
-/// PlaintextStreamFilter: above TLS, below HTTP): once the HTTP upgrade response has passed, it sends a masked PING frame
-/// whenever nothing was received for the interval, and ends the stream when nothing at all arrives within the timeout
-/// after a PING. Any received byte (the PONG, or a message) proves the peer alive.
+/// WebSocket PING/PONG liveness, on every runtime, driven by the process's <see cref="KeepAliveWheel"/> instead of a timer
+/// of its own. Sits in the plaintext stream under the WebSocket (SocketsHttpHandler's PlaintextStreamFilter: above TLS,
+/// below HTTP). Once an HTTP 101 upgrade response has passed, it joins the wheel, which sends a masked PING frame through
+/// it whenever nothing was received for the interval (or at once to verify the connection), and ends the stream when
+/// nothing at all arrives within the deadline after a PING. Any received byte (the PONG, or a message) proves the peer
+/// alive.
 /// </summary>
 /// <remarks>
-/// A PING is written between the WebSocket's own frames, never inside one: the WebSocket writes each frame with one
+/// <para>Why not ClientWebSocket's own keepalive: .NET 8's cannot PING (it sends unsolicited PONGs, which no peer
+/// answers), .NET 9+'s runs a heartbeat timer per socket (the CPU cost of thousands of idle connections), and neither can
+/// PING on demand, which verifying a connection after a network change needs.</para>
+/// <para>A PING is written between the WebSocket's own frames, never inside one: the WebSocket writes each frame with one
 /// write call, and writes are serialised here. After an expiry reads fail with an <see cref="IOException"/> whose inner
-/// exception is a <see cref="TimeoutException"/>, which the connection reports as a keepalive loss.
+/// exception is a <see cref="KeepAliveTimeoutException"/>, which the connection reports as a keepalive loss.</para>
+/// <para>The upgrade response's <c>Sec-WebSocket-Accept</c> (unique per handshake) names the stream until the transport
+/// claims it (<see cref="Claim"/>): a shared handler's connection pool may hand a new connection to another request than
+/// the one that opened it, so the request cannot carry the stream back.</para>
 /// </remarks>
 internal sealed class PingingStream : Stream
 {
-    private static readonly byte[] HeaderEnd = "\r\n\r\n"u8.ToArray();
+    private const int MaxHeaderBytes = 16 * 1024;
+    private static readonly ConcurrentDictionary<string, PingingStream> Unclaimed = new(StringComparer.Ordinal);
 
     private readonly Stream _inner;
-    private readonly TimeSpan _interval;
-    private readonly TimeSpan _timeout;
-    private readonly TimeProvider _time;
+    private readonly KeepAliveWheel _wheel;
+    private readonly long _interval;
+    private readonly long _timeout;
+    private readonly long _verifyTimeout;
     private readonly SemaphoreSlim _writeGate = new(1, 1);
     private readonly object _gate = new();
-    private ITimer? _timer;
     private long _lastRead;
-    private long _pingSentAt;
-    private int _headerMatched;
-    private bool _upgraded;
-    private bool _expired;
-    private bool _disposed;
+    private int _reads;
+    private byte[]? _header;
+    private int _headerLength;
+    private string? _accept;
+    private volatile bool _upgraded;
+    private volatile bool _expired;
+    private volatile bool _disposed;
 
-    public PingingStream(Stream inner, TimeSpan interval, TimeSpan timeout, TimeProvider time)
+    // Guarded by the wheel's lock.
+    private long _pingSentAt;
+    private int _readsAtPing;
+    private long _deadline;
+    private bool _verifying;
+
+    public PingingStream(Stream inner, KeepAliveSettings settings, KeepAliveWheel wheel)
     {
         _inner = inner;
-        _interval = interval;
-        _timeout = timeout;
-        _time = time;
-        _lastRead = time.GetTimestamp();
+        _wheel = wheel;
+        Settings = settings;
+        _interval = wheel.Ticks(settings.Interval);
+        _timeout = wheel.Ticks(settings.Timeout);
+        _verifyTimeout = wheel.Ticks(settings.VerifyTimeout);
+        _lastRead = wheel.Time.GetTimestamp();
     }
+
+    public KeepAliveSettings Settings { get; }
 
     /// <summary>Whether the keepalive has given up on the peer.</summary>
-    public bool Expired
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _expired;
-            }
-        }
-    }
+    public bool Expired => _expired;
 
-    private bool Disposed
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _disposed;
-            }
-        }
-    }
+    /// <summary>Whether the stream was disposed.</summary>
+    public bool IsDisposed => _disposed;
+
+    /// <summary>The deadline that ended the stream: the keepalive timeout, or the verify timeout.</summary>
+    public TimeSpan ExpiredAfter { get; private set; }
 
     public override bool CanRead => _inner.CanRead;
 
@@ -79,6 +87,14 @@ internal sealed class PingingStream : Stream
         set => throw new NotSupportedException();
     }
 
+    /// <summary>Takes the stream of the handshake whose <c>Sec-WebSocket-Accept</c> was <paramref name="accept"/>.</summary>
+    public static PingingStream? Claim(string accept) => Unclaimed.TryRemove(accept, out var stream) ? stream : null;
+
+    /// <summary>Asks the wheel to verify this connection now (a PING with the verify deadline).</summary>
+    public void Verify() => _wheel.Verify([this]);
+
+    // Pooled: an idle connection has a read pending all the time, and each PONG completes one.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         int read;
@@ -86,11 +102,11 @@ internal sealed class PingingStream : Stream
         {
             read = await _inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception e) when (Expired && e is not TimeoutException)
+        catch (Exception e) when (_expired && e is not KeepAliveTimeoutException)
         {
             throw ExpiredException(e);
         }
-        catch (Exception e) when (Disposed && e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException)
+        catch (Exception e) when (_disposed && e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException)
         {
             // Disposed under a pending read (the WebSocket aborting, or closing after a bounded close handshake): the end
             // of the stream, not a failure of ours. .NET 8's WebSocket may leave such a read unobserved; an error thrown
@@ -99,12 +115,21 @@ internal sealed class PingingStream : Stream
         }
 
         // A read ended by the expiry's dispose may also come back empty (end of stream) instead of failing.
-        if (read == 0 && Expired)
+        if (read == 0 && _expired)
         {
             throw ExpiredException(null);
         }
 
-        OnRead(buffer.Span[..read]);
+        if (read > 0)
+        {
+            Volatile.Write(ref _lastRead, _wheel.Time.GetTimestamp());
+            Volatile.Write(ref _reads, _reads + 1);
+            if (!_upgraded)
+            {
+                OnHandshakeBytes(buffer.Span[..read]);
+            }
+        }
+
         return read;
     }
 
@@ -150,122 +175,182 @@ internal sealed class PingingStream : Stream
 
     public override void SetLength(long value) => throw new NotSupportedException();
 
-    protected override void Dispose(bool disposing)
+    /// <summary>The wheel's look at this connection at a tick (under the wheel's lock); may move <paramref name="next"/> earlier.</summary>
+    internal KeepAliveAction Check(long now, bool resumed, ref long next)
     {
-        if (disposing)
+        if (_expired || _disposed)
         {
-            ITimer? timer;
-            lock (_gate)
-            {
-                if (_disposed)
-                {
-                    return;
-                }
+            return KeepAliveAction.None;
+        }
 
-                _disposed = true;
-                timer = _timer;
-                _timer = null;
+        var lastRead = Volatile.Read(ref _lastRead);
+        if (_pingSentAt != 0 && Answered)
+        {
+            // Answered (or other traffic arrived): back to watching for silence.
+            _pingSentAt = 0;
+            _verifying = false;
+        }
+
+        if (resumed)
+        {
+            // Asleep, the time that passed says nothing about the peer: verify instead of judging by it.
+            StartPing(now, verify: true);
+        }
+        else if (_pingSentAt != 0)
+        {
+            if (now >= _deadline)
+            {
+                _expired = true;
+                ExpiredAfter = _verifying ? Settings.VerifyTimeout : Settings.Timeout;
+                return KeepAliveAction.Expire;
             }
 
-            timer?.Dispose();
+            next = Math.Min(next, _deadline);
+            return KeepAliveAction.None;
+        }
+        else if (now - lastRead >= _interval)
+        {
+            StartPing(now, verify: false);
+        }
+        else
+        {
+            return KeepAliveAction.None;
+        }
+
+        next = Math.Min(next, _deadline);
+        return KeepAliveAction.Ping;
+    }
+
+    /// <summary>Starts a verify PING unless one is under way (under the wheel's lock); <paramref name="deadline"/> is its deadline.</summary>
+    internal bool StartVerify(long now, out long deadline)
+    {
+        deadline = long.MaxValue;
+        if (_expired || _disposed)
+        {
+            return false;
+        }
+
+        if (_verifying && _pingSentAt != 0 && !Answered)
+        {
+            deadline = _deadline;
+            return false;
+        }
+
+        StartPing(now, verify: true);
+        deadline = _deadline;
+        return true;
+    }
+
+    /// <summary>Ends the stream after an unanswered PING: the pending read fails at once, and with it the WebSocket.</summary>
+    internal void Expire() => _inner.Dispose();
+
+    /// <summary>Sends one PING frame, between the WebSocket's frames.</summary>
+    internal void SendPing() => _ = SendPingAsync();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing && !_disposed)
+        {
+            _disposed = true;
+            _wheel.Remove(this);
+            lock (_gate)
+            {
+                if (_accept is not null)
+                {
+                    Unclaimed.TryRemove(new KeyValuePair<string, PingingStream>(_accept, this));
+                }
+            }
+
             _inner.Dispose();
         }
 
         base.Dispose(disposing);
     }
 
-    private static IOException ExpiredException(Exception? inner) =>
-        new("keepalive: the peer did not answer a PING in time", new TimeoutException("no PONG", inner));
+    private IOException ExpiredException(Exception? inner) =>
+        new("keepalive: the peer did not answer a PING in time", new KeepAliveTimeoutException(ExpiredAfter, inner));
 
-    private void OnRead(ReadOnlySpan<byte> data)
+    /// <summary>Whether anything arrived since the last PING was sent.</summary>
+    private bool Answered => Volatile.Read(ref _reads) != _readsAtPing;
+
+    private void StartPing(long now, bool verify)
     {
-        if (data.IsEmpty)
-        {
-            return;
-        }
+        _pingSentAt = now;
+        _readsAtPing = Volatile.Read(ref _reads);
+        _verifying = verify;
+        _deadline = now + (verify ? _verifyTimeout : _timeout);
+    }
 
+    /// <summary>Collects the HTTP response head; after a 101 the stream carries WebSocket frames and joins the wheel.</summary>
+    private void OnHandshakeBytes(ReadOnlySpan<byte> data)
+    {
         lock (_gate)
         {
-            _lastRead = _time.GetTimestamp();
-            if (_upgraded || _disposed)
-            {
-                return;
-            }
-
-            // The HTTP upgrade response ends with an empty line; every byte after it is WebSocket frames.
             foreach (var b in data)
             {
-                _headerMatched = b == HeaderEnd[_headerMatched] ? _headerMatched + 1 : b == HeaderEnd[0] ? 1 : 0;
-                if (_headerMatched == HeaderEnd.Length)
+                if (_upgraded || _disposed)
                 {
-                    _upgraded = true;
-                    _timer = _time.CreateTimer(static s => ((PingingStream)s!).OnTimer(), this, _interval, Timeout.InfiniteTimeSpan);
                     return;
+                }
+
+                _header ??= new byte[512];
+                if (_headerLength == _header.Length)
+                {
+                    if (_header.Length >= MaxHeaderBytes)
+                    {
+                        // Not an HTTP response head this stream understands: no keepalive rather than a PING inside HTTP.
+                        _header = null;
+                        _headerLength = 0;
+                        return;
+                    }
+
+                    Array.Resize(ref _header, _header.Length * 2);
+                }
+
+                _header[_headerLength++] = b;
+                if (_headerLength >= 4 && _header.AsSpan(_headerLength - 4, 4).SequenceEqual("\r\n\r\n"u8))
+                {
+                    OnResponseHead(Encoding.ASCII.GetString(_header, 0, _headerLength));
+                    _header = null;
+                    _headerLength = 0;
                 }
             }
         }
     }
 
-    private void OnTimer()
+    private void OnResponseHead(string head)
     {
-        var sendPing = false;
-        lock (_gate)
+        // Only "101 Switching Protocols" turns the connection into a WebSocket; any other answer leaves it HTTP (it may
+        // serve another request), where a PING frame would corrupt the exchange.
+        var lines = head.Split("\r\n");
+        var status = lines[0].Split(' ', 3);
+        if (status.Length < 2 || status[1] != "101")
         {
-            if (_disposed || _expired || _timer is null)
-            {
-                return;
-            }
-
-            var now = _time.GetTimestamp();
-            if (_pingSentAt != 0)
-            {
-                if (_lastRead >= _pingSentAt)
-                {
-                    // Answered (or other traffic arrived): back to watching for silence.
-                    _pingSentAt = 0;
-                }
-                else
-                {
-                    _expired = true;
-                }
-            }
-
-            if (!_expired && _pingSentAt == 0)
-            {
-                var idle = _time.GetElapsedTime(_lastRead, now);
-                if (idle >= _interval)
-                {
-                    _pingSentAt = now;
-                    sendPing = true;
-                    _timer.Change(_timeout, Timeout.InfiniteTimeSpan);
-                }
-                else
-                {
-                    _timer.Change(_interval - idle, Timeout.InfiniteTimeSpan);
-                }
-            }
-        }
-
-        if (Expired)
-        {
-            // Ends the pending read (and with it the WebSocket) at once.
-            _inner.Dispose();
             return;
         }
 
-        if (sendPing)
+        foreach (var line in lines)
         {
-            _ = SendPingAsync();
+            if (line.StartsWith("Sec-WebSocket-Accept:", StringComparison.OrdinalIgnoreCase))
+            {
+                _accept = line["Sec-WebSocket-Accept:".Length..].Trim();
+                Unclaimed[_accept] = this;
+            }
         }
+
+        _upgraded = true;
+        Volatile.Write(ref _lastRead, _wheel.Time.GetTimestamp());
+        _wheel.Add(this);
     }
 
     private async Task SendPingAsync()
     {
-        // A client frame is masked (RFC 6455 5.3): FIN + PING, MASK bit + zero length, 4 mask bytes, no payload.
+        // A client frame is masked (RFC 6455 5.3): FIN + PING, MASK bit + zero length, 4 mask bytes, no payload (so the
+        // mask hides nothing, and a fast random source serves).
         var frame = new byte[6];
         frame[0] = 0x89;
         frame[1] = 0x80;
-        BinaryPrimitives.WriteInt32LittleEndian(frame.AsSpan(2), RandomNumberGenerator.GetInt32(int.MinValue, int.MaxValue));
+        BinaryPrimitives.WriteInt32LittleEndian(frame.AsSpan(2), Random.Shared.Next());
         try
         {
             await WriteAsync(frame).ConfigureAwait(false);
@@ -276,4 +361,11 @@ internal sealed class PingingStream : Stream
         {
         }
     }
+}
+
+/// <summary>The peer did not answer a PING within <see cref="Limit"/> (the inner exception of the read's <see cref="IOException"/>).</summary>
+internal sealed class KeepAliveTimeoutException(TimeSpan limit, Exception? inner) : TimeoutException("no answer to a PING in time", inner)
+{
+    /// <summary>The deadline that passed: the keepalive timeout, or the verify timeout.</summary>
+    public TimeSpan Limit { get; } = limit;
 }
