@@ -58,15 +58,22 @@ for runtime in "${runtimes[@]}"; do
 done
 
 echo "# $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src samples || echo ' (src/samples modified)'), $(date -u '+%Y-%m-%d %H:%M UTC')"
+# In a private network namespace (loopback only, brought up): the netchange case changes a real network there, which
+# nothing else on the machine sees; every other case runs on loopback as before. Needs root (unshare -n); without it
+# the runner runs as it is and reports the netchange case as not run.
+if unshare -n true 2>/dev/null && command -v ip >/dev/null 2>&1; then
+  in_namespace=(env IPR_FIELDCHECK_NETNS=1 unshare -n -- sh -c 'ip link set lo up && exec "$0" "$@"')
+else
+  echo "# no private network namespace (needs root, unshare and ip): the netchange case will not run" >&2
+  in_namespace=()
+fi
+
 first=true
 status=0
 for runtime in "${runtimes[@]}"; do
   if [ "$runtime" = net10.0 ]; then monitor="$monitor_net10"; else monitor="$monitor_net8"; fi
   log="$artifacts/fieldcheck-$runtime.log"
-  # In a private network namespace (loopback only, brought up): the netchange case changes a real network there, which
-  # nothing else on the machine sees; every other case runs on loopback as before. Needs root (unshare -n).
-  IPR_FIELDCHECK_NETNS=1 unshare -n -- sh -c 'ip link set lo up && exec "$0" "$@"' \
-    dotnet bench/Innovaphone.Redundancy.FieldCheck/bin/Release/net10.0/Innovaphone.Redundancy.FieldCheck.dll \
+  ${in_namespace[@]+"${in_namespace[@]}"} dotnet bench/Innovaphone.Redundancy.FieldCheck/bin/Release/net10.0/Innovaphone.Redundancy.FieldCheck.dll \
     --monitor "$monitor" --runtime "$runtime" --artifacts "$artifacts/fieldcheck" ${runner_args[@]+"${runner_args[@]}"} >"$log" 2>&1 \
     || { echo "runner failed for $runtime (exit $?), see $log" >&2; tail -20 "$log" >&2; status=1; continue; }
   if $first; then

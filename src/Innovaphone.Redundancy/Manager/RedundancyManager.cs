@@ -80,7 +80,6 @@ public sealed partial class RedundancyManager : IAsyncDisposable
     private readonly ManagerMetrics _metrics;
     private readonly StaggerDelays _staggerDelays;
     private readonly Task _loop;
-    private readonly IDisposable _networkChanges;
 
     // Read and written by the processing loop only; other threads read the phase through _phase.
     private MachineState _state = MachineState.Initial;
@@ -90,6 +89,10 @@ public sealed partial class RedundancyManager : IAsyncDisposable
     private ITimer? _staggerTimer;
     private long _staggerTimerId;
     private int _disposed;
+
+    // Network changes are listened to from start to stop (under _lifecycle), so that a manager that is not running is
+    // not held by a process-wide source.
+    private IDisposable? _networkChanges;
 
     /// <summary>Creates a manager. It does nothing until <see cref="StartAsync"/>.</summary>
     /// <exception cref="ArgumentNullException"><paramref name="options"/> is null.</exception>
@@ -117,7 +120,6 @@ public sealed partial class RedundancyManager : IAsyncDisposable
         ConnInfoChanges = _connInfo;
         StateChanges = _stateChanges;
         _loop = Task.Run(RunLoopAsync);
-        _networkChanges = (options.NetworkChanges ?? PlatformNetworkChanges.Instance).Subscribe(OnNetworkChanged);
     }
 
     /// <summary>The current state.</summary>
@@ -171,6 +173,7 @@ public sealed partial class RedundancyManager : IAsyncDisposable
             }
 
             Log.Started(_logger, _options.Primary);
+            _networkChanges ??= (_options.NetworkChanges ?? PlatformNetworkChanges.Instance).Subscribe(OnNetworkChanged);
             await SendAsync(new StartRequested(stored), cancellationToken).ConfigureAwait(false);
         }
         finally
@@ -212,7 +215,6 @@ public sealed partial class RedundancyManager : IAsyncDisposable
                 return;
             }
 
-            _networkChanges.Dispose();
             await StopCoreAsync(CancellationToken.None).ConfigureAwait(false);
             _events.Writer.TryComplete();
             await _loop.ConfigureAwait(false);
@@ -232,6 +234,8 @@ public sealed partial class RedundancyManager : IAsyncDisposable
 
     private async Task StopCoreAsync(CancellationToken cancellationToken)
     {
+        _networkChanges?.Dispose();
+        _networkChanges = null;
         if (State == RedundancyState.Stopped)
         {
             await FlushStoreAsync(cancellationToken).ConfigureAwait(false);
