@@ -21,12 +21,7 @@ internal static class MyAppsLoginInfo
         sessionUsr = null;
         sessionPwd = null;
         user = null;
-        JsonDocument document;
-        try
-        {
-            document = JsonDocument.Parse(rawInfo);
-        }
-        catch (JsonException)
+        if (ParseObject(rawInfo) is not { } document)
         {
             return false;
         }
@@ -34,10 +29,6 @@ internal static class MyAppsLoginInfo
         using (document)
         {
             var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
-            {
-                return false;
-            }
 
             var alternative = ReadAddress(root, "alt", scheme, notes);
             var master = ReadAddress(root, "master", scheme, notes);
@@ -86,12 +77,7 @@ internal static class MyAppsLoginInfo
     {
         keyShare = sessionUsr = sessionPwd = null;
         names = [];
-        JsonDocument document;
-        try
-        {
-            document = JsonDocument.Parse(rawInfo);
-        }
-        catch (JsonException)
+        if (ParseObject(rawInfo) is not { } document)
         {
             return false;
         }
@@ -99,10 +85,6 @@ internal static class MyAppsLoginInfo
         using (document)
         {
             var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
-            {
-                return false;
-            }
 
             keyShare = Text(root, "keyShare");
             (sessionUsr, sessionPwd) = ReadSession(root);
@@ -287,6 +269,28 @@ internal static class MyAppsLoginInfo
 
         // An unusable topology hint must not fail a verified login; the manager just knows less.
         notes.Add($"info.{name} is not a PBX address of the form host[:port]/module; ignored");
+        return null;
+    }
+
+    /// <summary>The info as a JSON document whose root is an object, or <see langword="null"/> (not JSON, or not an object).</summary>
+    private static JsonDocument? ParseObject(ReadOnlyMemory<byte> rawInfo)
+    {
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(rawInfo);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+
+        if (document.RootElement.ValueKind == JsonValueKind.Object)
+        {
+            return document;
+        }
+
+        document.Dispose();
         return null;
     }
 }
