@@ -6,6 +6,8 @@
 //   --in-memory     the same story with the in-memory simulator (no sockets at all).
 //   --serve         only serve the emulated installation, killing and reviving the master every 5 s, for the
 //                   monitor to watch; prints the monitor command line. Ctrl-C stops.
+//   --serve-sso     the same, but every PBX signs users in only through an emulated identity provider (OAuth2):
+//                   the monitor prints a sign-in URL; opening it (browser, curl) signs in alice.
 using Innovaphone.Redundancy;
 using Innovaphone.Redundancy.Testing;
 using Innovaphone.Redundancy.Testing.Emulation;
@@ -13,9 +15,9 @@ using Innovaphone.Redundancy.Transport;
 using Innovaphone.Redundancy.Transport.WebSockets;
 
 var mode = args.Length == 0 ? "--emulator" : args[0];
-if (mode is not ("--emulator" or "--in-memory" or "--serve") || args.Length > 1)
+if (mode is not ("--emulator" or "--in-memory" or "--serve" or "--serve-sso") || args.Length > 1)
 {
-    Console.Error.WriteLine("usage: demo [--in-memory | --serve]");
+    Console.Error.WriteLine("usage: demo [--in-memory | --serve | --serve-sso]");
     return 2;
 }
 
@@ -29,9 +31,20 @@ var standby = emulator is null ? sim.AddStandby("standby.example.com", master) :
 sim.AddUser("bob", "demo-password-b", home: slave);
 sim.AddUser("alice", "demo-password-a", home: master);
 
+if (mode == "--serve-sso")
+{
+    foreach (var pbx in new[] { master, slave, standby })
+    {
+        sim.SetLoginMethods(pbx, SimulatedLoginMethods.SingleSignOnOnly);
+    }
+
+    emulator!.SignInAs("alice");
+    return await ServeAsync(sso: true);
+}
+
 if (mode == "--serve")
 {
-    return await ServeAsync();
+    return await ServeAsync(sso: false);
 }
 
 Console.WriteLine(emulator is null
@@ -140,7 +153,7 @@ async Task WaitFor<T>(RedundancyManager manager, Func<ConnInfo, bool> until, IOb
     await reached.Task.WaitAsync(timeout.Token);
 }
 
-async Task<int> ServeAsync()
+async Task<int> ServeAsync(bool sso)
 {
     using var stop = new CancellationTokenSource();
     Console.CancelKeyPress += (_, e) =>
@@ -149,14 +162,26 @@ async Task<int> ServeAsync()
         stop.Cancel();
     };
     Console.WriteLine($"Serving master {master.Address}, slave {slave.Address}, standby {standby.Address}.");
-    Console.WriteLine("Users: alice (on the master, password demo-password-a), bob (on the slave, password demo-password-b).");
     Console.WriteLine("Watch it with the ipr-monitor tool (docs/monitor.md), installed or from the repository:");
-    Console.WriteLine($"  DEMO_PASSWORD=demo-password-a ipr-monitor --pbx {master.Address} --user alice --password-env DEMO_PASSWORD --insecure");
-    Console.WriteLine($"  DEMO_PASSWORD=demo-password-a dotnet run --project src/Innovaphone.Redundancy.Monitor -- --pbx {master.Address} --user alice --password-env DEMO_PASSWORD --insecure");
-    Console.WriteLine("The master is killed and revived every 5 s. Ctrl-C stops.");
+    if (sso)
+    {
+        Console.WriteLine("Users sign in only through the emulated identity provider; opening the printed sign-in URL signs in alice.");
+        Console.WriteLine($"  ipr-monitor --pbx {master.Address} --user alice --sso --insecure");
+        Console.WriteLine($"  dotnet run --project src/Innovaphone.Redundancy.Monitor -- --pbx {master.Address} --user alice --sso --insecure");
+    }
+    else
+    {
+        Console.WriteLine("Users: alice (on the master, password demo-password-a), bob (on the slave, password demo-password-b).");
+        Console.WriteLine($"  DEMO_PASSWORD=demo-password-a ipr-monitor --pbx {master.Address} --user alice --password-env DEMO_PASSWORD --insecure");
+        Console.WriteLine($"  DEMO_PASSWORD=demo-password-a dotnet run --project src/Innovaphone.Redundancy.Monitor -- --pbx {master.Address} --user alice --password-env DEMO_PASSWORD --insecure");
+    }
+
+    // A sign-in takes a person a while, and the sign-in page is served by the PBX that asks: a slower cycle.
+    var period = TimeSpan.FromSeconds(sso ? 15 : 5);
+    Console.WriteLine($"The master is killed and revived every {period.TotalSeconds} s. Ctrl-C stops.");
     try
     {
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(5));
+        using var timer = new PeriodicTimer(period);
         while (await timer.WaitForNextTickAsync(stop.Token))
         {
             if (master.IsAlive)
