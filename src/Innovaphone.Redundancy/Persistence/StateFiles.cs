@@ -12,6 +12,17 @@ internal static class StateFiles
     private const UnixFileMode OwnerOnlyFile = UnixFileMode.UserRead | UnixFileMode.UserWrite;
     private const UnixFileMode OwnerOnlyDirectory = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
 
+    /// <summary>The full path of a store's file, checked when the store is created.</summary>
+    /// <exception cref="ArgumentException"><paramref name="path"/> is empty or names a directory.</exception>
+    public static string FullFilePath(string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        var fullPath = Path.GetFullPath(path);
+        return string.IsNullOrEmpty(Path.GetFileName(fullPath))
+            ? throw new ArgumentException($"'{path}' names a directory; give a file path.", nameof(path))
+            : fullPath;
+    }
+
     /// <summary><c>Innovaphone.Redundancy/state</c> in the per-user local data folder, or <see langword="null"/> without one.</summary>
     public static string? DefaultDirectory()
     {

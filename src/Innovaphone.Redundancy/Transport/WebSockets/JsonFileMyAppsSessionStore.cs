@@ -60,14 +60,7 @@ public sealed partial class JsonFileMyAppsSessionStore : IMyAppsSessionStore
     /// <exception cref="ArgumentException"><paramref name="path"/> is empty or names a directory.</exception>
     public JsonFileMyAppsSessionStore(string path, ILogger<JsonFileMyAppsSessionStore>? logger = null)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        var fullPath = Path.GetFullPath(path);
-        if (string.IsNullOrEmpty(Path.GetFileName(fullPath)))
-        {
-            throw new ArgumentException($"'{path}' names a directory; give a file path.", nameof(path));
-        }
-
-        _path = fullPath;
+        _path = StateFiles.FullFilePath(path);
         _logger = (ILogger?)logger ?? NullLogger.Instance;
     }
 
