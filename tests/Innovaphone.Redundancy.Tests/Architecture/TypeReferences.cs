@@ -5,7 +5,7 @@ namespace Innovaphone.Redundancy.Tests.Architecture;
 
 /// <summary>
 /// What a compiled type names: read from its metadata and the IL of its method bodies, not from the source text, so that
-/// a helper it calls cannot hide a reference. Shared by <see cref="LayeringTests"/> and the core purity check.
+/// a helper it calls cannot hide a reference. Shared by <see cref="LayeringTests"/> and <see cref="Core.CorePurityTests"/>.
 /// </summary>
 internal static class TypeReferences
 {
