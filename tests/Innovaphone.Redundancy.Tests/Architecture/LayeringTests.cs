@@ -1,4 +1,5 @@
 using System.Reflection;
+using System.Text.RegularExpressions;
 using FluentAssertions;
 using Xunit;
 
@@ -95,6 +96,34 @@ public sealed class LayeringTests
         Violations([typeof(CoreFixture)], Allowed, _ => Layer.Core).Should().Equal(
             $"{typeof(CoreFixture).FullName} -> Innovaphone.Redundancy.RedundancyManager",
             $"{typeof(CoreFixture).FullName} -> Innovaphone.Redundancy.Transport.WebSockets.MyAppsWebSocketTransport");
+    }
+
+    [Fact]
+    public void ConceptsLayersTable_SaysTheSameRules()
+    {
+        // docs/concepts.md, Layers: one row per layer, its name first and the layers it may use last.
+        var text = File.ReadAllText(Path.Combine(RepoPaths.Root, "docs", "concepts.md")).ReplaceLineEndings("\n");
+        var rows = text.Split('\n')
+            .Select(line => line.Trim())
+            .Where(line => line.StartsWith("| ", StringComparison.Ordinal))
+            .Select(line => line.Trim('|').Split(" | ").Select(cell => cell.Trim()).ToArray())
+            .Where(cells => cells.Length == 4 && Enum.TryParse<Layer>(cells[0], ignoreCase: true, out _))
+            .ToDictionary(cells => Enum.Parse<Layer>(cells[0], ignoreCase: true), cells => MayUse(cells[3]));
+
+        rows.Keys.Should().BeEquivalentTo(Enum.GetValues<Layer>(), "docs/concepts.md has a row for each layer");
+        foreach (var (layer, allowed) in Allowed)
+        {
+            rows[layer].Should().BeEquivalentTo(allowed, $"docs/concepts.md says what {layer} may use as the test does");
+        }
+
+        // "shell, transport (the platform's network changes), vocabulary" -> the layers named; "nothing of the library" -> none.
+        static Layer[] MayUse(string cell) =>
+        [
+            .. Regex.Replace(cell, @"\([^)]*\)", string.Empty)
+                .Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+                .Where(name => name != "nothing of the library")
+                .Select(name => Enum.Parse<Layer>(name, ignoreCase: true)),
+        ];
     }
 
     /// <summary>The layer of a type of the library (a nested type has the layer of the type it sits in); null when not ours.</summary>
