@@ -1,5 +1,4 @@
 using Innovaphone.Redundancy.Core;
-using Innovaphone.Redundancy.Transport;
 
 namespace Innovaphone.Redundancy.Benchmarks;
 

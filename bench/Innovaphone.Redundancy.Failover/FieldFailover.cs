@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using Innovaphone.Redundancy.Testing;
 using Innovaphone.Redundancy.Testing.Emulation;
-using Innovaphone.Redundancy.Transport;
 using Innovaphone.Redundancy.Transport.WebSockets;
 
 namespace Innovaphone.Redundancy.Failover;

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using Innovaphone.Redundancy.Testing;
 using Innovaphone.Redundancy.Testing.Emulation;
-using Innovaphone.Redundancy.Transport;
 using Innovaphone.Redundancy.Transport.WebSockets;
 
 namespace Innovaphone.Redundancy.Failover;
@@ -340,7 +339,7 @@ internal static class Program
                           "at the standby, twice that in attempts with the cur-first attempt to the dead master)");
 
 #if !BEFORE_NETWORK_CHANGES
-        using var network = new System.Reactive.Subjects.Subject<Innovaphone.Redundancy.Transport.NetworkChange>();
+        using var network = new System.Reactive.Subjects.Subject<Innovaphone.Redundancy.NetworkChange>();
 #endif
         var before = GC.GetTotalMemory(forceFullCollection: true);
         var transports = new MyAppsWebSocketTransport[n];
@@ -400,7 +399,7 @@ internal static class Program
                 using var process = Process.GetCurrentProcess();
                 var cpu = process.TotalProcessorTime;
                 var wall = Stopwatch.GetTimestamp();
-                network.OnNext(new Innovaphone.Redundancy.Transport.NetworkChange(IsAvailable: true));
+                network.OnNext(new Innovaphone.Redundancy.NetworkChange(IsAvailable: true));
                 Figures.Print($"scale{n}.verify.notify_all", Stopwatch.GetElapsedTime(wall).TotalMilliseconds, "ms");
                 await Task.Delay(TimeSpan.FromSeconds(5));
                 process.Refresh();
@@ -460,7 +459,7 @@ internal static class Program
                 var change = await AllAsync(managers, start, c => c.Up && c.Cur == standby, () =>
                 {
 #if !BEFORE_NETWORK_CHANGES
-                    network.OnNext(new Innovaphone.Redundancy.Transport.NetworkChange(IsAvailable: true));
+                    network.OnNext(new Innovaphone.Redundancy.NetworkChange(IsAvailable: true));
 #endif
                     return Task.CompletedTask;
                 });

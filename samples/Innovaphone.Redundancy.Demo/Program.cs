@@ -11,7 +11,6 @@
 using Innovaphone.Redundancy;
 using Innovaphone.Redundancy.Testing;
 using Innovaphone.Redundancy.Testing.Emulation;
-using Innovaphone.Redundancy.Transport;
 using Innovaphone.Redundancy.Transport.WebSockets;
 
 var mode = args.Length == 0 ? "--emulator" : args[0];

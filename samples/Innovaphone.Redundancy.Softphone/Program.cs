@@ -6,7 +6,6 @@
 using Innovaphone.Redundancy;
 using Innovaphone.Redundancy.Softphone;
 using Innovaphone.Redundancy.Testing;
-using Innovaphone.Redundancy.Transport;
 
 using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
 using var sim = new SimulatedPbxSystem();

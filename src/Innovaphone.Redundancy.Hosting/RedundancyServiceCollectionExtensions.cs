@@ -1,6 +1,5 @@
 using Innovaphone.Redundancy;
 using Innovaphone.Redundancy.Hosting;
-using Innovaphone.Redundancy.Transport;
 using Innovaphone.Redundancy.Transport.WebSockets;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -26,7 +25,7 @@ public static class RedundancyServiceCollectionExtensions
     /// <para>The manager uses the container's <see cref="Logging.ILoggerFactory"/> and <see cref="TimeProvider"/>
     /// (<see cref="TimeProvider.System"/> when none is registered). It connects with the <see cref="IPbxTransport"/>
     /// registered in the container, or else with a <see cref="MyAppsWebSocketTransport"/> singleton made from the options;
-    /// it keeps its state in the registered <see cref="Innovaphone.Redundancy.Persistence.IRedundancyStore"/>, or else in
+    /// it keeps its state in the registered <see cref="Innovaphone.Redundancy.IRedundancyStore"/>, or else in
     /// a file (<see cref="RedundancyServiceOptions.StateFile"/>, by default one per primary and user in the per-user data
     /// folder), or in memory when <see cref="RedundancyServiceOptions.PersistState"/> is off. Call this once per container.</para>
     /// </remarks>
@@ -93,7 +92,7 @@ public static class RedundancyServiceCollectionExtensions
             return new RedundancyServiceOptionsValidator(
                 sectionPath,
                 () => isService?.IsService(typeof(IPbxTransport)) ?? false,
-                () => isService?.IsService(typeof(Innovaphone.Redundancy.Persistence.IRedundancyStore)) ?? false);
+                () => isService?.IsService(typeof(Innovaphone.Redundancy.IRedundancyStore)) ?? false);
         }));
         services.TryAddSingleton(RedundancyServiceFactory.CreateTransport);
         services.TryAddSingleton(RedundancyServiceFactory.CreateManager);

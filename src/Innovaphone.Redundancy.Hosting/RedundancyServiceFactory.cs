@@ -1,6 +1,5 @@
 using System.Diagnostics.Metrics;
 using Innovaphone.Redundancy.Persistence;
-using Innovaphone.Redundancy.Transport;
 using Innovaphone.Redundancy.Transport.WebSockets;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;

@@ -1,5 +1,4 @@
 using System.Globalization;
-using Innovaphone.Redundancy.Transport;
 using Innovaphone.Redundancy.Transport.WebSockets;
 using Microsoft.Extensions.Configuration;
 
@@ -57,7 +56,7 @@ public sealed class RedundancyServiceOptions
     /// <remarks>
     /// Set it to <see langword="false"/> to keep the record in memory only. That costs availability: a service restarted
     /// while its primary PBX is down knows no secondary and tries the primary alone until it comes back. An
-    /// <see cref="Persistence.IRedundancyStore"/> registered in the container wins over this setting.
+    /// <see cref="IRedundancyStore"/> registered in the container wins over this setting.
     /// </remarks>
     public bool PersistState { get; set; } = true;
 

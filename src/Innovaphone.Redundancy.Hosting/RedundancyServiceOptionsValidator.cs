@@ -1,4 +1,3 @@
-using Innovaphone.Redundancy.Transport;
 using Microsoft.Extensions.Options;
 
 namespace Innovaphone.Redundancy.Hosting;
@@ -20,7 +19,7 @@ internal sealed class RedundancyServiceOptionsValidator : IValidateOptions<Redun
 
     /// <param name="sectionPath">The configuration section the options are bound from, or <see langword="null"/> when they are configured in code.</param>
     /// <param name="customTransport">Whether an <see cref="IPbxTransport"/> is registered, which makes the transport settings irrelevant.</param>
-    /// <param name="customStore">Whether an <see cref="Persistence.IRedundancyStore"/> is registered, which makes the state file settings irrelevant.</param>
+    /// <param name="customStore">Whether an <see cref="IRedundancyStore"/> is registered, which makes the state file settings irrelevant.</param>
     /// <param name="defaultDirectory">The per-user data folder (tests give none); <see langword="null"/> for <see cref="Persistence.JsonFileRedundancyStore.GetDefaultDirectory"/>.</param>
     public RedundancyServiceOptionsValidator(string? sectionPath, Func<bool> customTransport, Func<bool>? customStore = null, Func<string?>? defaultDirectory = null)
     {

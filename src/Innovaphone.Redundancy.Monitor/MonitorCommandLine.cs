@@ -3,7 +3,6 @@ using System.CommandLine.Invocation;
 using System.CommandLine.Parsing;
 using System.Globalization;
 using Innovaphone.Redundancy.Hosting;
-using Innovaphone.Redundancy.Transport;
 using Microsoft.Extensions.Logging;
 
 namespace Innovaphone.Redundancy.Monitor;

@@ -1,6 +1,5 @@
 using Innovaphone.Redundancy.Hosting;
 using Innovaphone.Redundancy.Persistence;
-using Innovaphone.Redundancy.Transport;
 using Innovaphone.Redundancy.Transport.WebSockets;
 using Microsoft.Extensions.Logging;
 

@@ -1,4 +1,3 @@
-using Innovaphone.Redundancy.Transport;
 using Microsoft.Extensions.Logging;
 
 namespace Innovaphone.Redundancy.Monitor;

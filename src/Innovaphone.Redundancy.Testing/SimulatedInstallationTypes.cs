@@ -1,5 +1,3 @@
-using Innovaphone.Redundancy.Transport;
-
 namespace Innovaphone.Redundancy.Testing;
 
 /// <summary>What a login names and how it proves it.</summary>

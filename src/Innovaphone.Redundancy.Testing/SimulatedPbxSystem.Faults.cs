@@ -1,5 +1,3 @@
-using Innovaphone.Redundancy.Transport;
-
 namespace Innovaphone.Redundancy.Testing;
 
 /// <summary>The system, part three: what tests do to the installation (failures, partitions, slow or hanging PBXes, logouts, expired sessions, moved users, PBXes that reject, send no standby flag or accept other login methods).</summary>

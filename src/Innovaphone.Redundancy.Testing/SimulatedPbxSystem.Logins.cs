@@ -1,5 +1,3 @@
-using Innovaphone.Redundancy.Transport;
-
 namespace Innovaphone.Redundancy.Testing;
 
 /// <summary>The system, part two: how a PBX answers a login (the transports and the emulator ask here), and how connections end.</summary>

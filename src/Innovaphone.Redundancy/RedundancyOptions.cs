@@ -1,5 +1,4 @@
 using Innovaphone.Redundancy.Persistence;
-using Innovaphone.Redundancy.Transport;
 using Microsoft.Extensions.Logging;
 
 namespace Innovaphone.Redundancy;

@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
 using System.Text;
-using Innovaphone.Redundancy.Transport;
 using Innovaphone.Redundancy.Transport.WebSockets;
 
 namespace Innovaphone.Redundancy.TestSupport;

@@ -1,7 +1,6 @@
 using System.Text.Json;
 using FluentAssertions;
 using Innovaphone.Redundancy.Persistence;
-using Innovaphone.Redundancy.Transport;
 using Xunit;
 
 namespace Innovaphone.Redundancy.Tests;

@@ -1,7 +1,6 @@
 using System.Text;
 using FluentAssertions;
 using Innovaphone.Redundancy.Hosting;
-using Innovaphone.Redundancy.Transport;
 using Innovaphone.Redundancy.Transport.WebSockets;
 using Xunit;
 

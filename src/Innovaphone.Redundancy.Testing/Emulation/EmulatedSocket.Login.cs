@@ -1,7 +1,6 @@
 using System.Net.WebSockets;
 using System.Security.Cryptography;
 using System.Text.Json;
-using Innovaphone.Redundancy.Transport;
 using Innovaphone.Redundancy.Transport.WebSockets;
 
 namespace Innovaphone.Redundancy.Testing.Emulation;

@@ -2,7 +2,6 @@ using System.Net.WebSockets;
 using System.Security.Cryptography;
 using System.Text.Json;
 using System.Threading.Channels;
-using Innovaphone.Redundancy.Transport;
 using Innovaphone.Redundancy.Transport.WebSockets;
 using Microsoft.AspNetCore.Http;
 

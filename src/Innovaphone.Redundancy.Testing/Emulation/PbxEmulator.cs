@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Security.Cryptography.X509Certificates;
-using Innovaphone.Redundancy.Transport;
 
 namespace Innovaphone.Redundancy.Testing.Emulation;
 

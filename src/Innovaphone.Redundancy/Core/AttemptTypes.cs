@@ -1,6 +1,5 @@
 using System.Collections;
 using System.Collections.Immutable;
-using Innovaphone.Redundancy.Transport;
 
 namespace Innovaphone.Redundancy.Core;
 

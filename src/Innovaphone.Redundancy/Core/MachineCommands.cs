@@ -1,8 +1,6 @@
 using System.Collections;
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
-using Innovaphone.Redundancy.Persistence;
-using Innovaphone.Redundancy.Transport;
 
 namespace Innovaphone.Redundancy.Core;
 

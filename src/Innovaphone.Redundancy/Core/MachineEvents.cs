@@ -1,6 +1,3 @@
-using Innovaphone.Redundancy.Persistence;
-using Innovaphone.Redundancy.Transport;
-
 namespace Innovaphone.Redundancy.Core;
 
 /// <summary>Inputs of the machine. Every input is one of these, fed one at a time by the shell.</summary>

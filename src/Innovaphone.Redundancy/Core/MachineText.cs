@@ -1,5 +1,3 @@
-using Innovaphone.Redundancy.Transport;
-
 namespace Innovaphone.Redundancy.Core;
 
 /// <summary>

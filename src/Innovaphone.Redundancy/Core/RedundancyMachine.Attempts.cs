@@ -1,5 +1,3 @@
-using Innovaphone.Redundancy.Transport;
-
 namespace Innovaphone.Redundancy.Core;
 
 /// <summary>The machine, part two: how attempts end (R3 redirects, R4 standby inference, R5 determination, R7 staggering, R9 rejections).</summary>

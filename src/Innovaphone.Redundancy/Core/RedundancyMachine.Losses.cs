@@ -1,5 +1,3 @@
-using Innovaphone.Redundancy.Transport;
-
 namespace Innovaphone.Redundancy.Core;
 
 /// <summary>The machine, part three: losses (R7, R8 StandbyBack, the R4 correction) and the backoff between rounds (R6).</summary>

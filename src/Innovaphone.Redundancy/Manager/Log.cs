@@ -1,5 +1,4 @@
 using Innovaphone.Redundancy.Core;
-using Innovaphone.Redundancy.Transport;
 using Microsoft.Extensions.Logging;
 
 namespace Innovaphone.Redundancy;
@@ -140,7 +139,7 @@ internal static partial class Log
     public static partial void AttemptAbandoned(ILogger logger, PbxAddress pbx, TimeSpan bound);
 
     [LoggerMessage(AwaitingUserId, LogLevel.Information, "{Pbx} waits for the user ({Progress}); the attempt timeout no longer applies, the transport bounds the wait")]
-    public static partial void AwaitingUser(ILogger logger, PbxAddress pbx, Transport.PbxLoginProgress progress);
+    public static partial void AwaitingUser(ILogger logger, PbxAddress pbx, PbxLoginProgress progress);
 
     [LoggerMessage(NetworkChangedId, LogLevel.Information, "The network changed (available: {Available}): verifying the connection; when available, a backoff in progress ends now")]
     public static partial void NetworkChanged(ILogger logger, bool available);

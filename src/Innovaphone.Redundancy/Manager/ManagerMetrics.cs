@@ -1,5 +1,4 @@
 using System.Diagnostics.Metrics;
-using Innovaphone.Redundancy.Transport;
 
 namespace Innovaphone.Redundancy;
 

@@ -1,7 +1,6 @@
 using System.Globalization;
 using Innovaphone.Redundancy.Core;
 using Innovaphone.Redundancy.Shell;
-using Innovaphone.Redundancy.Transport;
 using Microsoft.Extensions.Logging;
 
 namespace Innovaphone.Redundancy;

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using Innovaphone.Redundancy.Core;
 using Innovaphone.Redundancy.Shell;
-using Innovaphone.Redundancy.Transport;
 
 namespace Innovaphone.Redundancy;
 

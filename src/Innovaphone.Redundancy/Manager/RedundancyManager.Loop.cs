@@ -1,6 +1,5 @@
 using Innovaphone.Redundancy.Core;
 using Innovaphone.Redundancy.Shell;
-using Innovaphone.Redundancy.Transport;
 
 namespace Innovaphone.Redundancy;
 

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Innovaphone.Redundancy.Core;
 using Innovaphone.Redundancy.Persistence;
+using Innovaphone.Redundancy.Shared;
 using Innovaphone.Redundancy.Shell;
 using Innovaphone.Redundancy.Transport;
 using Microsoft.Extensions.Logging;

@@ -3,8 +3,8 @@ namespace Innovaphone.Redundancy.Shell;
 /// <summary>
 /// The one deadline of an attempt, on the manager's clock: <see cref="RedundancyOptions.AttemptTimeout"/> after the
 /// transport call starts, unless the user takes over the attempt first. While the user signs in at the identity provider
-/// or confirms a two-factor code (the transport reports <see cref="Transport.PbxLoginProgress.AwaitingSignIn"/> or
-/// <see cref="Transport.PbxLoginProgress.AwaitingAuthorization"/>), no attempt timeout may cut them off:
+/// or confirms a two-factor code (the transport reports <see cref="PbxLoginProgress.AwaitingSignIn"/> or
+/// <see cref="PbxLoginProgress.AwaitingAuthorization"/>), no attempt timeout may cut them off:
 /// <see cref="Suspend"/> stops the deadline for good, and the transport's own sign-in timeout bounds the wait. A transport
 /// that ignores the cancellation is given up <c>grace</c> after the deadline (<see cref="Abandoned"/>).
 /// </summary>

@@ -1,6 +1,5 @@
 using System.Globalization;
 using Innovaphone.Redundancy.Core;
-using Innovaphone.Redundancy.Transport;
 
 namespace Innovaphone.Redundancy.Shell;
 

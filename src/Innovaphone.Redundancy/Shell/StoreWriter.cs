@@ -1,5 +1,3 @@
-using Innovaphone.Redundancy.Persistence;
-
 namespace Innovaphone.Redundancy.Shell;
 
 /// <summary>

@@ -1,5 +1,4 @@
 using System.Reactive.Subjects;
-using Innovaphone.Redundancy.Shell;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 

@@ -2,7 +2,6 @@ using System.Net.WebSockets;
 using System.Text;
 using FluentAssertions;
 using Innovaphone.Redundancy.Tests.Transport;
-using Innovaphone.Redundancy.Transport;
 using Innovaphone.Redundancy.Transport.WebSockets;
 using Microsoft.Extensions.Time.Testing;
 using Xunit;

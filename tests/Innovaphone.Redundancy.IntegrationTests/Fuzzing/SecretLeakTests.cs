@@ -5,7 +5,6 @@ using FluentAssertions;
 using Innovaphone.Redundancy.Testing;
 using Innovaphone.Redundancy.Testing.Emulation;
 using Innovaphone.Redundancy.Tests.Transport;
-using Innovaphone.Redundancy.Transport;
 using Innovaphone.Redundancy.Transport.WebSockets;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;

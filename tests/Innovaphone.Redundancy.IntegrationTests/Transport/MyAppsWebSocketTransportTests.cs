@@ -6,7 +6,6 @@ using System.Reactive.Threading.Tasks;
 using System.Text;
 using System.Text.Json;
 using FluentAssertions;
-using Innovaphone.Redundancy.Transport;
 using Innovaphone.Redundancy.Transport.WebSockets;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;

@@ -1,7 +1,6 @@
-using System.Reflection;
-using System.Reflection.Emit;
 using FluentAssertions;
 using Innovaphone.Redundancy.Core;
+using Innovaphone.Redundancy.Tests.Architecture;
 using Xunit;
 
 namespace Innovaphone.Redundancy.Tests.Core;
@@ -27,18 +26,13 @@ public sealed class CorePurityTests
     [
         "System.TimeProvider", "System.Random", "System.Console", "System.Environment", "System.GC",
         "System.Diagnostics.Stopwatch", "System.Diagnostics.Activity", "System.Diagnostics.Process",
-        "Innovaphone.Redundancy.Transport.IPbxConnection", "Innovaphone.Redundancy.Transport.IPbxTransport",
-        "Innovaphone.Redundancy.Transport.LoggedIn", "Innovaphone.Redundancy.Transport.LoginOutcome",
-        "Innovaphone.Redundancy.Persistence.IRedundancyStore",
+        "Innovaphone.Redundancy.IPbxConnection", "Innovaphone.Redundancy.IPbxTransport",
+        "Innovaphone.Redundancy.LoggedIn", "Innovaphone.Redundancy.LoginOutcome",
+        "Innovaphone.Redundancy.IRedundancyStore",
     ];
 
     // Members of allowed types that still read the clock.
     private static readonly string[] ForbiddenMembers = ["System.DateTime.get_Now", "System.DateTime.get_UtcNow", "System.DateTimeOffset.get_Now", "System.DateTimeOffset.get_UtcNow"];
-
-    private static readonly Dictionary<short, OpCode> OpCodesByValue = typeof(OpCodes)
-        .GetFields(BindingFlags.Public | BindingFlags.Static)
-        .Select(f => (OpCode)f.GetValue(null)!)
-        .ToDictionary(o => o.Value);
 
     [Fact]
     public void CoreTypes_ReachNoIoClockRandomnessTasksThreadsRxPollyLoggingOrConnection()
@@ -47,7 +41,7 @@ public sealed class CorePurityTests
         core.Should().Contain([typeof(RedundancyMachine), typeof(MachineState), typeof(AttemptCompleted)]);
 
         var violations = core
-            .SelectMany(type => Reached(type).Select(reached => (type, reached)))
+            .SelectMany(type => TypeReferences.Reached(type).Select(reached => (type, reached)))
             .Where(pair => Forbidden(pair.reached))
             .Select(pair => $"{pair.type.Name} -> {pair.reached}")
             .Distinct()
@@ -60,10 +54,10 @@ public sealed class CorePurityTests
     public void TheCheck_FindsWhatItForbids()
     {
         // The check must be able to fail: the manager (the shell) reaches tasks, the clock and live connections.
-        Reached(typeof(RedundancyManager)).Where(Forbidden).Should().Contain(r => r.StartsWith("System.Threading", StringComparison.Ordinal))
+        TypeReferences.Reached(typeof(RedundancyManager)).Where(Forbidden).Should().Contain(r => r.StartsWith("System.Threading", StringComparison.Ordinal))
             .And.Contain("System.TimeProvider")
-            .And.Contain("Innovaphone.Redundancy.Transport.IPbxConnection");
-        Reached(typeof(BodyCallsTheClock)).Should().Contain("System.DateTime.get_UtcNow", "a call in a method body counts");
+            .And.Contain("Innovaphone.Redundancy.IPbxConnection");
+        TypeReferences.Reached(typeof(BodyCallsTheClock)).Should().Contain("System.DateTime.get_UtcNow", "a call in a method body counts");
     }
 
     private static List<Type> CoreTypes() =>
@@ -73,153 +67,6 @@ public sealed class CorePurityTests
         ForbiddenMembers.Contains(reached)
         || ForbiddenTypes.Contains(reached)
         || ForbiddenNamespaces.Any(ns => reached.StartsWith(ns + ".", StringComparison.Ordinal));
-
-    /// <summary>The full names of the types (and of clock-reading members) <paramref name="type"/> reaches.</summary>
-    private static HashSet<string> Reached(Type type)
-    {
-        const BindingFlags All = BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.Static | BindingFlags.DeclaredOnly;
-        var reached = new HashSet<string>(StringComparer.Ordinal);
-        void Add(Type? t)
-        {
-            if (t is null)
-            {
-                return;
-            }
-
-            if (t.HasElementType)
-            {
-                Add(t.GetElementType());
-                return;
-            }
-
-            if (t.IsGenericType)
-            {
-                foreach (var argument in t.GetGenericArguments())
-                {
-                    Add(argument);
-                }
-
-                t = t.GetGenericTypeDefinition();
-            }
-
-            if (!t.IsGenericParameter && t.FullName is { } name)
-            {
-                reached.Add(name);
-            }
-        }
-
-        Add(type.BaseType);
-        foreach (var implemented in type.GetInterfaces())
-        {
-            Add(implemented);
-        }
-
-        foreach (var field in type.GetFields(All))
-        {
-            Add(field.FieldType);
-        }
-
-        foreach (var method in type.GetMethods(All).Cast<MethodBase>().Concat(type.GetConstructors(All)))
-        {
-            if (method is MethodInfo info)
-            {
-                Add(info.ReturnType);
-            }
-
-            foreach (var parameter in method.GetParameters())
-            {
-                Add(parameter.ParameterType);
-            }
-
-            foreach (var member in BodyMembers(method))
-            {
-                Add(member as Type ?? member.DeclaringType);
-                if (member is MethodBase called && called.DeclaringType?.FullName is { } owner)
-                {
-                    reached.Add($"{owner}.{called.Name}");
-                    if (called is MethodInfo calledInfo)
-                    {
-                        Add(calledInfo.ReturnType);
-                    }
-                }
-                else if (member is FieldInfo field)
-                {
-                    Add(field.FieldType);
-                }
-            }
-        }
-
-        return reached;
-    }
-
-    /// <summary>The methods, fields and types a method body names (call, newobj, ldfld, ldtoken, box, ...), read from its IL.</summary>
-    private static IEnumerable<MemberInfo> BodyMembers(MethodBase method)
-    {
-        var il = method.GetMethodBody()?.GetILAsByteArray();
-        if (il is null)
-        {
-            yield break;
-        }
-
-        var typeArguments = method.DeclaringType is { IsGenericType: true } declaring ? declaring.GetGenericArguments() : null;
-        var methodArguments = method.IsGenericMethod ? method.GetGenericArguments() : null;
-        var position = 0;
-        while (position < il.Length)
-        {
-            short value = il[position++];
-            if (value == 0xFE)
-            {
-                value = (short)(0xFE00 | il[position++]);
-            }
-
-            var opCode = OpCodesByValue[value];
-            switch (opCode.OperandType)
-            {
-                case OperandType.InlineMethod or OperandType.InlineField or OperandType.InlineType or OperandType.InlineTok:
-                    var token = BitConverter.ToInt32(il, position);
-                    position += 4;
-                    var member = Resolve(method.Module, token, typeArguments, methodArguments);
-                    if (member is not null)
-                    {
-                        yield return member;
-                    }
-
-                    break;
-                case OperandType.InlineNone:
-                    break;
-                case OperandType.ShortInlineBrTarget or OperandType.ShortInlineI or OperandType.ShortInlineVar:
-                    position += 1;
-                    break;
-                case OperandType.InlineVar:
-                    position += 2;
-                    break;
-                case OperandType.InlineI8 or OperandType.InlineR:
-                    position += 8;
-                    break;
-                case OperandType.InlineSwitch:
-                    var targets = BitConverter.ToInt32(il, position);
-                    position += 4 + (4 * targets);
-                    break;
-                default:
-                    // InlineBrTarget, InlineI, InlineSig, InlineString, ShortInlineR: four bytes.
-                    position += 4;
-                    break;
-            }
-        }
-    }
-
-    private static MemberInfo? Resolve(Module module, int token, Type[]? typeArguments, Type[]? methodArguments)
-    {
-        try
-        {
-            return module.ResolveMember(token, typeArguments, methodArguments);
-        }
-        catch (ArgumentException)
-        {
-            // A member of an open generic that cannot be bound here; its declaring type is named by another token.
-            return null;
-        }
-    }
 
     private static class BodyCallsTheClock
     {

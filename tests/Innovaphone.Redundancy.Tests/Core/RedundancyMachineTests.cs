@@ -1,8 +1,6 @@
 using FluentAssertions;
 using Innovaphone.Redundancy.Core;
-using Innovaphone.Redundancy.Persistence;
 using Innovaphone.Redundancy.Shell;
-using Innovaphone.Redundancy.Transport;
 using Xunit;
 
 namespace Innovaphone.Redundancy.Tests.Core;

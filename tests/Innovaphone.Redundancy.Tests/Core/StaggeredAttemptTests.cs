@@ -1,7 +1,5 @@
 using FluentAssertions;
 using Innovaphone.Redundancy.Core;
-using Innovaphone.Redundancy.Persistence;
-using Innovaphone.Redundancy.Transport;
 using Xunit;
 
 namespace Innovaphone.Redundancy.Tests.Core;

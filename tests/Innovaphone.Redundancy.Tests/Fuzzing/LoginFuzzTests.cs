@@ -5,7 +5,6 @@ using System.Text;
 using System.Text.Json;
 using FluentAssertions;
 using Innovaphone.Redundancy.Tests.Transport;
-using Innovaphone.Redundancy.Transport;
 using Innovaphone.Redundancy.Transport.WebSockets;
 using Xunit;
 

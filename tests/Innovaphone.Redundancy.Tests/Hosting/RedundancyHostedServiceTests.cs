@@ -5,7 +5,6 @@ using FluentAssertions;
 using Innovaphone.Redundancy.Hosting;
 using Innovaphone.Redundancy.Persistence;
 using Innovaphone.Redundancy.Testing;
-using Innovaphone.Redundancy.Transport;
 using Innovaphone.Redundancy.Transport.WebSockets;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;

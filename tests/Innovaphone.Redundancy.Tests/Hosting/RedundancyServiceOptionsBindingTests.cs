@@ -4,7 +4,6 @@ using System.Security.Cryptography.X509Certificates;
 using FluentAssertions;
 using Innovaphone.Redundancy.Hosting;
 using Innovaphone.Redundancy.Persistence;
-using Innovaphone.Redundancy.Transport;
 using Innovaphone.Redundancy.Transport.WebSockets;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;

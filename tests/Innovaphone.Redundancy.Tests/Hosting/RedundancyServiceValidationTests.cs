@@ -1,7 +1,6 @@
 using FluentAssertions;
 using Innovaphone.Redundancy.Hosting;
 using Innovaphone.Redundancy.Testing;
-using Innovaphone.Redundancy.Transport;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;

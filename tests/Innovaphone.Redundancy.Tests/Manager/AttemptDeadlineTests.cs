@@ -1,7 +1,6 @@
 using FluentAssertions;
 using Innovaphone.Redundancy.Shell;
 using Innovaphone.Redundancy.Tests.Scenarios;
-using Innovaphone.Redundancy.Transport;
 using Microsoft.Extensions.Time.Testing;
 using Xunit;
 

@@ -2,7 +2,6 @@ using System.Reactive.Subjects;
 using FluentAssertions;
 using Innovaphone.Redundancy.Testing;
 using Innovaphone.Redundancy.Tests.Scenarios;
-using Innovaphone.Redundancy.Transport;
 using Xunit;
 
 namespace Innovaphone.Redundancy.Tests.Manager;

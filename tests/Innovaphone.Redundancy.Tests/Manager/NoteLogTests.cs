@@ -2,7 +2,6 @@ using System.Reflection;
 using FluentAssertions;
 using FluentAssertions.Execution;
 using Innovaphone.Redundancy.Core;
-using Innovaphone.Redundancy.Transport;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
 using Xunit;

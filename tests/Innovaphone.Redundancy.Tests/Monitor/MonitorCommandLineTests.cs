@@ -1,6 +1,5 @@
 using FluentAssertions;
 using Innovaphone.Redundancy.Monitor;
-using Innovaphone.Redundancy.Transport;
 using Microsoft.Extensions.Logging;
 using Xunit;
 

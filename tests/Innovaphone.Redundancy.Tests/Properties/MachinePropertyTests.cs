@@ -1,9 +1,7 @@
 using CsCheck;
 using FluentAssertions;
 using Innovaphone.Redundancy.Core;
-using Innovaphone.Redundancy.Persistence;
 using Innovaphone.Redundancy.Tests.Core;
-using Innovaphone.Redundancy.Transport;
 using Xunit;
 
 namespace Innovaphone.Redundancy.Tests.Properties;

@@ -1,10 +1,8 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using FluentAssertions;
-using Innovaphone.Redundancy.Persistence;
 using Innovaphone.Redundancy.Testing;
 using Innovaphone.Redundancy.Tests.Scenarios;
-using Innovaphone.Redundancy.Transport;
 using Xunit;
 
 namespace Innovaphone.Redundancy.Tests.Reliability;

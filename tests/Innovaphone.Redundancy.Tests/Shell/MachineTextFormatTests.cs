@@ -4,7 +4,6 @@ using FluentAssertions.Execution;
 using Innovaphone.Redundancy.Core;
 using Innovaphone.Redundancy.Shell;
 using Innovaphone.Redundancy.Tests.Core;
-using Innovaphone.Redundancy.Transport;
 using Xunit;
 
 namespace Innovaphone.Redundancy.Tests.Shell;

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using FluentAssertions;
-using Innovaphone.Redundancy.Persistence;
 using Innovaphone.Redundancy.Shell;
 using Xunit;
 

@@ -1,6 +1,5 @@
 using FluentAssertions;
 using Innovaphone.Redundancy.Testing;
-using Innovaphone.Redundancy.Transport;
 using Microsoft.Extensions.Time.Testing;
 using Xunit;
 

@@ -1,5 +1,4 @@
 using FluentAssertions;
-using Innovaphone.Redundancy.Transport;
 using Innovaphone.Redundancy.Transport.WebSockets;
 using Xunit;
 

@@ -1,6 +1,5 @@
 using System.Text;
 using FluentAssertions;
-using Innovaphone.Redundancy.Transport;
 using Innovaphone.Redundancy.Transport.WebSockets;
 using Xunit;
 

@@ -7,7 +7,7 @@ namespace Innovaphone.Redundancy.Transport.WebSockets;
 /// </summary>
 /// <remarks>
 /// <para>The session is a secret like a password: whoever holds it logs in as the user. It is kept apart from the
-/// <see cref="Persistence.IRedundancyStore"/> record (primary, secondary, the user's PBX), which holds no secret.</para>
+/// <see cref="IRedundancyStore"/> record (primary, secondary, the user's PBX), which holds no secret.</para>
 /// <para>The transport loads the session once before its first login (unless <see cref="MyAppsTransportOptions.InitialSession"/>
 /// is set), saves every session a PBX issues, and clears it when a PBX says it has expired or the user logs out. It makes
 /// one call at a time.</para>

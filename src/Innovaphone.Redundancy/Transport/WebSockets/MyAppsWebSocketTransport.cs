@@ -35,7 +35,7 @@ public sealed partial class MyAppsWebSocketTransport : IPbxTransport, IAsyncDisp
     private readonly RandomBytesFiller _random;
     private readonly Func<Uri, CancellationToken, ValueTask<WebSocket>> _connect;
     private readonly object _gate = new();
-    private readonly Shell.BackgroundWork _closes = new();
+    private readonly Shared.BackgroundWork _closes = new();
     private HttpMessageInvoker? _invoker;
     private readonly Subject<MyAppsConnection> _connections = new();
     private MyAppsSession? _session;

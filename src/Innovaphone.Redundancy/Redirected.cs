@@ -1,4 +1,4 @@
-namespace Innovaphone.Redundancy.Transport;
+namespace Innovaphone.Redundancy;
 
 /// <summary>The PBX accepted the credentials but the user lives elsewhere: log in again at <paramref name="Target"/>.</summary>
 /// <param name="Target">The PBX to follow to.</param>

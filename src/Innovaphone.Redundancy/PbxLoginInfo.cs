@@ -1,4 +1,4 @@
-namespace Innovaphone.Redundancy.Transport;
+namespace Innovaphone.Redundancy;
 
 /// <summary>Topology facts a PBX gives on a successful login.</summary>
 /// <param name="Standby">

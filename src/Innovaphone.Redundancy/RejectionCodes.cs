@@ -1,4 +1,4 @@
-namespace Innovaphone.Redundancy.Transport;
+namespace Innovaphone.Redundancy;
 
 /// <summary>
 /// The <see cref="Rejected.Code"/> values a host may want to tell apart. A PBX's own codes are not negative (innovaphone

@@ -1,4 +1,4 @@
-namespace Innovaphone.Redundancy.Transport;
+namespace Innovaphone.Redundancy;
 
 /// <summary>The kinds of connection loss that matter for redundancy.</summary>
 public enum ConnectionLossKind

@@ -1,4 +1,4 @@
-namespace Innovaphone.Redundancy.Transport;
+namespace Innovaphone.Redundancy;
 
 /// <summary>
 /// The PBX rejected the login (for example a wrong password). A rejection by the user's PBX faults the manager; one by

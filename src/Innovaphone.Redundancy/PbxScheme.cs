@@ -1,4 +1,4 @@
-namespace Innovaphone.Redundancy.Transport;
+namespace Innovaphone.Redundancy;
 
 /// <summary>The WebSocket scheme of a connection. A redirect may never change it.</summary>
 public enum PbxScheme

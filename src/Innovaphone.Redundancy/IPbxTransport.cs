@@ -1,4 +1,4 @@
-namespace Innovaphone.Redundancy.Transport;
+namespace Innovaphone.Redundancy;
 
 /// <summary>
 /// Connects to one PBX and logs in: the only thing the connection manager asks of the network.

@@ -1,4 +1,4 @@
-namespace Innovaphone.Redundancy.Transport;
+namespace Innovaphone.Redundancy;
 
 /// <summary>
 /// The network of this machine changed (an address came or went, a network became available or not): a connection

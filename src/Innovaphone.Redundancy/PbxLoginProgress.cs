@@ -1,4 +1,4 @@
-namespace Innovaphone.Redundancy.Transport;
+namespace Innovaphone.Redundancy;
 
 /// <summary>How far a login attempt has come, as the transport reports it through <see cref="PbxLoginRequest.Progress"/>.</summary>
 public enum PbxLoginProgress

@@ -1,4 +1,4 @@
-namespace Innovaphone.Redundancy.Transport;
+namespace Innovaphone.Redundancy;
 
 /// <summary>One login attempt at one PBX.</summary>
 /// <param name="Pbx">The PBX to connect to.</param>

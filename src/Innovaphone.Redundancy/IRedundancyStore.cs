@@ -1,4 +1,4 @@
-namespace Innovaphone.Redundancy.Persistence;
+namespace Innovaphone.Redundancy;
 
 /// <summary>
 /// Keeps what rule R5 determines (primary, secondary and the user's home PBX) across restarts,

@@ -1,4 +1,4 @@
-namespace Innovaphone.Redundancy.Shell;
+namespace Innovaphone.Redundancy.Softphone;
 
 /// <summary>
 /// Wraps each subscriber so that an exception it throws is reported and swallowed: one faulty

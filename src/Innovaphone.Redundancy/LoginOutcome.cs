@@ -1,4 +1,4 @@
-namespace Innovaphone.Redundancy.Transport;
+namespace Innovaphone.Redundancy;
 
 /// <summary>What a PBX answered to a login attempt.</summary>
 public abstract record LoginOutcome

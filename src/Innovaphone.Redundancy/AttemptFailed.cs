@@ -1,4 +1,4 @@
-namespace Innovaphone.Redundancy.Transport;
+namespace Innovaphone.Redundancy;
 
 /// <summary>The attempt failed: the PBX is unreachable, too slow, or answered something unusable.</summary>
 /// <param name="Kind">Why, in one word.</param>

@@ -1,4 +1,4 @@
-namespace Innovaphone.Redundancy.Transport;
+namespace Innovaphone.Redundancy;
 
 /// <summary>Logged in: the connection is up.</summary>
 /// <param name="Connection">The live connection; the manager owns and disposes it.</param>

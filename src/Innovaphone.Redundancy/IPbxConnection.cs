@@ -1,4 +1,4 @@
-namespace Innovaphone.Redundancy.Transport;
+namespace Innovaphone.Redundancy;
 
 /// <summary>A live, logged-in connection to one PBX.</summary>
 /// <remarks>Disposing closes the connection; it must not throw and must finish promptly.</remarks>

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 
-namespace Innovaphone.Redundancy.Shell;
+namespace Innovaphone.Redundancy.Shared;
 
 /// <summary>
 /// Work that runs in the background (a socket's close, a transport call the manager stopped waiting for), so that

@@ -1,4 +1,4 @@
-namespace Innovaphone.Redundancy.Persistence;
+namespace Innovaphone.Redundancy;
 
 /// <summary>What is kept between runs: the result of the last non-standby login.</summary>
 /// <param name="Primary">The configured primary PBX the record was determined for.</param>

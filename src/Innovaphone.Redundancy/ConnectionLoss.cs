@@ -1,4 +1,4 @@
-namespace Innovaphone.Redundancy.Transport;
+namespace Innovaphone.Redundancy;
 
 /// <summary>Why a live connection ended.</summary>
 /// <param name="Kind">The kind of loss.</param>
