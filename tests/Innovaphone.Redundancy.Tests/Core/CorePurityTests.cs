@@ -2,6 +2,7 @@ using System.Reflection;
 using System.Reflection.Emit;
 using FluentAssertions;
 using Innovaphone.Redundancy.Core;
+using Innovaphone.Redundancy.Transport;
 using Xunit;
 
 namespace Innovaphone.Redundancy.Tests.Core;
@@ -10,6 +11,8 @@ namespace Innovaphone.Redundancy.Tests.Core;
 /// The machine stays pure: no type of the core namespace touches I/O, a clock, randomness, tasks, threads, Rx, Polly,
 /// logging or a live connection. Checked on the compiled code, not the source text: every type a core type's fields,
 /// properties, signatures, base types and method bodies (IL) name, so that a helper called from the machine cannot hide one.
+/// The transport's outcome records are data and allowed (the machine matches <see cref="LoggedIn"/> and reads its
+/// <see cref="LoggedIn.Info"/>), but not the connection a login carries.
 /// </summary>
 public sealed class CorePurityTests
 {
@@ -27,13 +30,15 @@ public sealed class CorePurityTests
     [
         "System.TimeProvider", "System.Random", "System.Console", "System.Environment", "System.GC",
         "System.Diagnostics.Stopwatch", "System.Diagnostics.Activity", "System.Diagnostics.Process",
-        "Innovaphone.Redundancy.Transport.IPbxConnection", "Innovaphone.Redundancy.Transport.IPbxTransport",
-        "Innovaphone.Redundancy.Transport.LoggedIn", "Innovaphone.Redundancy.Transport.LoginOutcome",
-        "Innovaphone.Redundancy.Persistence.IRedundancyStore",
+        typeof(IPbxConnection).FullName!, typeof(IPbxTransport).FullName!, "Innovaphone.Redundancy.Persistence.IRedundancyStore",
     ];
 
-    // Members of allowed types that still read the clock.
-    private static readonly string[] ForbiddenMembers = ["System.DateTime.get_Now", "System.DateTime.get_UtcNow", "System.DateTimeOffset.get_Now", "System.DateTimeOffset.get_UtcNow"];
+    // Members of allowed types that still read the clock, or hand out a login's live connection.
+    private static readonly string[] ForbiddenMembers =
+    [
+        "System.DateTime.get_Now", "System.DateTime.get_UtcNow", "System.DateTimeOffset.get_Now", "System.DateTimeOffset.get_UtcNow",
+        $"{typeof(LoggedIn).FullName}.get_{nameof(LoggedIn.Connection)}", $"{typeof(LoggedIn).FullName}.Deconstruct",
+    ];
 
     private static readonly Dictionary<short, OpCode> OpCodesByValue = typeof(OpCodes)
         .GetFields(BindingFlags.Public | BindingFlags.Static)
@@ -45,6 +50,7 @@ public sealed class CorePurityTests
     {
         var core = CoreTypes();
         core.Should().Contain([typeof(RedundancyMachine), typeof(MachineState), typeof(AttemptCompleted)]);
+        Reached(typeof(RedundancyMachine)).Should().Contain(typeof(LoggedIn).FullName!, "the machine matches the transport's outcomes themselves");
 
         var violations = core
             .SelectMany(type => Reached(type).Select(reached => (type, reached)))
@@ -64,6 +70,11 @@ public sealed class CorePurityTests
             .And.Contain("System.TimeProvider")
             .And.Contain("Innovaphone.Redundancy.Transport.IPbxConnection");
         Reached(typeof(BodyCallsTheClock)).Should().Contain("System.DateTime.get_UtcNow", "a call in a method body counts");
+        Reached(typeof(BodyTakesTheConnection)).Where(Forbidden).Should()
+            .Contain($"{typeof(LoggedIn).FullName}.get_Connection", "reading a login's connection counts")
+            .And.Contain(typeof(IPbxConnection).FullName!, "so does any member of the connection")
+            .And.Contain($"{typeof(LoggedIn).FullName}.Deconstruct", "and deconstructing the login");
+        Reached(typeof(BodyReadsTheLoginInfo)).Where(Forbidden).Should().BeEmpty("a login's info is data the machine may read");
     }
 
     private static List<Type> CoreTypes() =>
@@ -224,5 +235,17 @@ public sealed class CorePurityTests
     private static class BodyCallsTheClock
     {
         public static long Ticks() => DateTime.UtcNow.Ticks;
+    }
+
+    private static class BodyTakesTheConnection
+    {
+        public static ValueTask Close(LoggedIn login) => login.Connection.DisposeAsync();
+
+        public static object Take(LoginOutcome outcome) => outcome is LoggedIn(var connection, _) ? connection : outcome;
+    }
+
+    private static class BodyReadsTheLoginInfo
+    {
+        public static PbxLoginInfo? Info(LoginOutcome outcome) => outcome is LoggedIn login ? login.Info : null;
     }
 }
