@@ -56,7 +56,7 @@ internal sealed partial class RedundancyMachine
         // R8: the user's PBX is back; the normal procedure from the primary gets us there.
         // R7: otherwise the current PBX first, then the alternation from the primary. The first attempt after the loss
         // is spread by ReconnectJitter (the shell picks the wait).
-        StartRound(standbyBack ? RoundCandidates(_config, _state) : LossCandidates(_config, _state, pbx), why, spread: true);
+        StartRound(standbyBack ? RoundCandidates() : LossCandidates(pbx), why, spread: true);
     }
 
     private void CorrectHome(PbxAddress standby)
@@ -91,7 +91,7 @@ internal sealed partial class RedundancyMachine
 
         var currentFirst = _state.CurrentFirst ? _state.Current : null;
         _state = _state with { TimerId = null, NextAttemptAt = null, CurrentFirst = false };
-        var candidates = currentFirst is null ? RoundCandidates(_config, _state) : LossCandidates(_config, _state, currentFirst);
+        var candidates = currentFirst is null ? RoundCandidates() : LossCandidates(currentFirst);
         StartRound(candidates, new MachineText.BackoffOver(currentFirst));
     }
 }

@@ -92,7 +92,7 @@ internal sealed partial class RedundancyMachine
         }
 
         _state = _state with { AttemptNumber = 0, EarlyLosses = 0, RejectionsElsewhere = 0, ConnectionId = null, TimerId = null, NextAttemptAt = null };
-        StartRound(RoundCandidates(_config, _state), new MachineText.Started());
+        StartRound(RoundCandidates(), new MachineText.Started());
     }
 
     // R11: stop closes the connection and cancels attempts and timers.
@@ -115,13 +115,13 @@ internal sealed partial class RedundancyMachine
     }
 
     // R6: primary, then secondary; with no secondary known, the primary alone.
-    internal static ImmutableArray<PbxAddress> RoundCandidates(MachineConfig config, MachineState state) =>
-        state.Secondary is { } secondary && secondary != config.Primary ? [config.Primary, secondary] : [config.Primary];
+    private ImmutableArray<PbxAddress> RoundCandidates() =>
+        _state.Secondary is { } secondary && secondary != _config.Primary ? [_config.Primary, secondary] : [_config.Primary];
 
     // R7: the current PBX, then primary and secondary, without trying one PBX twice in a row.
-    internal static ImmutableArray<PbxAddress> LossCandidates(MachineConfig config, MachineState state, PbxAddress current)
+    private ImmutableArray<PbxAddress> LossCandidates(PbxAddress current)
     {
-        var round = RoundCandidates(config, state);
+        var round = RoundCandidates();
         return round[0] == current ? round : round.Insert(0, current);
     }
 
