@@ -51,30 +51,10 @@ internal static class NoteLog
         }
     }
 
-    /// <summary>The event id a note is logged with (public contract, docs/logging.md).</summary>
-    public static int EventIdOf(MachineText note) => note switch
-    {
-        MachineText.AttemptFailure => Log.AttemptFailedId,
-        MachineText.RedirectFollowed => Log.RedirectFollowedId,
-        MachineText.RedirectRefused => Log.RedirectRefusedId,
-        MachineText.HomeLogin => Log.LoggedInId,
-        MachineText.StandbyLogin => Log.StandbyLoginId,
-        MachineText.Determined => Log.DeterminedId,
-        MachineText.LoginRejected => Log.LoginRejectedId,
-        MachineText.ConnectionEnded { Loss.Kind: ConnectionLossKind.StandbyBack } => Log.StandbyBackId,
-        MachineText.ConnectionEnded { Loss.Kind: ConnectionLossKind.LoggedOut } => Log.LoggedOutId,
-        MachineText.ConnectionEnded => Log.ConnectionLostId,
-        MachineText.RoundFailed => Log.RoundFailedId,
-        MachineText.Ignored { Stale: true } => Log.StaleResultId,
-        MachineText.Ignored => Log.EventIgnoredId,
-        MachineText.AttemptStaggered => Log.AttemptStaggeredId,
-        MachineText.RedirectJoined => Log.RedirectJoinedId,
-        MachineText.LoginRejectedElsewhere => Log.LoginRejectedElsewhereId,
-        MachineText.StandbyCorrected => Log.StandbyCorrectedId,
-        _ => throw new ArgumentOutOfRangeException(nameof(note), note.GetType().Name, "Not a note."),
-    };
-
-    /// <summary>The level of the note's event (the same as its [LoggerMessage]; NoteLogTests checks that).</summary>
+    /// <summary>
+    /// The level of the note's event, so that nothing is formatted for a level that is not enabled: the same as its
+    /// [LoggerMessage] (NoteLogTests checks that).
+    /// </summary>
     public static LogLevel LevelOf(MachineText note) => note switch
     {
         MachineText.Ignored => LogLevel.Debug,
