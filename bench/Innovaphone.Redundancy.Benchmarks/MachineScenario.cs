@@ -26,7 +26,7 @@ internal static class MachineScenario
 
     public static MachineEvent[] Events()
     {
-        var failed = new AttemptUnsuccessful(AttemptFailureKind.Unreachable, "connection refused");
+        var failed = new AttemptFailed(AttemptFailureKind.Unreachable, "connection refused");
         var due = new DateTimeOffset(2026, 1, 1, 0, 0, 1, TimeSpan.Zero);
 
         // Each step is built from the state before it, so that it carries the ids the machine handed out (attempt,
@@ -35,26 +35,25 @@ internal static class MachineScenario
         Func<MachineState, MachineEvent>[] steps =
         [
             _ => new StartRequested(null),                                                                    // -> Connecting (master)
-            s => new AttemptCompleted(s.AttemptId!.Value, new RedirectOffered(UsersPbx, PbxScheme.Wss)),            // -> Redirected (user's PBX)
-            s => new AttemptCompleted(s.AttemptId!.Value, new LoginAccepted(PbxLoginInfo.None)),        // -> Connected, persist
+            s => new AttemptCompleted(s.AttemptId!.Value, new Redirected(UsersPbx, PbxScheme.Wss)),            // -> Redirected (user's PBX)
+            s => new AttemptCompleted(s.AttemptId!.Value, new LoggedIn(null!, PbxLoginInfo.None)),        // -> Connected, persist
             s => new ConnectionLost(s.ConnectionId!.Value, new ConnectionLoss(ConnectionLossKind.Closed, "reset")), // -> Connecting (cur)
             s => new AttemptCompleted(s.AttemptId!.Value, failed),                                             // -> Connecting (pri)
             s => new AttemptCompleted(s.AttemptId!.Value, failed),                                             // -> Connecting (sec)
             s => new AttemptCompleted(s.AttemptId!.Value, failed),                                             // -> Failover (timer)
             s => new BackoffScheduled(s.TimerId!.Value, due, TimeSpan.FromSeconds(1)),                         // Failover, NextAttemptAt
             s => new BackoffElapsed(s.TimerId!.Value),                                                         // -> Connecting (pri)
-            s => new AttemptCompleted(s.AttemptId!.Value, new LoginAccepted(PbxLoginInfo.None)),        // -> Standby (inferred, R4)
+            s => new AttemptCompleted(s.AttemptId!.Value, new LoggedIn(null!, PbxLoginInfo.None)),        // -> Standby (inferred, R4)
             s => new ConnectionLost(s.ConnectionId!.Value, new ConnectionLoss(ConnectionLossKind.StandbyBack, "back")), // -> Connecting (pri)
-            s => new AttemptCompleted(s.AttemptId!.Value, new RedirectOffered(UsersPbx, PbxScheme.Wss)),            // -> Redirected
-            s => new AttemptCompleted(s.AttemptId!.Value, new LoginAccepted(PbxLoginInfo.None)),        // -> Connected
+            s => new AttemptCompleted(s.AttemptId!.Value, new Redirected(UsersPbx, PbxScheme.Wss)),            // -> Redirected
+            s => new AttemptCompleted(s.AttemptId!.Value, new LoggedIn(null!, PbxLoginInfo.None)),        // -> Connected
         ];
         var events = new MachineEvent[steps.Length];
         var state = MachineState.Initial;
-        var commands = default(MachineCommands);
         for (var i = 0; i < steps.Length; i++)
         {
             events[i] = steps[i](state);
-            RedundancyMachine.Decide(Config, ref state, events[i], ref commands);
+            (state, _) = RedundancyMachine.Decide(Config, state, events[i]);
         }
 
         Verify(events);
@@ -72,11 +71,10 @@ internal static class MachineScenario
             RedundancyState.Connected,
         ];
         var state = MachineState.Initial;
-        var commands = default(MachineCommands);
         for (var i = 0; i < events.Length; i++)
         {
-            RedundancyMachine.Decide(Config, ref state, events[i], ref commands);
-            if (state.Phase != expected[i] || commands.Any(c => c.Kind == MachineCommandKind.Note && c.Note is MachineNote.StaleEventIgnored or MachineNote.EventIgnored))
+            (state, var commands) = RedundancyMachine.Decide(Config, state, events[i]);
+            if (state.Phase != expected[i] || commands.Any(c => c is Note { Text: MachineText.Ignored }))
             {
                 throw new InvalidOperationException($"Scenario step {i} ({events[i]}) ended in {state.Phase}, expected {expected[i]}.");
             }

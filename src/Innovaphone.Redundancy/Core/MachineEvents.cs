@@ -9,31 +9,12 @@ internal sealed record StartRequested(RedundancyRecord? Stored) : MachineEvent;
 internal sealed record StopRequested : MachineEvent;
 
 /// <summary>
-/// The transport call <paramref name="AttemptId"/> ended with <paramref name="Result"/>. A login's connection stays with
-/// the shell, filed under the attempt id; the machine answers with <see cref="MachineCommandKind.AdoptConnection"/> or
-/// <see cref="MachineCommandKind.CloseConnection"/> for it.
+/// The transport call <paramref name="AttemptId"/> ended with <paramref name="Outcome"/>, as the transport returned it.
+/// The machine reads only its data: a login's connection stays with the shell, filed under the attempt id, and the
+/// machine answers with <see cref="AdoptConnection"/> or <see cref="CloseConnection"/> for it (CorePurityTests checks
+/// that the machine never touches <see cref="LoggedIn.Connection"/>).
 /// </summary>
-internal sealed record AttemptCompleted(long AttemptId, AttemptResult Result) : MachineEvent;
-
-/// <summary>How an attempt ended, as the machine sees it: data only, no connection or other live object.</summary>
-internal abstract record AttemptResult
-{
-    private protected AttemptResult()
-    {
-    }
-}
-
-/// <summary>Logged in; what the PBX told about itself and the installation.</summary>
-internal sealed record LoginAccepted(PbxLoginInfo Info) : AttemptResult;
-
-/// <summary>The PBX sends the user on to <paramref name="Target"/> with <paramref name="Scheme"/>.</summary>
-internal sealed record RedirectOffered(PbxAddress Target, PbxScheme Scheme) : AttemptResult;
-
-/// <summary>The PBX rejected the login after our credentials: its error code and text.</summary>
-internal sealed record LoginDenied(int Code, string Text) : AttemptResult;
-
-/// <summary>The attempt failed (unreachable, too slow, unusable answer, refused before credentials).</summary>
-internal sealed record AttemptUnsuccessful(AttemptFailureKind Kind, string Reason) : AttemptResult;
+internal sealed record AttemptCompleted(long AttemptId, LoginOutcome Outcome) : MachineEvent;
 
 /// <summary>
 /// The live connection of attempt <paramref name="ConnectionId"/> ended; <paramref name="Unstable"/> when it ended

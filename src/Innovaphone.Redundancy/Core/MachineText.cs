@@ -1,188 +1,124 @@
+using System.Collections.Immutable;
+
 namespace Innovaphone.Redundancy.Core;
 
 /// <summary>
-/// What a reason or a note says, as a code and its arguments: the machine decides without formatting text;
-/// the shell formats it (Shell/MachineTextFormat) only when it publishes or logs. Which arguments a code uses
-/// is listed with the code.
+/// What the machine says, one record per fact: the reason for its phase (<see cref="MachineState.Reason"/>), a fact for
+/// the log (a <see cref="Note"/>), or both. The machine only records the fact; the shell words it:
+/// Shell/MachineTextFormat gives the wording of a reason (<see cref="RedundancyStateChange.Reason"/>), and Manager/NoteLog
+/// logs each note as its own event with its PBXes and codes as fields (docs/logging.md).
 /// </summary>
-/// <remarks>
-/// Kept small, because the machine writes one into the state and into most commands on every transition: no code uses
-/// more than one of <see cref="Detail"/>, <see cref="Primary"/>, <see cref="Topology"/> and <see cref="Hops"/>, so they share one reference
-/// field, and the codes are bytes. Each reference field of a struct costs a write barrier whenever the struct is written.
-/// </remarks>
-internal readonly record struct MachineText(MachineTextCode Code)
+internal abstract record MachineText
 {
-    // Detail (a string), Primary (a PbxAddress), Topology (a Persist's hints) or Hops (a boxed HopPath, only for a redirect loop, which is rare).
-    private readonly object? _extra;
-
-    /// <summary>How the text is wrapped around what <see cref="Code"/> says.</summary>
-    public MachineTextWrap Wrap { get; init; }
-
-    /// <summary>The PBX the text is about (for a redirect: the PBX that redirected).</summary>
-    public PbxAddress? Pbx { get; init; }
-
-    /// <summary>A second PBX: the redirect target, or the secondary.</summary>
-    public PbxAddress? Other { get; init; }
-
-    /// <summary>A third PBX: the primary.</summary>
-    public PbxAddress? Primary
+    private protected MachineText()
     {
-        get => _extra as PbxAddress;
-        init => _extra = value;
     }
 
-    /// <summary>The topology hints of the user's PBX (a Persist command).</summary>
-    public PbxLoginInfo? Topology
+    /// <summary>The initial reason.</summary>
+    public sealed record NotStarted : MachineText;
+
+    /// <summary>Reason: the host started the manager; the first round starts at the primary.</summary>
+    public sealed record Started : MachineText;
+
+    /// <summary>Reason: the host stopped the manager.</summary>
+    public sealed record StoppedByHost : MachineText;
+
+    /// <summary>Reason: the backoff is over; the round starts at <paramref name="CurrentFirst"/>, or at the primary when null.</summary>
+    public sealed record BackoffOver(PbxAddress? CurrentFirst) : MachineText;
+
+    /// <summary>Note and reason: the attempt to <paramref name="Pbx"/> failed with <paramref name="Outcome"/>.</summary>
+    public sealed record AttemptFailure(PbxAddress Pbx, AttemptFailed Outcome) : MachineText;
+
+    /// <summary>
+    /// Note and the reason of the fault: <paramref name="Pbx"/> rejected the login (R9), as the user's PBX or, when
+    /// <paramref name="Repeatedly"/>, as the last of <see cref="RedundancyMachine.MaxRejectionsElsewhere"/> rejections in a
+    /// row by PBXes other than the user's.
+    /// </summary>
+    public sealed record LoginRejected(PbxAddress Pbx, Rejected Outcome, bool Repeatedly = false) : MachineText;
+
+    /// <summary>
+    /// Note and reason: <paramref name="Pbx"/>, not the user's PBX (<paramref name="Home"/>, null when not known), rejected
+    /// the login; the round goes on (R9).
+    /// </summary>
+    public sealed record LoginRejectedElsewhere(PbxAddress Pbx, PbxAddress? Home, Rejected Outcome) : MachineText;
+
+    /// <summary>Note and reason: logged in to the user's PBX <paramref name="Pbx"/>, after <paramref name="Redirects"/> redirects.</summary>
+    public sealed record HomeLogin(PbxAddress Pbx, int Redirects) : MachineText;
+
+    /// <summary>
+    /// Note and reason: logged in to <paramref name="Pbx"/>, which acts as standby for the user's PBX
+    /// <paramref name="Home"/> (null when not known); <paramref name="Evidence"/> says what decided it (R4).
+    /// </summary>
+    public sealed record StandbyLogin(PbxAddress Pbx, PbxAddress? Home, StandbyEvidence Evidence) : MachineText;
+
+    /// <summary>Note: what a home login determined (R5).</summary>
+    public sealed record Determined(PbxAddress Primary, PbxAddress? Secondary, PbxAddress Home) : MachineText;
+
+    /// <summary>Note and reason: <paramref name="From"/> redirects to <paramref name="To"/>, and the attempt follows (R3).</summary>
+    public sealed record RedirectFollowed(PbxAddress From, PbxAddress To) : MachineText;
+
+    /// <summary>Note: <paramref name="From"/> redirects to <paramref name="To"/>, which an attempt in flight tries already.</summary>
+    public sealed record RedirectJoined(PbxAddress From, PbxAddress To) : MachineText;
+
+    /// <summary>Note and reason: the redirect from <paramref name="From"/> to <paramref name="To"/> is refused (R3); the attempt counts as failed.</summary>
+    public abstract record RedirectRefused(PbxAddress From, PbxAddress To) : MachineText;
+
+    /// <summary>The redirect would change the scheme from <paramref name="Scheme"/> to <paramref name="Asked"/>.</summary>
+    public sealed record RedirectSchemeRefused(PbxAddress From, PbxAddress To, PbxScheme Scheme, PbxScheme Asked) : RedirectRefused(From, To);
+
+    /// <summary>The redirect closes a loop over <paramref name="Hops"/>, the PBXes the attempt visited.</summary>
+    public sealed record RedirectLoopRefused(PbxAddress From, PbxAddress To, ImmutableArray<PbxAddress> Hops) : RedirectRefused(From, To);
+
+    /// <summary>The redirect exceeds the hop limit <paramref name="Limit"/>.</summary>
+    public sealed record RedirectHopLimitRefused(PbxAddress From, PbxAddress To, int Limit) : RedirectRefused(From, To);
+
+    /// <summary>Note and reason: <paramref name="Silent"/> has not answered within the stagger delay; <paramref name="Next"/> starts beside it (R7).</summary>
+    public sealed record AttemptStaggered(PbxAddress Silent, PbxAddress Next) : MachineText;
+
+    /// <summary>
+    /// Note and the reason of the backoff: no PBX of the round was reachable (R6); the last attempt, to
+    /// <paramref name="LastTried"/>, ended with <paramref name="Last"/>.
+    /// </summary>
+    public sealed record RoundFailed(PbxAddress LastTried, MachineText Last) : MachineText;
+
+    /// <summary>
+    /// Note and reason: the live connection to <paramref name="Pbx"/> ended with <paramref name="Loss"/> (lost, StandbyBack
+    /// R8, logged out); as a reason with <paramref name="BackingOff"/>, the second unstable connection in a row backs off.
+    /// </summary>
+    public sealed record ConnectionEnded(PbxAddress Pbx, ConnectionLoss Loss, bool BackingOff = false) : MachineText;
+
+    /// <summary>
+    /// Note: <paramref name="Standby"/>, taken for the user's PBX, sent StandbyBack: it kept the user as standby. The user's
+    /// PBX is <paramref name="Home"/> again (null: not known until the next login) (R4).
+    /// </summary>
+    public sealed record StandbyCorrected(PbxAddress Standby, PbxAddress? Home) : MachineText;
+
+    /// <summary>Note: an event that changes nothing (<paramref name="AttemptId"/>: the attempt of a late result or answer).</summary>
+    public sealed record Ignored(IgnoredEvent Event, long AttemptId = 0) : MachineText
     {
-        get => _extra as PbxLoginInfo;
-        init => _extra = value;
-    }
-
-    /// <summary>Text that came with the event: a PBX's error text, a failure or loss reason.</summary>
-    public string? Detail
-    {
-        get => _extra as string;
-        init => _extra = value;
-    }
-
-    /// <summary>A number: an error code, a hop limit, a redirect count or an attempt id.</summary>
-    public long Number { get; init; }
-
-    public AttemptFailureKind FailureKind { get; init; }
-
-    /// <summary>The scheme of the attempt a redirect would have changed.</summary>
-    public PbxScheme SchemeFrom { get; init; }
-
-    /// <summary>The scheme a redirect asked for.</summary>
-    public PbxScheme SchemeTo { get; init; }
-
-    /// <summary>The hops of the attempt (a redirect loop); setting a non-empty path boxes it (one allocation).</summary>
-    public HopPath Hops
-    {
-        get => _extra is HopPath hops ? hops : default;
-        init => _extra = value.First is null ? null : value;
+        /// <summary>Whether the event is a stale one (of an attempt, timer or connection that is gone) rather than a host's call at the wrong time.</summary>
+        public bool Stale => Event is not (IgnoredEvent.StartWhileRunning or IgnoredEvent.StopWhileStopped);
     }
 }
 
-internal enum MachineTextCode : byte
+/// <summary>Events that change nothing: the <c>Kind</c> field of log events 107 and 256.</summary>
+internal enum IgnoredEvent : byte
 {
-    /// <summary>The initial reason.</summary>
-    NotStarted,
-
-    Started,
-
-    StoppedByHost,
-
-    /// <summary><see cref="MachineText.Pbx"/> rejected the login: <see cref="MachineText.Detail"/>, error <see cref="MachineText.Number"/>.</summary>
-    LoginRejected,
-
-    /// <summary>The attempt to <see cref="MachineText.Pbx"/> failed (<see cref="MachineText.FailureKind"/>): <see cref="MachineText.Detail"/>.</summary>
-    AttemptFailed,
-
-    /// <summary>Logged in to <see cref="MachineText.Pbx"/>, which acts as standby (the note).</summary>
-    StandbyLoggedIn,
-
-    /// <summary>Standby login at <see cref="MachineText.Pbx"/> (the reason).</summary>
-    StandbyLogin,
-
-    /// <summary>Logged in to <see cref="MachineText.Pbx"/>, after <see cref="MachineText.Number"/> redirects when that is not 0.</summary>
-    LoggedIn,
-
-    /// <summary>Determined: <see cref="MachineText.Primary"/>, secondary <see cref="MachineText.Other"/>, user's PBX <see cref="MachineText.Pbx"/>.</summary>
-    Determined,
-
-    /// <summary>Connected to the user's PBX <see cref="MachineText.Pbx"/>.</summary>
-    Connected,
-
-    /// <summary>Connected to the user's PBX <see cref="MachineText.Pbx"/> after a redirect.</summary>
-    ConnectedRedirected,
-
-    /// <summary>The redirect from <see cref="MachineText.Pbx"/> to <see cref="MachineText.Other"/> would change the scheme.</summary>
-    RedirectSchemeRefused,
-
-    /// <summary>The redirect from <see cref="MachineText.Pbx"/> to <see cref="MachineText.Other"/> closes a loop over <see cref="MachineText.Hops"/>.</summary>
-    RedirectLoopRefused,
-
-    /// <summary>The redirect from <see cref="MachineText.Pbx"/> to <see cref="MachineText.Other"/> exceeds the hop limit <see cref="MachineText.Number"/>.</summary>
-    RedirectHopLimitRefused,
-
-    /// <summary><see cref="MachineText.Pbx"/> redirects to <see cref="MachineText.Other"/> (the note).</summary>
-    RedirectFollowed,
-
-    /// <summary>Redirected from <see cref="MachineText.Pbx"/> to <see cref="MachineText.Other"/> (the reason).</summary>
-    Redirected,
-
-    /// <summary><see cref="MachineText.Pbx"/> logged the session out: <see cref="MachineText.Detail"/>.</summary>
-    LoggedOut,
-
-    /// <summary><see cref="MachineText.Pbx"/> reports the user's PBX is back.</summary>
-    StandbyBack,
-
-    /// <summary>The connection to <see cref="MachineText.Pbx"/> was lost: <see cref="MachineText.Detail"/>.</summary>
-    ConnectionLost,
-
-    /// <summary>The backoff is over; reconnecting to <see cref="MachineText.Pbx"/> first.</summary>
-    BackoffOverCurrentFirst,
-
-    /// <summary>The backoff is over; the next round starts at the primary.</summary>
-    BackoffOverFromPrimary,
-
     StartWhileRunning,
-
     StopWhileStopped,
 
-    /// <summary>A late result of attempt <see cref="MachineText.Number"/>.</summary>
+    /// <summary>A result of an attempt no longer in flight (cancelled, superseded, lost a race).</summary>
     LateAttemptResult,
-
     StaleConnectionLoss,
-
     StaleBackoffSchedule,
-
     StaleBackoffEnd,
-
-    /// <summary><see cref="MachineText.Pbx"/> has not answered within the stagger delay; <see cref="MachineText.Other"/> starts beside it.</summary>
-    StaggeredAttempt,
-
-    /// <summary>The redirect from <see cref="MachineText.Pbx"/> leads to <see cref="MachineText.Other"/>, which an attempt in flight tries already.</summary>
-    RedirectJoined,
-
-    /// <summary>A stagger timer that is no longer pending.</summary>
     StaleStagger,
 
     /// <summary>An answer of an attempt that is no longer in flight.</summary>
     StaleAnswer,
-
-    /// <summary>
-    /// <see cref="MachineText.Pbx"/>, not the user's PBX (<see cref="MachineText.Other"/>, null when not known), rejected the
-    /// login: <see cref="MachineText.Detail"/>, error <see cref="MachineText.Number"/>; the round goes on (R9).
-    /// </summary>
-    LoginRejectedElsewhere,
-
-    /// <summary>
-    /// <see cref="MachineText.Pbx"/>, taken for the user's PBX, sent StandbyBack: it kept the user as standby. The user's PBX
-    /// is <see cref="MachineText.Other"/> again (null: not known until the next login) (R4).
-    /// </summary>
-    StandbyCorrected,
 }
 
-internal enum MachineTextWrap : byte
-{
-    None,
-
-    /// <summary>The reason of a backoff after a round in which no PBX was reachable.</summary>
-    NoPbxReachable,
-
-    /// <summary>The note of a round in which no PBX was reachable.</summary>
-    RoundFailed,
-
-    /// <summary>The reason of a backoff after an unstable connection was lost.</summary>
-    Unstable,
-
-    /// <summary>The fault after the last of <see cref="RedundancyMachine.MaxRejectionsElsewhere"/> rejections in a row by PBXes other than the user's.</summary>
-    RejectedRepeatedly,
-}
-
-/// <summary>What decided whether a login is a standby login (R4); the number of a StandbyLoggedIn note.</summary>
+/// <summary>What decided whether a login is a standby login (R4).</summary>
 internal enum StandbyEvidence : byte
 {
     /// <summary>The PBX said it acts as standby.</summary>

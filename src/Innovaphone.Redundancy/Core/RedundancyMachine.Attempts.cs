@@ -1,50 +1,47 @@
 namespace Innovaphone.Redundancy.Core;
 
 /// <summary>The machine, part two: how attempts end (R3 redirects, R4 standby inference, R5 determination, R7 staggering, R9 rejections).</summary>
-internal static partial class RedundancyMachine
+internal sealed partial class RedundancyMachine
 {
-    private static void OnAttemptCompleted(MachineConfig config, AttemptCompleted completed, Decision decision)
+    private void OnAttemptCompleted(AttemptCompleted completed)
     {
-        ref var next = ref decision.State;
-        var index = next.Attempts.IndexOf(completed.AttemptId);
-        if (index < 0)
+        if (_state.FindAttempt(completed.AttemptId) is not { } attempt)
         {
             // A late answer of an attempt that was cancelled or superseded (or lost a race); a login it brought is closed.
-            Ignore(decision, new MachineText(MachineTextCode.LateAttemptResult) { Number = completed.AttemptId }, stale: true);
-            if (completed.Result is LoginAccepted)
+            Ignore(IgnoredEvent.LateAttemptResult, completed.AttemptId);
+            if (completed.Outcome is LoggedIn)
             {
-                decision.Add(MachineCommand.CloseConnection(completed.AttemptId));
+                _commands.Add(new CloseConnection(completed.AttemptId));
             }
 
             return;
         }
 
-        var attempt = next.Attempts[index];
-        switch (completed.Result)
+        switch (completed.Outcome)
         {
-            case LoginAccepted accepted:
+            case LoggedIn login:
                 // The first login of the round wins; the others are cancelled (a standby winner comes home by StandbyBack).
-                CancelAttempts(decision, except: attempt.Id);
-                OnLoggedIn(config, attempt, accepted.Info, decision);
+                CancelAttempts(except: attempt.Id);
+                OnLoggedIn(attempt, login.Info);
                 break;
 
-            case RedirectOffered redirected:
-                OnRedirected(config, index, attempt, redirected, decision);
+            case Redirected redirect:
+                OnRedirected(attempt, redirect);
                 break;
 
-            case LoginDenied rejected:
-                OnRejected(config, index, attempt, rejected, decision);
+            case Rejected rejected:
+                OnRejected(attempt, rejected);
                 break;
 
-            case AttemptUnsuccessful failed:
-                var why = new MachineText(MachineTextCode.AttemptFailed) { Pbx = attempt.Target, FailureKind = failed.Kind, Detail = failed.Reason };
-                decision.Add(MachineCommand.NoteOf(MachineNote.AttemptFailed, why));
-                next.Attempts = next.Attempts.RemoveAt(index);
-                NextCandidate(config, decision, why);
+            case AttemptFailed failed:
+                var why = new MachineText.AttemptFailure(attempt.Target, failed);
+                AddNote(why);
+                _state = _state with { Attempts = _state.Attempts.Remove(attempt) };
+                NextCandidate(attempt.Target, why);
                 break;
 
             default:
-                throw new ArgumentOutOfRangeException(nameof(completed), completed.Result.GetType().Name, "Unknown attempt result.");
+                throw new ArgumentOutOfRangeException(nameof(completed), completed.Outcome.GetType().Name, "Unknown login outcome.");
         }
     }
 
@@ -53,138 +50,124 @@ internal static partial class RedundancyMachine
     // user's PBX, a redirect target after a redirect that proved the credentials) says that PBX will not serve us now:
     // the round goes on, and only the third such rejection in a row faults, so that a wrong password known only there
     // costs at most three rejected logins.
-    private static void OnRejected(MachineConfig config, int index, in InFlightAttempt attempt, LoginDenied rejected, Decision decision)
+    private void OnRejected(InFlightAttempt attempt, Rejected rejected)
     {
-        ref var next = ref decision.State;
-        var home = next.Home;
-        var verdict = attempt.Target == home || (home is null && attempt.Hops.RedirectCount == 0);
-        if (!verdict && next.RejectionsElsewhere + 1 < MaxRejectionsElsewhere)
+        var home = _state.Home;
+        var verdict = attempt.Target == home || (home is null && attempt.Redirects == 0);
+        if (!verdict && _state.RejectionsElsewhere + 1 < MaxRejectionsElsewhere)
         {
-            next.RejectionsElsewhere++;
-            var why = new MachineText(MachineTextCode.LoginRejectedElsewhere) { Pbx = attempt.Target, Other = home, Detail = rejected.Text, Number = rejected.Code };
-            decision.Add(MachineCommand.NoteOf(MachineNote.LoginRejectedElsewhere, why));
-            next.Attempts = next.Attempts.RemoveAt(index);
-            NextCandidate(config, decision, why);
+            var why = new MachineText.LoginRejectedElsewhere(attempt.Target, home, rejected);
+            AddNote(why);
+            _state = _state with { RejectionsElsewhere = _state.RejectionsElsewhere + 1, Attempts = _state.Attempts.Remove(attempt) };
+            NextCandidate(attempt.Target, why);
             return;
         }
 
-        var reason = new MachineText(MachineTextCode.LoginRejected)
-        {
-            Pbx = attempt.Target,
-            Detail = rejected.Text,
-            Number = rejected.Code,
-            Wrap = verdict ? MachineTextWrap.None : MachineTextWrap.RejectedRepeatedly,
-        };
-        CancelAttempts(decision, except: attempt.Id);
-        decision.Add(MachineCommand.NoteOf(MachineNote.LoginRejected, reason));
-        decision.Add(MachineCommand.ResetBackoff());
-        Settle(ref next);
-        next.Phase = RedundancyState.Faulted;
-        next.Reason = reason;
+        var reason = new MachineText.LoginRejected(attempt.Target, rejected, Repeatedly: !verdict);
+        CancelAttempts(except: attempt.Id);
+        AddNote(reason);
+        _commands.Add(new ResetBackoff());
+        Settle(RedundancyState.Faulted, reason);
     }
 
     // Staggered attempts: the PBX of an attempt answered, so it is alive and keeps the floor.
-    private static void OnAttemptAnswered(AttemptAnswered answered, Decision decision)
+    private void OnAttemptAnswered(AttemptAnswered answered)
     {
-        ref var next = ref decision.State;
-        var index = next.Attempts.IndexOf(answered.AttemptId);
-        if (index < 0)
+        if (_state.FindAttempt(answered.AttemptId) is not { } attempt)
         {
-            Ignore(decision, new MachineText(MachineTextCode.StaleAnswer) { Number = answered.AttemptId }, stale: true);
+            Ignore(IgnoredEvent.StaleAnswer, answered.AttemptId);
             return;
         }
 
-        var attempt = next.Attempts[index];
         if (!attempt.Answered)
         {
-            next.Attempts = next.Attempts.ReplaceAt(index, attempt with { Answered = true });
+            _state = _state with { Attempts = _state.Attempts.Replace(attempt, attempt with { Answered = true }) };
         }
     }
 
     // Staggered attempts (R7): the attempts in flight stayed silent for the stagger delay; the next candidate starts beside them.
-    private static void OnStaggerElapsed(MachineConfig config, StaggerElapsed elapsed, Decision decision)
+    private void OnStaggerElapsed(StaggerElapsed elapsed)
     {
-        ref var next = ref decision.State;
-        if (elapsed.TimerId != next.StaggerTimerId)
+        if (elapsed.TimerId != _state.StaggerTimerId)
         {
-            Ignore(decision, new MachineText(MachineTextCode.StaleStagger), stale: true);
+            Ignore(IgnoredEvent.StaleStagger);
             return;
         }
 
-        next.StaggerTimerId = null;
-        var lead = next.Attempts.Lead;
-        if (next.Attempts.AnyAnswered)
+        _state = _state with { StaggerTimerId = null };
+        if (_state.Attempts.Any(attempt => attempt.Answered))
         {
             // Only a silent candidate is raced: one that answered (a two-factor prompt above all) keeps the floor; if it
             // fails, the next candidate starts at once.
             return;
         }
 
-        var pending = SkipInFlight(next, next.Pending);
+        var pending = Untried(_state.Pending);
         if (pending.IsEmpty)
         {
-            next.Pending = default;
+            _state = _state with { Pending = [] };
             return;
         }
 
-        var why = new MachineText(MachineTextCode.StaggeredAttempt) { Pbx = lead.Target, Other = pending.First };
-        decision.Add(MachineCommand.NoteOf(MachineNote.AttemptStaggered, why));
-        BeginAttempt(config, decision, pending.First!, pending.Rest, why);
+        var why = new MachineText.AttemptStaggered(_state.Lead!.Target, pending[0]);
+        AddNote(why);
+        BeginAttempt(pending[0], pending.RemoveAt(0), why);
     }
 
-    private static void OnLoggedIn(MachineConfig config, in InFlightAttempt attempt, PbxLoginInfo info, Decision decision)
+    private void OnLoggedIn(InFlightAttempt attempt, PbxLoginInfo info)
     {
-        ref var next = ref decision.State;
         var pbx = attempt.Target;
-        var attemptId = attempt.Id;
-        var redirects = attempt.Hops.RedirectCount;
-        var home = next.Home;
-        var oldSecondary = next.Secondary;
+        var before = _state;
 
         // R4: the PBX says whether it acts as standby (an explicit false wins); when it does not, the evidence decides.
-        var evidence = info.Standby is bool said ? (said ? StandbyEvidence.SaidStandby : StandbyEvidence.SaidHome) : InferStandby(next, pbx, attempt.Hops, info);
+        var evidence = info.Standby is bool said ? (said ? StandbyEvidence.SaidStandby : StandbyEvidence.SaidHome) : InferStandby(before, attempt, info);
         var standby = evidence is StandbyEvidence.SaidStandby or StandbyEvidence.HomeTopology or StandbyEvidence.DirectElsewhere;
 
         // The backoff is not reset here but when the connection proves stable (see OnConnectionLost), so that a
         // PBX that accepts logins and drops them at once meets a growing backoff instead of a reconnect storm.
-        Settle(ref next);
-        next.Current = pbx;
-        next.ConnectionId = attemptId;
-        next.AttemptNumber = 0;
-        next.RejectionsElsewhere = 0;
-        next.HomeBefore = null;
-        decision.Add(MachineCommand.AdoptConnection(attemptId));
+        _commands.Add(new AdoptConnection(attempt.Id));
         if (standby)
         {
             // R5: a standby login never changes pri/sec.
-            decision.Add(MachineCommand.NoteOf(
-                MachineNote.StandbyLogin, new MachineText(MachineTextCode.StandbyLoggedIn) { Pbx = pbx, Other = home, Number = (long)evidence }));
-            next.Phase = RedundancyState.Standby;
-            next.Reason = new MachineText(MachineTextCode.StandbyLogin) { Pbx = pbx };
+            var standbyLogin = new MachineText.StandbyLogin(pbx, before.Home, evidence);
+            AddNote(standbyLogin);
+            Adopt(attempt, RedundancyState.Standby, standbyLogin, homeBefore: null);
             return;
         }
 
-        var secondary = DetermineSecondary(config, pbx, redirects, info);
+        var secondary = DetermineSecondary(_config, pbx, attempt.Redirects, info);
         var topology = Topology(info.Alternative, info.Master);
-        decision.Add(MachineCommand.NoteOf(MachineNote.LoggedIn, new MachineText(MachineTextCode.LoggedIn) { Pbx = pbx, Number = redirects }));
-        decision.Add(MachineCommand.NoteOf(
-            MachineNote.Determined, new MachineText(MachineTextCode.Determined) { Pbx = pbx, Other = secondary, Primary = config.Primary }));
-        if (secondary != oldSecondary || pbx != home || topology != next.HomeTopology)
+        var homeLogin = new MachineText.HomeLogin(pbx, attempt.Redirects);
+        AddNote(homeLogin);
+        AddNote(new MachineText.Determined(_config.Primary, secondary, pbx));
+        HomeSnapshot? homeBefore = null;
+        if (secondary != before.Secondary || pbx != before.Home || topology != before.HomeTopology)
         {
-            decision.Add(MachineCommand.Persist(secondary, pbx, topology));
-            next.HomeBefore = new HomeSnapshot(home, oldSecondary, next.HomeTopology);
+            _commands.Add(new Persist(pbx, secondary, topology));
+            homeBefore = new HomeSnapshot(before.Home, before.Secondary, before.HomeTopology);
         }
 
-        next.Phase = RedundancyState.Connected;
-        next.Reason = new MachineText(redirects > 0 ? MachineTextCode.ConnectedRedirected : MachineTextCode.Connected) { Pbx = pbx };
-        next.Secondary = secondary;
-        next.Home = pbx;
-        next.HomeTopology = topology;
+        Adopt(attempt, RedundancyState.Connected, homeLogin, homeBefore);
+        _state = _state with { Secondary = secondary, Home = pbx, HomeTopology = topology };
+    }
+
+    // The login of `attempt` is the live connection now.
+    private void Adopt(InFlightAttempt attempt, RedundancyState phase, MachineText reason, HomeSnapshot? homeBefore)
+    {
+        Settle(phase, reason);
+        _state = _state with
+        {
+            Current = attempt.Target,
+            ConnectionId = attempt.Id,
+            AttemptNumber = 0,
+            RejectionsElsewhere = 0,
+            HomeBefore = homeBefore,
+        };
     }
 
     /// <summary>
-    /// R4 without a <c>standby</c> flag: whether the login at <paramref name="pbx"/> is a standby login, from the evidence
-    /// the protocol gives (docs/concepts.md "Standby inference"). In order:
+    /// R4 without a <c>standby</c> flag: whether the login of <paramref name="attempt"/> is a standby login, from the
+    /// evidence the protocol gives (docs/concepts.md "Standby inference"). In order:
     /// the user's PBX is not known, or this is it: a home login.
     /// A redirect chain that passed through the user's PBX: that PBX is up and sent the user on, so the chain ended at
     /// the user's new PBX.
@@ -194,16 +177,17 @@ internal static partial class RedundancyMachine
     /// because it lost its own redirect target), the PBX's StandbyBack takes it back.
     /// Without those hints: the end of a redirect chain is the user's PBX; a PBX reached directly is a standby.
     /// </summary>
-    internal static StandbyEvidence InferStandby(in MachineState state, PbxAddress pbx, in HopPath hops, PbxLoginInfo info)
+    internal static StandbyEvidence InferStandby(MachineState state, InFlightAttempt attempt, PbxLoginInfo info)
     {
+        var pbx = attempt.Target;
         var home = state.Home;
         if (home is null || home == pbx)
         {
             return StandbyEvidence.NoOtherHome;
         }
 
-        var redirected = hops.RedirectCount > 0;
-        if (redirected && hops.Contains(home))
+        var redirected = attempt.Redirects > 0;
+        if (redirected && attempt.Hops.Contains(home))
         {
             return StandbyEvidence.HomeSentOn;
         }
@@ -243,56 +227,41 @@ internal static partial class RedundancyMachine
     }
 
     // R3: follow within the hop limit, never in a loop, never to another scheme.
-    private static void OnRedirected(MachineConfig config, int index, in InFlightAttempt attempt, RedirectOffered redirected, Decision decision)
+    private void OnRedirected(InFlightAttempt attempt, Redirected redirect)
     {
-        ref var next = ref decision.State;
-        var from = attempt.Target;
-        var refusal = MachineTextCode.NotStarted;
-        if (redirected.Scheme != attempt.Scheme)
+        var (from, to) = (attempt.Target, redirect.Target);
+        MachineText.RedirectRefused? refused =
+            redirect.Scheme != attempt.Scheme ? new MachineText.RedirectSchemeRefused(from, to, attempt.Scheme, redirect.Scheme)
+            : attempt.Hops.Contains(to) ? new MachineText.RedirectLoopRefused(from, to, attempt.Hops)
+            : attempt.Redirects >= _config.MaxRedirectHops ? new MachineText.RedirectHopLimitRefused(from, to, _config.MaxRedirectHops)
+            : null;
+        if (refused is not null)
         {
-            refusal = MachineTextCode.RedirectSchemeRefused;
-        }
-        else if (attempt.Hops.Contains(redirected.Target))
-        {
-            refusal = MachineTextCode.RedirectLoopRefused;
-        }
-        else if (attempt.Hops.RedirectCount >= config.MaxRedirectHops)
-        {
-            refusal = MachineTextCode.RedirectHopLimitRefused;
-        }
-
-        if (refusal != MachineTextCode.NotStarted)
-        {
-            var why = new MachineText(refusal)
-            {
-                Pbx = from,
-                Other = redirected.Target,
-                SchemeFrom = attempt.Scheme,
-                SchemeTo = redirected.Scheme,
-                Hops = refusal == MachineTextCode.RedirectLoopRefused ? attempt.Hops : default,
-                Number = refusal == MachineTextCode.RedirectHopLimitRefused ? config.MaxRedirectHops : 0,
-            };
-            decision.Add(MachineCommand.NoteOf(MachineNote.RedirectRefused, why));
-            next.Attempts = next.Attempts.RemoveAt(index);
-            NextCandidate(config, decision, why);
+            AddNote(refused);
+            _state = _state with { Attempts = _state.Attempts.Remove(attempt) };
+            NextCandidate(from, refused);
             return;
         }
 
-        if (next.Attempts.Targets(redirected.Target))
+        if (_state.IsInFlight(to))
         {
             // Never two attempts to one PBX: the attempt in flight there carries on for both.
-            decision.Add(MachineCommand.NoteOf(MachineNote.RedirectJoined, new MachineText(MachineTextCode.RedirectJoined) { Pbx = from, Other = redirected.Target }));
-            next.Attempts = next.Attempts.RemoveAt(index);
+            AddNote(new MachineText.RedirectJoined(from, to));
+            _state = _state with { Attempts = _state.Attempts.Remove(attempt) };
             return;
         }
 
-        var id = next.NextId;
-        decision.Add(MachineCommand.NoteOf(MachineNote.RedirectFollowed, new MachineText(MachineTextCode.RedirectFollowed) { Pbx = from, Other = redirected.Target }));
-        decision.Add(MachineCommand.Connect(id, redirected.Target, redirected.Scheme, next.AttemptNumber, attempt.Hops.Length));
-        next.Phase = RedundancyState.Redirected;
-        next.Reason = new MachineText(MachineTextCode.Redirected) { Pbx = from, Other = redirected.Target };
-        next.NextId = id + 1;
-        next.Attempts = next.Attempts.ReplaceAt(index, new InFlightAttempt(id, redirected.Target, redirected.Scheme, attempt.Hops.Add(redirected.Target), Answered: false));
-        ArmStagger(decision, redirected.Target);
+        var id = _state.NextId;
+        var followed = new MachineText.RedirectFollowed(from, to);
+        AddNote(followed);
+        _commands.Add(new Connect(id, to, redirect.Scheme, _state.AttemptNumber, Hop: attempt.Hops.Length));
+        _state = _state with
+        {
+            Phase = RedundancyState.Redirected,
+            Reason = followed,
+            NextId = id + 1,
+            Attempts = _state.Attempts.Replace(attempt, new InFlightAttempt(id, to, redirect.Scheme, attempt.Hops.Add(to))),
+        };
+        ArmStagger(to);
     }
 }

@@ -1,117 +1,95 @@
 namespace Innovaphone.Redundancy.Core;
 
 /// <summary>The machine, part three: losses (R7, R8 StandbyBack, the R4 correction) and the backoff between rounds (R6).</summary>
-internal static partial class RedundancyMachine
+internal sealed partial class RedundancyMachine
 {
-    private static void OnConnectionLost(MachineConfig config, ConnectionLost lost, Decision decision)
+    private void OnConnectionLost(ConnectionLost lost)
     {
-        ref var next = ref decision.State;
-        if (lost.ConnectionId != next.ConnectionId)
+        if (lost.ConnectionId != _state.ConnectionId)
         {
-            Ignore(decision, new MachineText(MachineTextCode.StaleConnectionLoss), stale: true);
+            Ignore(IgnoredEvent.StaleConnectionLoss);
             return;
         }
 
-        var pbx = next.Current!;
-        next.ConnectionId = null;
+        var pbx = _state.Current!;
+        var why = new MachineText.ConnectionEnded(pbx, lost.Loss);
+        AddNote(why);
+        _state = _state with { ConnectionId = null };
         if (lost.Loss.Kind == ConnectionLossKind.LoggedOut)
         {
             // The session is gone; reconnecting with it would only be refused.
-            var reason = new MachineText(MachineTextCode.LoggedOut) { Pbx = pbx, Detail = lost.Loss.Reason };
-            decision.Add(MachineCommand.NoteOf(MachineNote.LoggedOut, reason));
-            decision.Add(MachineCommand.ResetBackoff());
-            next.Phase = RedundancyState.Faulted;
-            next.Reason = reason;
+            _commands.Add(new ResetBackoff());
+            _state = _state with { Phase = RedundancyState.Faulted, Reason = why };
             return;
         }
 
         var standbyBack = lost.Loss.Kind == ConnectionLossKind.StandbyBack;
-        var why = standbyBack
-            ? new MachineText(MachineTextCode.StandbyBack) { Pbx = pbx }
-            : new MachineText(MachineTextCode.ConnectionLost) { Pbx = pbx, Detail = lost.Loss.Reason };
-        decision.Add(MachineCommand.NoteOf(standbyBack ? MachineNote.StandbyBack : MachineNote.ConnectionLost, why));
-        if (standbyBack && next.Phase == RedundancyState.Connected && next.Home == pbx && next.HomeBefore is not null)
+        if (standbyBack && _state.Phase == RedundancyState.Connected && _state.Home == pbx && _state.HomeBefore is not null)
         {
             // R4: only a standby PBX sends StandbyBack, so the login taken for a home login was a standby login. Take back
             // what it rewrote (a login that rewrote nothing leaves nothing to take back); the login the StandbyBack leads
             // to determines the rest.
-            CorrectHome(decision, pbx);
+            CorrectHome(pbx);
         }
+
         if (lost.Unstable && !standbyBack)
         {
             // Lost right after its login. Once may be chance: reconnect at once. The second time in a row, back off before
             // the reconnect (R7 resumes after it, current PBX first), growing with every further early loss, so that a
             // PBX that accepts and drops every login meets a backoff, not a storm. A StandbyBack is never delayed (R8).
-            next.EarlyLosses++;
-            if (next.EarlyLosses >= 2)
+            _state = _state with { EarlyLosses = _state.EarlyLosses + 1 };
+            if (_state.EarlyLosses >= 2)
             {
-                next.CurrentFirst = true;
-                Backoff(decision, why with { Wrap = MachineTextWrap.Unstable });
+                Backoff(why with { BackingOff = true }, currentFirst: true);
                 return;
             }
         }
         else if (!lost.Unstable)
         {
             // The connection proved stable: the next trouble starts from scratch.
-            next.EarlyLosses = 0;
-            decision.Add(MachineCommand.ResetBackoff());
+            _state = _state with { EarlyLosses = 0 };
+            _commands.Add(new ResetBackoff());
         }
 
         // R8: the user's PBX is back; the normal procedure from the primary gets us there.
         // R7: otherwise the current PBX first, then the alternation from the primary. The first attempt after the loss
         // is spread by ReconnectJitter (the shell picks the wait).
-        var from = decision.Commands.Count;
-        StartRound(config, decision, standbyBack ? RoundCandidates(config, next) : LossCandidates(config, next, pbx), why);
-        decision.Spread(from);
+        StartRound(standbyBack ? RoundCandidates() : LossCandidates(pbx), why, spread: true);
     }
 
-    private static void CorrectHome(Decision decision, PbxAddress standby)
+    private void CorrectHome(PbxAddress standby)
     {
-        ref var next = ref decision.State;
-        var before = next.HomeBefore!;
-        next.Home = before.Home;
-        next.Secondary = before.Secondary;
-        next.HomeTopology = before.Topology;
-        next.HomeBefore = null;
-        decision.Add(MachineCommand.NoteOf(MachineNote.StandbyCorrected, new MachineText(MachineTextCode.StandbyCorrected) { Pbx = standby, Other = next.Home }));
-        if (next.Home is { } home)
+        var before = _state.HomeBefore!;
+        _state = _state with { Home = before.Home, Secondary = before.Secondary, HomeTopology = before.Topology, HomeBefore = null };
+        AddNote(new MachineText.StandbyCorrected(standby, before.Home));
+        if (before.Home is { } home)
         {
-            decision.Add(MachineCommand.Persist(next.Secondary, home, next.HomeTopology));
+            _commands.Add(new Persist(home, before.Secondary, before.Topology));
         }
     }
 
-    private static void OnBackoffScheduled(BackoffScheduled scheduled, Decision decision)
+    private void OnBackoffScheduled(BackoffScheduled scheduled)
     {
-        ref var next = ref decision.State;
-        if (next.Phase != RedundancyState.Failover || scheduled.TimerId != next.TimerId)
+        if (_state.Phase != RedundancyState.Failover || scheduled.TimerId != _state.TimerId)
         {
-            Ignore(decision, new MachineText(MachineTextCode.StaleBackoffSchedule), stale: true);
+            Ignore(IgnoredEvent.StaleBackoffSchedule);
             return;
         }
 
-        next.NextAttemptAt = scheduled.DueAt;
+        _state = _state with { NextAttemptAt = scheduled.DueAt };
     }
 
-    private static void OnBackoffElapsed(MachineConfig config, BackoffElapsed elapsed, Decision decision)
+    private void OnBackoffElapsed(BackoffElapsed elapsed)
     {
-        ref var next = ref decision.State;
-        if (next.Phase != RedundancyState.Failover || elapsed.TimerId != next.TimerId)
+        if (_state.Phase != RedundancyState.Failover || elapsed.TimerId != _state.TimerId)
         {
-            Ignore(decision, new MachineText(MachineTextCode.StaleBackoffEnd), stale: true);
+            Ignore(IgnoredEvent.StaleBackoffEnd);
             return;
         }
 
-        var currentFirst = next.CurrentFirst;
-        next.TimerId = null;
-        next.NextAttemptAt = null;
-        next.CurrentFirst = false;
-        if (currentFirst && next.Current is { } current)
-        {
-            StartRound(config, decision, LossCandidates(config, next, current), new MachineText(MachineTextCode.BackoffOverCurrentFirst) { Pbx = current });
-        }
-        else
-        {
-            StartRound(config, decision, RoundCandidates(config, next), new MachineText(MachineTextCode.BackoffOverFromPrimary));
-        }
+        var currentFirst = _state.CurrentFirst ? _state.Current : null;
+        _state = _state with { TimerId = null, NextAttemptAt = null, CurrentFirst = false };
+        var candidates = currentFirst is null ? RoundCandidates() : LossCandidates(currentFirst);
+        StartRound(candidates, new MachineText.BackoffOver(currentFirst));
     }
 }

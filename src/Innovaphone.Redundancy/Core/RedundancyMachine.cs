@@ -1,3 +1,5 @@
+using System.Collections.Immutable;
+
 namespace Innovaphone.Redundancy.Core;
 
 /// <summary>
@@ -6,53 +8,63 @@ namespace Innovaphone.Redundancy.Core;
 /// everything it wants done leaves as a command. Rules R1–R11 of docs/concepts.md live here.
 /// </summary>
 /// <remarks>
-/// A transition allocates nothing, except one array when a redirect is followed: the state and the commands are
-/// values, and reasons and notes are codes with arguments that the shell formats only when it publishes or logs.
-/// The handlers write the next state field by field over the caller's state and append the commands into the caller's
-/// slots: the runtime copies a struct that holds references with a write-barrier helper, so a transition that copied
-/// the state in and out would spend most of its time copying.
+/// One instance lives for one transition (<see cref="Decide"/>): it holds the state as it changes and the commands
+/// so far, and the handlers below change the one and append to the other.
 /// </remarks>
-internal static partial class RedundancyMachine
+internal sealed partial class RedundancyMachine
 {
     /// <summary>R9: rejections in a row by PBXes other than the user's (no login between) after which the manager faults.</summary>
     public const int MaxRejectionsElsewhere = 3;
 
-    /// <summary>
-    /// Decides one transition: writes the next state over <paramref name="state"/> and what the shell is to do into
-    /// <paramref name="commands"/> (emptied first). Both slots belong to the caller, so that nothing is copied on the
-    /// way in or out; a caller that must keep the previous state copies it before the call. An event that changes
-    /// nothing (a stale or ignored one) leaves <paramref name="state"/> as it was and yields one note.
-    /// </summary>
-    /// <exception cref="ArgumentOutOfRangeException">An event or login outcome the machine does not know; the state is then unchanged.</exception>
-    public static void Decide(MachineConfig config, ref MachineState state, MachineEvent @event, ref MachineCommands commands)
+    private readonly MachineConfig _config;
+    private readonly List<MachineCommand> _commands = [];
+    private MachineState _state;
+
+    private RedundancyMachine(MachineConfig config, MachineState state)
     {
-        commands.Count = 0;
-        var decision = new Decision(ref state, ref commands);
+        _config = config;
+        _state = state;
+    }
+
+    /// <summary>
+    /// Decides one transition: the next state, and what the shell is to do, in order. An event that changes nothing
+    /// (a stale or ignored one) returns <paramref name="state"/> itself and one note.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">An event or login outcome the machine does not know.</exception>
+    public static (MachineState State, IReadOnlyList<MachineCommand> Commands) Decide(MachineConfig config, MachineState state, MachineEvent @event)
+    {
+        var machine = new RedundancyMachine(config, state);
+        machine.On(@event);
+        return (machine._state, machine._commands);
+    }
+
+    private void On(MachineEvent @event)
+    {
         switch (@event)
         {
             case AttemptCompleted completed:
-                OnAttemptCompleted(config, completed, decision);
+                OnAttemptCompleted(completed);
                 break;
             case ConnectionLost lost:
-                OnConnectionLost(config, lost, decision);
+                OnConnectionLost(lost);
                 break;
             case BackoffScheduled scheduled:
-                OnBackoffScheduled(scheduled, decision);
+                OnBackoffScheduled(scheduled);
                 break;
             case BackoffElapsed elapsed:
-                OnBackoffElapsed(config, elapsed, decision);
+                OnBackoffElapsed(elapsed);
                 break;
             case StartRequested start:
-                OnStart(config, start, decision);
+                OnStart(start);
                 break;
             case StopRequested:
-                OnStop(decision);
+                OnStop();
                 break;
             case StaggerElapsed stagger:
-                OnStaggerElapsed(config, stagger, decision);
+                OnStaggerElapsed(stagger);
                 break;
             case AttemptAnswered answered:
-                OnAttemptAnswered(answered, decision);
+                OnAttemptAnswered(answered);
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(@event), @event.GetType().Name, "Unknown machine event.");
@@ -60,179 +72,177 @@ internal static partial class RedundancyMachine
     }
 
     // R2: start connects to the primary; also the way out of Faulted and Stopped.
-    private static void OnStart(MachineConfig config, StartRequested start, Decision decision)
+    private void OnStart(StartRequested start)
     {
-        ref var next = ref decision.State;
-        if (next.Phase is not (RedundancyState.Idle or RedundancyState.Faulted or RedundancyState.Stopped))
+        if (_state.Phase is not (RedundancyState.Idle or RedundancyState.Faulted or RedundancyState.Stopped))
         {
-            Ignore(decision, new MachineText(MachineTextCode.StartWhileRunning), stale: false);
+            Ignore(IgnoredEvent.StartWhileRunning);
             return;
         }
 
         // R1: the primary is the configured one; a record kept for another primary is not ours.
-        var stored = start.Stored;
-        if (stored is not null && stored.Primary == config.Primary)
+        if (start.Stored is { } stored && stored.Primary == _config.Primary)
         {
-            next.Secondary = Different(stored.Secondary, config.Primary);
-            next.Home = stored.Home;
-            next.HomeTopology = Topology(stored.HomeAlternative, stored.HomeMaster);
+            _state = _state with
+            {
+                Secondary = Different(stored.Secondary, _config.Primary),
+                Home = stored.Home,
+                HomeTopology = Topology(stored.HomeAlternative, stored.HomeMaster),
+            };
         }
 
-        next.AttemptNumber = 0;
-        next.EarlyLosses = 0;
-        next.RejectionsElsewhere = 0;
-        next.ConnectionId = null;
-        next.TimerId = null;
-        next.NextAttemptAt = null;
-        StartRound(config, decision, RoundCandidates(config, next), new MachineText(MachineTextCode.Started));
+        _state = _state with { AttemptNumber = 0, EarlyLosses = 0, RejectionsElsewhere = 0, ConnectionId = null, TimerId = null, NextAttemptAt = null };
+        StartRound(RoundCandidates(), new MachineText.Started());
     }
 
     // R11: stop closes the connection and cancels attempts and timers.
-    private static void OnStop(Decision decision)
+    private void OnStop()
     {
-        ref var next = ref decision.State;
-        if (next.Phase == RedundancyState.Stopped)
+        if (_state.Phase == RedundancyState.Stopped)
         {
-            Ignore(decision, new MachineText(MachineTextCode.StopWhileStopped), stale: false);
+            Ignore(IgnoredEvent.StopWhileStopped);
             return;
         }
 
-        CancelAttempts(decision, except: 0);
-        if (next.ConnectionId is long connection)
+        CancelAttempts(except: null);
+        if (_state.ConnectionId is long connection)
         {
-            decision.Add(MachineCommand.CloseConnection(connection));
+            _commands.Add(new CloseConnection(connection));
         }
 
-        decision.Add(MachineCommand.ResetBackoff());
-        Settle(ref next);
-        next.Phase = RedundancyState.Stopped;
-        next.Reason = new MachineText(MachineTextCode.StoppedByHost);
+        _commands.Add(new ResetBackoff());
+        Settle(RedundancyState.Stopped, new MachineText.StoppedByHost());
     }
 
     // R6: primary, then secondary; with no secondary known, the primary alone.
-    internal static PbxRound RoundCandidates(MachineConfig config, in MachineState state) =>
-        state.Secondary is { } secondary && secondary != config.Primary ? new(config.Primary, secondary) : new(config.Primary);
+    private ImmutableArray<PbxAddress> RoundCandidates() =>
+        _state.Secondary is { } secondary && secondary != _config.Primary ? [_config.Primary, secondary] : [_config.Primary];
 
     // R7: the current PBX, then primary and secondary, without trying one PBX twice in a row.
-    internal static PbxRound LossCandidates(MachineConfig config, in MachineState state, PbxAddress current)
+    private ImmutableArray<PbxAddress> LossCandidates(PbxAddress current)
     {
-        var round = RoundCandidates(config, state);
-        return round.First == current ? round : round.Prepend(current);
+        var round = RoundCandidates();
+        return round[0] == current ? round : round.Insert(0, current);
     }
 
-    private static void StartRound(MachineConfig config, Decision decision, PbxRound candidates, in MachineText reason) =>
-        BeginAttempt(config, decision, candidates.First!, candidates.Rest, reason);
+    private void StartRound(ImmutableArray<PbxAddress> candidates, MachineText reason, bool spread = false) =>
+        BeginAttempt(candidates[0], candidates.RemoveAt(0), reason, spread);
 
     // Starts the attempt to one candidate of the round, beside those in flight (none when a round starts).
-    private static void BeginAttempt(MachineConfig config, Decision decision, PbxAddress target, PbxRound pending, in MachineText reason)
+    private void BeginAttempt(PbxAddress target, ImmutableArray<PbxAddress> pending, MachineText reason, bool spread = false)
     {
-        ref var next = ref decision.State;
-        var id = next.NextId;
-        var number = next.AttemptNumber + 1;
-        decision.Add(MachineCommand.Connect(id, target, config.Scheme, number, 0));
-        next.Phase = RedundancyState.Connecting;
-        next.Reason = reason;
-        next.NextId = id + 1;
-        next.Attempts = next.Attempts.Add(new InFlightAttempt(id, target, config.Scheme, HopPath.Start(target), Answered: false));
-        next.Pending = pending;
-        next.AttemptNumber = number;
-        ArmStagger(decision, target);
+        var id = _state.NextId;
+        var number = _state.AttemptNumber + 1;
+        _commands.Add(new Connect(id, target, _config.Scheme, number, Hop: 0, spread));
+        _state = _state with
+        {
+            Phase = RedundancyState.Connecting,
+            Reason = reason,
+            NextId = id + 1,
+            Attempts = _state.Attempts.Add(new InFlightAttempt(id, target, _config.Scheme, [target])),
+            Pending = pending,
+            AttemptNumber = number,
+        };
+        ArmStagger(target, spread);
     }
 
     // While candidates wait, a stagger timer measures the silence of the PBX just tried (R7); it replaces an older one.
-    private static void ArmStagger(Decision decision, PbxAddress silent)
+    private void ArmStagger(PbxAddress silent, bool spread = false)
     {
-        ref var next = ref decision.State;
-        if (SkipInFlight(next, next.Pending).IsEmpty)
+        if (Untried(_state.Pending).IsEmpty)
         {
-            next.StaggerTimerId = null;
+            _state = _state with { StaggerTimerId = null };
             return;
         }
 
-        var timer = next.NextId;
-        decision.Add(MachineCommand.StartStagger(timer, silent));
-        next.NextId = timer + 1;
-        next.StaggerTimerId = timer;
+        var timer = _state.NextId;
+        _commands.Add(new StartStagger(timer, silent, spread));
+        _state = _state with { NextId = timer + 1, StaggerTimerId = timer };
     }
 
-    // An attempt ended without a login. Within a round there is no delay: the next candidate starts at once; when the
-    // round is exhausted and nothing is in flight any more, back off (R6).
-    private static void NextCandidate(MachineConfig config, Decision decision, in MachineText why)
+    // An attempt to `tried` ended without a login. Within a round there is no delay: the next candidate starts at once;
+    // when the round is exhausted and nothing is in flight any more, back off (R6).
+    private void NextCandidate(PbxAddress tried, MachineText why)
     {
-        ref var next = ref decision.State;
-        var pending = SkipInFlight(next, next.Pending);
+        var pending = Untried(_state.Pending);
         if (!pending.IsEmpty)
         {
-            BeginAttempt(config, decision, pending.First!, pending.Rest, why);
+            BeginAttempt(pending[0], pending.RemoveAt(0), why);
             return;
         }
 
-        next.Pending = default;
-        if (next.Attempts.Count > 0)
+        if (!_state.Attempts.IsEmpty)
         {
             // Others are still trying: the round goes on with them.
-            next.StaggerTimerId = null;
+            _state = _state with { Pending = [], StaggerTimerId = null };
             return;
         }
 
-        decision.Add(MachineCommand.NoteOf(MachineNote.RoundFailed, why with { Wrap = MachineTextWrap.RoundFailed }));
-        next.CurrentFirst = false;
-        Backoff(decision, why with { Wrap = MachineTextWrap.NoPbxReachable });
+        var roundFailed = new MachineText.RoundFailed(tried, why);
+        AddNote(roundFailed);
+        Backoff(roundFailed, currentFirst: false);
     }
 
     // The candidates still to start, without those an attempt in flight tries already (never two attempts to one PBX).
-    private static PbxRound SkipInFlight(in MachineState state, PbxRound pending)
+    private ImmutableArray<PbxAddress> Untried(ImmutableArray<PbxAddress> pending)
     {
-        while (!pending.IsEmpty && state.IsInFlight(pending.First!))
+        while (!pending.IsEmpty && _state.IsInFlight(pending[0]))
         {
-            pending = pending.Rest;
+            pending = pending.RemoveAt(0);
         }
 
         return pending;
     }
 
-    private static void CancelAttempts(Decision decision, long except)
+    private void CancelAttempts(long? except)
     {
-        var attempts = decision.State.Attempts;
-        for (var i = 0; i < attempts.Count; i++)
+        foreach (var attempt in _state.Attempts)
         {
-            if (attempts[i].Id != except)
+            if (attempt.Id != except)
             {
-                decision.Add(MachineCommand.CancelAttempt(attempts[i].Id));
+                _commands.Add(new CancelAttempt(attempt.Id));
             }
         }
     }
 
-    private static void Backoff(Decision decision, in MachineText reason)
+    // Waits out a backoff before the next round (R6), which starts at the current PBX when `currentFirst`.
+    private void Backoff(MachineText reason, bool currentFirst)
     {
-        ref var next = ref decision.State;
-        var timer = next.NextId;
-        decision.Add(MachineCommand.StartBackoff(timer, next.AttemptNumber));
-        next.Phase = RedundancyState.Failover;
-        next.Reason = reason;
-        next.NextId = timer + 1;
-        next.Attempts = default;
-        next.Pending = default;
-        next.StaggerTimerId = null;
-        next.TimerId = timer;
-        next.NextAttemptAt = null;
+        var timer = _state.NextId;
+        _commands.Add(new StartBackoff(timer));
+        _state = _state with
+        {
+            Phase = RedundancyState.Failover,
+            Reason = reason,
+            NextId = timer + 1,
+            Attempts = [],
+            Pending = [],
+            StaggerTimerId = null,
+            TimerId = timer,
+            NextAttemptAt = null,
+            CurrentFirst = currentFirst,
+        };
     }
 
-    // No attempt, timer or round left pending.
-    private static void Settle(ref MachineState next)
-    {
-        next.Attempts = default;
-        next.Pending = default;
-        next.StaggerTimerId = null;
-        next.TimerId = null;
-        next.NextAttemptAt = null;
-        next.ConnectionId = null;
-        next.CurrentFirst = false;
-    }
+    // Enters `phase` with no attempt, timer, round or connection left pending.
+    private void Settle(RedundancyState phase, MachineText reason) =>
+        _state = _state with
+        {
+            Phase = phase,
+            Reason = reason,
+            Attempts = [],
+            Pending = [],
+            StaggerTimerId = null,
+            TimerId = null,
+            NextAttemptAt = null,
+            ConnectionId = null,
+            CurrentFirst = false,
+        };
 
-    // The state stays as it was (the decision started as a copy of it).
-    private static void Ignore(Decision decision, in MachineText why, bool stale) =>
-        decision.Add(MachineCommand.NoteOf(stale ? MachineNote.StaleEventIgnored : MachineNote.EventIgnored, why));
+    private void AddNote(MachineText text) => _commands.Add(new Note(text));
+
+    // The state stays as it was.
+    private void Ignore(IgnoredEvent what, long attemptId = 0) => AddNote(new MachineText.Ignored(what, attemptId));
 
     private static PbxAddress? Different(PbxAddress? candidate, PbxAddress primary) => candidate == primary ? null : candidate;
 }

@@ -67,7 +67,7 @@ internal static partial class Log
     public static partial void StoreSaveFailed(ILogger logger, string exceptionType, string message);
 
     [LoggerMessage(EventIgnoredId, LogLevel.Debug, "Ignored ({Kind}): {Detail}")]
-    public static partial void EventIgnored(ILogger logger, MachineTextCode kind, string detail);
+    public static partial void EventIgnored(ILogger logger, IgnoredEvent kind, string detail);
 
     [LoggerMessage(ProcessingFailedId, LogLevel.Error, "Processing {Event} failed; the manager goes on with the next event")]
     public static partial void ProcessingFailed(ILogger logger, string @event, Exception exception);
@@ -94,7 +94,7 @@ internal static partial class Log
     public static partial void LoginRejected(ILogger logger, PbxAddress? pbx, string? errorText, long errorCode, string detail);
 
     [LoggerMessage(StaleResultId, LogLevel.Debug, "Ignored ({Kind}): {Detail}")]
-    public static partial void StaleResult(ILogger logger, MachineTextCode kind, string detail);
+    public static partial void StaleResult(ILogger logger, IgnoredEvent kind, string detail);
 
     [LoggerMessage(TransportThrewId, LogLevel.Warning, "The transport threw during an attempt to {Pbx}; counted as a protocol error ({ExceptionType}: {Message})")]
     public static partial void TransportThrew(ILogger logger, PbxAddress pbx, string exceptionType, string message);

@@ -130,20 +130,21 @@ public sealed partial class RedundancyManager
             progress.Answered(notify: false);
         }
 
-        var result = ToResult(outcome);
+        // A transport that returns no outcome at all (a bug) failed the attempt.
+        outcome ??= new AttemptFailed(AttemptFailureKind.ProtocolError, "the transport returned no outcome");
         if (outcome is not LoggedIn login)
         {
-            Post(new AttemptCompleted(request.AttemptId, result));
+            Post(new AttemptCompleted(request.AttemptId, outcome));
             return;
         }
 
-        // The machine sees the login as data; its connection waits here, under the attempt id, until the machine says to
-        // adopt or close it. A login that arrives despite cancellation is closed at once, so that the attempt, and with it
+        // The machine reads the login's data only; its connection waits here, under the attempt id, until the machine says
+        // to adopt or close it. A login that arrives despite cancellation is closed at once, so that the attempt, and with it
         // stop, ends only once it is closed. Any other login waits until the loop has taken it: a stop that comes meanwhile
         // finds that close among the work it drains, and no connection outlives StopAsync.
         var taken = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         _logins[request.AttemptId] = login.Connection;
-        if (cts.IsCancellationRequested || !_events.Writer.TryWrite(new Envelope(new AttemptCompleted(request.AttemptId, result), taken)))
+        if (cts.IsCancellationRequested || !_events.Writer.TryWrite(new Envelope(new AttemptCompleted(request.AttemptId, outcome), taken)))
         {
             if (_logins.TryRemove(request.AttemptId, out var refused))
             {
@@ -155,16 +156,6 @@ public sealed partial class RedundancyManager
 
         await taken.Task.ConfigureAwait(false);
     }
-
-    /// <summary>The machine's view of a transport outcome: data only (a login's connection stays with the shell).</summary>
-    private static AttemptResult ToResult(LoginOutcome outcome) => outcome switch
-    {
-        LoggedIn login => new LoginAccepted(login.Info),
-        Redirected redirect => new RedirectOffered(redirect.Target, redirect.Scheme),
-        Rejected rejected => new LoginDenied(rejected.Code, rejected.Text),
-        AttemptFailed failed => new AttemptUnsuccessful(failed.Kind, failed.Reason),
-        _ => new AttemptUnsuccessful(AttemptFailureKind.ProtocolError, "the transport returned no outcome"),
-    };
 
     /// <summary>Waits for a call the manager stopped waiting for, closes a connection it still returns, and then disposes its sources.</summary>
     private static async Task CloseLateAsync(Task<LoginOutcome> call, CancellationTokenSource cts, CancellationTokenSource? linked, AttemptDeadline? deadline)

@@ -48,15 +48,14 @@ public sealed partial class RedundancyManager
         // The machine marks the reconnect after a loss of the live connection (and its stagger timer) as spread; the wait
         // is random, so the shell picks it. Every other command runs at once.
         TimeSpan? spread = null;
-        for (var i = 0; i < commands.Length; i++)
+        foreach (var command in commands)
         {
-            ref readonly var command = ref commands[i];
-            var delay = command.Spread ? spread ??= ReconnectDelay() : TimeSpan.Zero;
+            var delay = command is Connect { Spread: true } or StartStagger { Spread: true } ? spread ??= ReconnectDelay() : TimeSpan.Zero;
             await ExecuteAsync(command, delay).ConfigureAwait(false);
         }
 
         // The machine adopts or closes every login it is told of; one it did not name (none should be left) is closed.
-        if (@event is AttemptCompleted { Result: LoginAccepted } completed && _logins.TryRemove(completed.AttemptId, out var unnamed))
+        if (@event is AttemptCompleted { Outcome: LoggedIn } completed && _logins.TryRemove(completed.AttemptId, out var unnamed))
         {
             Track(new LiveConnection(unnamed).CloseAsync());
         }
@@ -77,39 +76,38 @@ public sealed partial class RedundancyManager
         Publish(_state);
     }
 
-    /// <summary>Feeds the machine, which writes its next state over <see cref="_state"/>; returns its commands.</summary>
-    private MachineCommands Decide(MachineEvent @event)
+    /// <summary>Feeds the machine: keeps its next state in <see cref="_state"/> and returns its commands.</summary>
+    private IReadOnlyList<MachineCommand> Decide(MachineEvent @event)
     {
-        var commands = default(MachineCommands);
-        RedundancyMachine.Decide(_config, ref _state, @event, ref commands);
+        (_state, var commands) = RedundancyMachine.Decide(_config, _state, @event);
         Volatile.Write(ref _phase, (int)_state.Phase);
         return commands;
     }
 
     private async ValueTask ExecuteAsync(MachineCommand command, TimeSpan delay)
     {
-        switch (command.Kind)
+        switch (command)
         {
-            case MachineCommandKind.Connect:
-                var target = command.Target!;
-                Log.AttemptStarted(_logger, command.AttemptNumber, command.Hop, target, command.Scheme);
+            case Connect connect:
+                var target = connect.Target;
+                Log.AttemptStarted(_logger, connect.AttemptNumber, connect.Hop, target, connect.Scheme);
                 var cts = CancellationTokenSource.CreateLinkedTokenSource(_lifetime.Token);
-                _attempts[command.AttemptId] = cts;
-                var progress = new AttemptProgress(this, command.AttemptId, target);
-                Track(RunAttemptAsync(new PbxLoginRequest(target, command.Scheme, command.AttemptId) { Progress = progress }, delay, cts, progress));
+                _attempts[connect.AttemptId] = cts;
+                var progress = new AttemptProgress(this, connect.AttemptId, target);
+                Track(RunAttemptAsync(new PbxLoginRequest(target, connect.Scheme, connect.AttemptId) { Progress = progress }, delay, cts, progress));
                 break;
-            case MachineCommandKind.StartStagger:
+            case StartStagger stagger:
                 _staggerTimer?.Dispose();
-                _staggerTimerId = command.TimerId;
-                var due = _staggerDelays.For(command.Target!);
+                _staggerTimerId = stagger.TimerId;
+                var due = _staggerDelays.For(stagger.Silent);
                 _staggerTimer = _time.CreateTimer(
                     static s => ((StaggerTimerState)s!).Fire(),
-                    new StaggerTimerState(this, command.TimerId),
+                    new StaggerTimerState(this, stagger.TimerId),
                     due == Timeout.InfiniteTimeSpan ? due : due + delay,
                     Timeout.InfiniteTimeSpan);
                 break;
-            case MachineCommandKind.CancelAttempt:
-                if (_attempts.TryRemove(command.AttemptId, out var attempt))
+            case CancelAttempt cancel:
+                if (_attempts.TryRemove(cancel.AttemptId, out var attempt))
                 {
                     try
                     {
@@ -122,17 +120,17 @@ public sealed partial class RedundancyManager
                 }
 
                 break;
-            case MachineCommandKind.AdoptConnection:
-                if (_logins.TryRemove(command.ConnectionId, out var won))
+            case AdoptConnection adopt:
+                if (_logins.TryRemove(adopt.ConnectionId, out var won))
                 {
                     var live = new LiveConnection(won);
                     Volatile.Write(ref _connection, live);
-                    Track(WatchConnectionAsync(command.ConnectionId, live, _time.GetTimestamp()));
+                    Track(WatchConnectionAsync(adopt.ConnectionId, live, _time.GetTimestamp()));
                 }
 
                 break;
-            case MachineCommandKind.CloseConnection:
-                if (_logins.TryRemove(command.ConnectionId, out var unwanted))
+            case CloseConnection close:
+                if (_logins.TryRemove(close.ConnectionId, out var unwanted))
                 {
                     Track(new LiveConnection(unwanted).CloseAsync());
                 }
@@ -142,22 +140,22 @@ public sealed partial class RedundancyManager
                 }
 
                 break;
-            case MachineCommandKind.StartBackoff:
-                _backoff.RoundFailed(command.TimerId);
+            case StartBackoff backoff:
+                _backoff.RoundFailed(backoff.TimerId);
                 break;
-            case MachineCommandKind.ResetBackoff:
+            case ResetBackoff:
                 _backoff.Reset();
                 break;
-            case MachineCommandKind.Persist:
-                _storeWriter.Save(command.ToRecord(_config));
+            case Persist persist:
+                _storeWriter.Save(persist.ToRecord(_config));
                 break;
-            case MachineCommandKind.Note:
-                LogNote(command.Note, command.Text);
+            case Note note:
+                LogNote(note.Text);
                 break;
         }
     }
 
-    private void Publish(in MachineState state)
+    private void Publish(MachineState state)
     {
         // The machine says when a phase may be announced (Failover once its next attempt time is known).
         if (state.Phase != _publishedPhase && state.IsAnnounceable)
@@ -192,14 +190,14 @@ public sealed partial class RedundancyManager
         }
     }
 
-    private void LogNote(MachineNote note, in MachineText text)
+    private void LogNote(MachineText note)
     {
-        NoteLog.Write(_logger, note, text);
+        NoteLog.Write(_logger, note);
         switch (note)
         {
-            case MachineNote.RedirectFollowed: _metrics.RedirectFollowed(); break;
-            case MachineNote.StandbyLogin: _metrics.StandbyLogin(); break;
-            case MachineNote.AttemptStaggered: _metrics.AttemptStaggered(); break;
+            case MachineText.RedirectFollowed: _metrics.RedirectFollowed(); break;
+            case MachineText.StandbyLogin: _metrics.StandbyLogin(); break;
+            case MachineText.AttemptStaggered: _metrics.AttemptStaggered(); break;
         }
     }
 

@@ -4,82 +4,75 @@ using Innovaphone.Redundancy.Core;
 namespace Innovaphone.Redundancy.Shell;
 
 /// <summary>
-/// Turns the machine's reasons and notes (<see cref="MachineText"/>) into the text of
-/// <see cref="RedundancyStateChange.Reason"/> (and of the few log fields that carry a note in words: events 107, 256,
-/// 306; the other notes are logged with fields of their own by NoteLog). The machine only records codes and arguments,
-/// so that deciding costs no string; the shell formats when it publishes or logs. The wording is public (docs, log
-/// readers): keep it stable.
+/// Words the machine's reasons (<see cref="MachineText"/>) as the text of <see cref="RedundancyStateChange.Reason"/>,
+/// and gives the few log fields that carry words (events 107, 254, 255, 256, 306; NoteLog logs every other part of a
+/// note as a field of its own). The machine only records facts, so that deciding costs no string; the shell words them
+/// when it publishes or logs. The wording is public (docs, log readers): keep it stable.
 /// </summary>
 internal static class MachineTextFormat
 {
-    public static string Format(in MachineText text)
-    {
-        var core = Core(text);
-        return text.Wrap switch
-        {
-            MachineTextWrap.NoPbxReachable => "no PBX reachable; last: " + core,
-            MachineTextWrap.RoundFailed => "no PBX reachable in this round; last: " + core,
-            MachineTextWrap.Unstable => core + "; the connection was unstable, backing off",
-            MachineTextWrap.RejectedRepeatedly => string.Create(
-                CultureInfo.InvariantCulture, $"{core}; {RedundancyMachine.MaxRejectionsElsewhere} rejections in a row by PBXes other than the user's: not retrying"),
-            _ => core,
-        };
-    }
+    /// <summary>The end of the fault reason (and of event 255) after the last of the rejections in a row by PBXes other than the user's (R9).</summary>
+    public static readonly string RejectedRepeatedly = string.Create(
+        CultureInfo.InvariantCulture, $"; {RedundancyMachine.MaxRejectionsElsewhere} rejections in a row by PBXes other than the user's: not retrying");
 
-    private static string Core(in MachineText text) => text.Code switch
+    public static string Format(MachineText text) => text switch
     {
-        MachineTextCode.NotStarted => "not started",
-        MachineTextCode.Started => "started: connecting to the primary PBX",
-        MachineTextCode.StoppedByHost => "stopped by the host",
-        MachineTextCode.LoginRejected => string.Create(CultureInfo.InvariantCulture, $"login rejected by {text.Pbx}: {text.Detail} (error {text.Number})"),
-        MachineTextCode.AttemptFailed => string.Create(CultureInfo.InvariantCulture, $"attempt to {text.Pbx} failed ({text.FailureKind}): {text.Detail}"),
-        MachineTextCode.StandbyLoggedIn => $"logged in to {text.Pbx}, which acts as standby for the user's PBX{Evidence(text)}",
-        MachineTextCode.StandbyLogin => $"standby login at {text.Pbx}",
-        MachineTextCode.LoggedIn => text.Number > 0
-            ? string.Create(CultureInfo.InvariantCulture, $"logged in to {text.Pbx} after {text.Number} redirect(s)")
-            : $"logged in to {text.Pbx}",
-        MachineTextCode.Determined => $"primary {text.Primary}, secondary {text.Other?.ToString() ?? "none"}, user's PBX {text.Pbx}",
-        MachineTextCode.Connected => $"connected to the user's PBX {text.Pbx}",
-        MachineTextCode.ConnectedRedirected => $"connected to the user's PBX {text.Pbx} (redirected)",
-        MachineTextCode.RedirectSchemeRefused =>
-            $"redirect from {text.Pbx} to {text.Other} refused: it changes the scheme from {Scheme(text.SchemeFrom)} to {Scheme(text.SchemeTo)}",
-        MachineTextCode.RedirectLoopRefused =>
-            $"redirect from {text.Pbx} to {text.Other} refused: redirect loop ({string.Join(" -> ", text.Hops)} -> {text.Other})",
-        MachineTextCode.RedirectHopLimitRefused =>
-            string.Create(CultureInfo.InvariantCulture, $"redirect from {text.Pbx} to {text.Other} refused: hop limit of {text.Number} reached"),
-        MachineTextCode.RedirectFollowed => $"{text.Pbx} redirects to {text.Other}",
-        MachineTextCode.Redirected => $"redirected from {text.Pbx} to {text.Other}",
-        MachineTextCode.LoggedOut => $"session logged out by {text.Pbx}: {text.Detail}",
-        MachineTextCode.StandbyBack => $"{text.Pbx} reports the user's PBX is back (StandbyBack)",
-        MachineTextCode.ConnectionLost => $"connection to {text.Pbx} lost: {text.Detail}",
-        MachineTextCode.BackoffOverCurrentFirst => $"backoff over: reconnecting to {text.Pbx} first",
-        MachineTextCode.BackoffOverFromPrimary => "backoff over: next round from the primary PBX",
-        MachineTextCode.StartWhileRunning => "start while already running",
-        MachineTextCode.StopWhileStopped => "stop while already stopped",
-        MachineTextCode.LateAttemptResult => string.Create(CultureInfo.InvariantCulture, $"late result of attempt {text.Number} dropped"),
-        MachineTextCode.StaleConnectionLoss => "loss of a connection that is no longer current",
-        MachineTextCode.StaleBackoffSchedule => "schedule of a backoff that is no longer pending",
-        MachineTextCode.StaleBackoffEnd => "end of a backoff that is no longer pending",
-        MachineTextCode.StaggeredAttempt => $"no answer from {text.Pbx} within the stagger delay: also trying {text.Other}",
-        MachineTextCode.RedirectJoined => $"{text.Pbx} redirects to {text.Other}, which this round is trying already",
-        MachineTextCode.StaleStagger => "stagger timer that is no longer pending",
-        MachineTextCode.StaleAnswer => "answer of an attempt that is no longer in flight",
-        MachineTextCode.LoginRejectedElsewhere => string.Create(
+        MachineText.NotStarted => "not started",
+        MachineText.Started => "started: connecting to the primary PBX",
+        MachineText.StoppedByHost => "stopped by the host",
+        MachineText.BackoffOver { CurrentFirst: { } current } => $"backoff over: reconnecting to {current} first",
+        MachineText.BackoffOver => "backoff over: next round from the primary PBX",
+        MachineText.AttemptFailure t => string.Create(CultureInfo.InvariantCulture, $"attempt to {t.Pbx} failed ({t.Outcome.Kind}): {t.Outcome.Reason}"),
+        MachineText.LoginRejected t => string.Create(CultureInfo.InvariantCulture, $"login rejected by {t.Pbx}: {t.Outcome.Text} (error {t.Outcome.Code})")
+            + (t.Repeatedly ? RejectedRepeatedly : string.Empty),
+        MachineText.LoginRejectedElsewhere t => string.Create(
             CultureInfo.InvariantCulture,
-            $"login rejected by {text.Pbx}, which is not the user's PBX ({text.Other?.ToString() ?? "the user's PBX is not known"}): {text.Detail} (error {text.Number}); trying on"),
-        MachineTextCode.StandbyCorrected => text.Other is { } home
-            ? $"{text.Pbx} sent StandbyBack, so it had kept the user as standby: the user's PBX is {home} again"
-            : $"{text.Pbx} sent StandbyBack, so it had kept the user as standby: the user's PBX is not known until the next login",
-        _ => throw new ArgumentOutOfRangeException(nameof(text), text.Code, "Unknown machine text."),
+            $"login rejected by {t.Pbx}, which is not the user's PBX ({t.Home?.ToString() ?? "the user's PBX is not known"}): {t.Outcome.Text} (error {t.Outcome.Code}); trying on"),
+        MachineText.HomeLogin { Redirects: > 0 } t => $"connected to the user's PBX {t.Pbx} (redirected)",
+        MachineText.HomeLogin t => $"connected to the user's PBX {t.Pbx}",
+        MachineText.StandbyLogin t => $"standby login at {t.Pbx}",
+        MachineText.Determined t => $"primary {t.Primary}, secondary {t.Secondary?.ToString() ?? "none"}, user's PBX {t.Home}",
+        MachineText.RedirectFollowed t => $"redirected from {t.From} to {t.To}",
+        MachineText.RedirectJoined t => $"{t.From} redirects to {t.To}, which this round is trying already",
+        MachineText.RedirectRefused t => $"redirect from {t.From} to {t.To} refused: {RefusalDetail(t)}",
+        MachineText.AttemptStaggered t => $"no answer from {t.Silent} within the stagger delay: also trying {t.Next}",
+        MachineText.RoundFailed t => "no PBX reachable; last: " + Format(t.Last),
+        MachineText.ConnectionEnded t => Ended(t) + (t.BackingOff ? "; the connection was unstable, backing off" : string.Empty),
+        MachineText.StandbyCorrected { Home: { } home } t =>
+            $"{t.Standby} sent StandbyBack, so it had kept the user as standby: the user's PBX is {home} again",
+        MachineText.StandbyCorrected t =>
+            $"{t.Standby} sent StandbyBack, so it had kept the user as standby: the user's PBX is not known until the next login",
+        MachineText.Ignored t => Ignored(t),
+        _ => throw new ArgumentOutOfRangeException(nameof(text), text.GetType().Name, "Unknown machine text."),
     };
 
-    // Why a login is a standby login (R4): what the PBX said, or the evidence of the inference.
-    private static string Evidence(in MachineText text) => (StandbyEvidence)text.Number switch
+    /// <summary>Why a redirect was refused: the wording after "refused: " in the reason, and the Detail field of event 254.</summary>
+    public static string RefusalDetail(MachineText.RedirectRefused refused) => refused switch
     {
-        StandbyEvidence.SaidStandby => " (the PBX says so)",
-        StandbyEvidence.HomeTopology => $" (inferred: it can stand in for the user's PBX {text.Other} by that PBX's alt/master)",
-        StandbyEvidence.DirectElsewhere => $" (inferred: reached without a redirect, not the user's PBX {text.Other})",
-        _ => string.Empty,
+        MachineText.RedirectSchemeRefused t => $"it changes the scheme from {Scheme(t.Scheme)} to {Scheme(t.Asked)}",
+        MachineText.RedirectLoopRefused t => $"redirect loop ({string.Join(" -> ", t.Hops)} -> {t.To})",
+        MachineText.RedirectHopLimitRefused t => string.Create(CultureInfo.InvariantCulture, $"hop limit of {t.Limit} reached"),
+        _ => throw new ArgumentOutOfRangeException(nameof(refused), refused.GetType().Name, "Unknown redirect refusal."),
+    };
+
+    private static string Ended(MachineText.ConnectionEnded t) => t.Loss.Kind switch
+    {
+        ConnectionLossKind.LoggedOut => $"session logged out by {t.Pbx}: {t.Loss.Reason}",
+        ConnectionLossKind.StandbyBack => $"{t.Pbx} reports the user's PBX is back (StandbyBack)",
+        _ => $"connection to {t.Pbx} lost: {t.Loss.Reason}",
+    };
+
+    private static string Ignored(MachineText.Ignored t) => t.Event switch
+    {
+        IgnoredEvent.StartWhileRunning => "start while already running",
+        IgnoredEvent.StopWhileStopped => "stop while already stopped",
+        IgnoredEvent.LateAttemptResult => string.Create(CultureInfo.InvariantCulture, $"late result of attempt {t.AttemptId} dropped"),
+        IgnoredEvent.StaleConnectionLoss => "loss of a connection that is no longer current",
+        IgnoredEvent.StaleBackoffSchedule => "schedule of a backoff that is no longer pending",
+        IgnoredEvent.StaleBackoffEnd => "end of a backoff that is no longer pending",
+        IgnoredEvent.StaleStagger => "stagger timer that is no longer pending",
+        IgnoredEvent.StaleAnswer => "answer of an attempt that is no longer in flight",
+        _ => throw new ArgumentOutOfRangeException(nameof(t), t.Event, "Unknown ignored event."),
     };
 
     private static string Scheme(PbxScheme scheme) => scheme == PbxScheme.Wss ? "wss" : "ws";

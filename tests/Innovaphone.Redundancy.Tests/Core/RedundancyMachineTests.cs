@@ -19,25 +19,28 @@ public sealed class RedundancyMachineTests
 
     private void Feed(MachineEvent @event, MachineConfig? config = null)
     {
-        var commands = default(MachineCommands);
-        RedundancyMachine.Decide(config ?? Config, ref _state, @event, ref commands);
-        _commands = commands.ToArray();
+        (_state, var commands) = RedundancyMachine.Decide(config ?? Config, _state, @event);
+        _commands = [.. commands];
     }
 
-    private MachineCommand LastConnect => Commands(MachineCommandKind.Connect).Should().ContainSingle().Subject;
+    private Connect LastConnect => Commands<Connect>().Should().ContainSingle().Subject;
 
-    private IEnumerable<MachineCommand> Commands(MachineCommandKind kind) => _commands.Where(c => c.Kind == kind);
+    private IEnumerable<T> Commands<T>()
+        where T : MachineCommand => _commands.OfType<T>();
 
-    private IEnumerable<MachineCommand> Notes(MachineNote note) => Commands(MachineCommandKind.Note).Where(c => c.Note == note);
+    private static bool Spread(MachineCommand command) => command is Connect { Spread: true } or StartStagger { Spread: true };
+
+    private IEnumerable<T> Notes<T>()
+        where T : MachineText => Commands<Note>().Select(n => n.Text).OfType<T>();
 
     private void Succeed(PbxLoginInfo? info = null) =>
-        Feed(new AttemptCompleted(_state.AttemptId!.Value, new LoginAccepted(info ?? PbxLoginInfo.None)));
+        Feed(new AttemptCompleted(_state.AttemptId!.Value, new LoggedIn(null!, info ?? PbxLoginInfo.None)));
 
     private void Fail(AttemptFailureKind kind = AttemptFailureKind.Unreachable) =>
-        Feed(new AttemptCompleted(_state.AttemptId!.Value, new AttemptUnsuccessful(kind, "test")));
+        Feed(new AttemptCompleted(_state.AttemptId!.Value, new AttemptFailed(kind, "test")));
 
     private void Redirect(PbxAddress target, PbxScheme scheme = PbxScheme.Wss) =>
-        Feed(new AttemptCompleted(_state.AttemptId!.Value, new RedirectOffered(target, scheme)));
+        Feed(new AttemptCompleted(_state.AttemptId!.Value, new Redirected(target, scheme)));
 
     private void Lose(ConnectionLossKind kind = ConnectionLossKind.Closed, bool unstable = false) =>
         Feed(new ConnectionLost(_state.ConnectionId!.Value, new ConnectionLoss(kind, "test"), unstable));
@@ -91,7 +94,7 @@ public sealed class RedundancyMachineTests
         Feed(new StartRequested(new RedundancyRecord(Master, Slave1, null)));
         Redirect(Slave2, PbxScheme.Ws);
 
-        Notes(MachineNote.RedirectRefused).Should().Contain(n => MachineTextFormat.Format(n.Text).Contains("scheme", StringComparison.Ordinal));
+        Notes<MachineText.RedirectRefused>().Should().Contain(n => MachineTextFormat.Format(n).Contains("scheme", StringComparison.Ordinal));
         LastConnect.Target.Should().Be(Slave1, "the refused attempt counts as failed and the round goes on with the secondary");
     }
 
@@ -102,7 +105,7 @@ public sealed class RedundancyMachineTests
         Redirect(Slave2);
         Redirect(Master);
 
-        Notes(MachineNote.RedirectRefused).Should().Contain(n => MachineTextFormat.Format(n.Text).Contains("loop", StringComparison.Ordinal));
+        Notes<MachineText.RedirectRefused>().Should().Contain(n => MachineTextFormat.Format(n).Contains("loop", StringComparison.Ordinal));
         _state.Phase.Should().Be(RedundancyState.Failover);
     }
 
@@ -111,13 +114,13 @@ public sealed class RedundancyMachineTests
     {
         var config = Config with { MaxRedirectHops = 2 };
         Feed(new StartRequested(null), config);
-        Feed(new AttemptCompleted(_state.AttemptId!.Value, new RedirectOffered(Slave1, PbxScheme.Wss)), config);
-        Feed(new AttemptCompleted(_state.AttemptId!.Value, new RedirectOffered(Slave2, PbxScheme.Wss)), config);
-        Commands(MachineCommandKind.Connect).Should().ContainSingle();
-        Feed(new AttemptCompleted(_state.AttemptId!.Value, new RedirectOffered(Standby, PbxScheme.Wss)), config);
+        Feed(new AttemptCompleted(_state.AttemptId!.Value, new Redirected(Slave1, PbxScheme.Wss)), config);
+        Feed(new AttemptCompleted(_state.AttemptId!.Value, new Redirected(Slave2, PbxScheme.Wss)), config);
+        Commands<Connect>().Should().ContainSingle();
+        Feed(new AttemptCompleted(_state.AttemptId!.Value, new Redirected(Standby, PbxScheme.Wss)), config);
 
-        Notes(MachineNote.RedirectRefused).Should().Contain(n => MachineTextFormat.Format(n.Text).Contains("hop limit", StringComparison.Ordinal));
-        Commands(MachineCommandKind.Connect).Should().BeEmpty();
+        Notes<MachineText.RedirectRefused>().Should().Contain(n => MachineTextFormat.Format(n).Contains("hop limit", StringComparison.Ordinal));
+        Commands<Connect>().Should().BeEmpty();
         _state.Phase.Should().Be(RedundancyState.Failover);
     }
 
@@ -131,7 +134,7 @@ public sealed class RedundancyMachineTests
         _state.Phase.Should().Be(RedundancyState.Connected);
         _state.Secondary.Should().Be(Slave2);
         _state.Home.Should().Be(Slave2);
-        Commands(MachineCommandKind.Persist).Should().ContainSingle().Which.ToRecord(Config).Should().Be(new RedundancyRecord(Master, Slave2, Slave2) { HomeMaster = Master }, "the hints of the user's PBX are kept for R4");
+        Commands<Persist>().Should().ContainSingle().Which.ToRecord(Config).Should().Be(new RedundancyRecord(Master, Slave2, Slave2) { HomeMaster = Master }, "the hints of the user's PBX are kept for R4");
     }
 
     [Fact]
@@ -148,7 +151,7 @@ public sealed class RedundancyMachineTests
     {
         var config = Config with { Primary = Slave1 };
         Feed(new StartRequested(null), config);
-        Feed(new AttemptCompleted(_state.AttemptId!.Value, new LoginAccepted(new PbxLoginInfo(false, null, Master))), config);
+        Feed(new AttemptCompleted(_state.AttemptId!.Value, new LoggedIn(null!, new PbxLoginInfo(false, null, Master))), config);
 
         _state.Secondary.Should().Be(Master);
     }
@@ -159,13 +162,13 @@ public sealed class RedundancyMachineTests
         // Configured at slave S1, user on slave S2: S1 is down, the stored secondary S2 takes the login directly.
         var config = Config with { Primary = Slave1 };
         Feed(new StartRequested(new RedundancyRecord(Slave1, Slave2, Slave2)), config);
-        Feed(new AttemptCompleted(_state.AttemptId!.Value, new AttemptUnsuccessful(AttemptFailureKind.Unreachable, "test")), config);
-        Feed(new AttemptCompleted(_state.AttemptId!.Value, new LoginAccepted(new PbxLoginInfo(false, null, Master))), config);
+        Feed(new AttemptCompleted(_state.AttemptId!.Value, new AttemptFailed(AttemptFailureKind.Unreachable, "test")), config);
+        Feed(new AttemptCompleted(_state.AttemptId!.Value, new LoggedIn(null!, new PbxLoginInfo(false, null, Master))), config);
 
         _state.Phase.Should().Be(RedundancyState.Connected);
         _state.Home.Should().Be(Slave2);
         _state.Secondary.Should().Be(Master, "not redirected: the master of the PBX we ended on stands by for it");
-        Commands(MachineCommandKind.Persist).Should().ContainSingle().Which.ToRecord(config).Should().Be(new RedundancyRecord(Slave1, Master, Slave2) { HomeMaster = Master });
+        Commands<Persist>().Should().ContainSingle().Which.ToRecord(config).Should().Be(new RedundancyRecord(Slave1, Master, Slave2) { HomeMaster = Master });
     }
 
     [Fact]
@@ -220,8 +223,8 @@ public sealed class RedundancyMachineTests
         _state.Phase.Should().Be(RedundancyState.Standby);
         _state.Secondary.Should().Be(Slave2);
         _state.ToConnInfo(Config).Should().Be(new ConnInfo(true, true, Slave2, Master, Slave2, null));
-        Commands(MachineCommandKind.Persist).Should().BeEmpty();
-        Commands(MachineCommandKind.CloseConnection).Should().BeEmpty();
+        Commands<Persist>().Should().BeEmpty();
+        Commands<CloseConnection>().Should().BeEmpty();
     }
 
     [Fact]
@@ -253,8 +256,8 @@ public sealed class RedundancyMachineTests
         Fail();
 
         _state.Phase.Should().Be(RedundancyState.Failover);
-        var timer = Commands(MachineCommandKind.StartBackoff).Should().ContainSingle().Subject.TimerId;
-        Commands(MachineCommandKind.Connect).Should().BeEmpty("between rounds there is a backoff");
+        var timer = Commands<StartBackoff>().Should().ContainSingle().Subject.TimerId;
+        Commands<Connect>().Should().BeEmpty("between rounds there is a backoff");
 
         Feed(new BackoffScheduled(timer, DateTimeOffset.UnixEpoch, TimeSpan.FromSeconds(1)));
         _state.NextAttemptAt.Should().Be(DateTimeOffset.UnixEpoch);
@@ -273,7 +276,7 @@ public sealed class RedundancyMachineTests
         Fail();
 
         _state.Phase.Should().Be(RedundancyState.Failover);
-        Commands(MachineCommandKind.StartBackoff).Should().ContainSingle();
+        Commands<StartBackoff>().Should().ContainSingle();
     }
 
     [Theory]
@@ -297,7 +300,7 @@ public sealed class RedundancyMachineTests
         while (_state.Phase != RedundancyState.Failover)
         {
             Fail();
-            targets.AddRange(Commands(MachineCommandKind.Connect).Select(c => c.Target));
+            targets.AddRange(Commands<Connect>().Select(c => c.Target));
         }
 
         var expected = scenario switch
@@ -314,11 +317,11 @@ public sealed class RedundancyMachineTests
     {
         Feed(new StartRequested(null));
         Succeed();
-        Commands(MachineCommandKind.ResetBackoff).Should().BeEmpty("the backoff is reset only once the connection proved stable");
+        Commands<ResetBackoff>().Should().BeEmpty("the backoff is reset only once the connection proved stable");
 
         Lose();
 
-        Commands(MachineCommandKind.ResetBackoff).Should().ContainSingle();
+        Commands<ResetBackoff>().Should().ContainSingle();
         LastConnect.Target.Should().Be(Master);
     }
 
@@ -332,8 +335,8 @@ public sealed class RedundancyMachineTests
 
         _state.Phase.Should().Be(RedundancyState.Connecting);
         LastConnect.Target.Should().Be(Slave2, "R7: the current PBX first, at once: one early loss may be chance");
-        Commands(MachineCommandKind.StartBackoff).Should().BeEmpty();
-        Commands(MachineCommandKind.ResetBackoff).Should().BeEmpty("an early loss does not end the episode");
+        Commands<StartBackoff>().Should().BeEmpty();
+        Commands<ResetBackoff>().Should().BeEmpty("an early loss does not end the episode");
     }
 
     [Fact]
@@ -347,9 +350,9 @@ public sealed class RedundancyMachineTests
         Lose(unstable: true);
 
         _state.Phase.Should().Be(RedundancyState.Failover);
-        Commands(MachineCommandKind.Connect).Should().BeEmpty();
-        Commands(MachineCommandKind.ResetBackoff).Should().BeEmpty("the episode goes on, so the next backoff is longer");
-        var timer = Commands(MachineCommandKind.StartBackoff).Should().ContainSingle().Subject.TimerId;
+        Commands<Connect>().Should().BeEmpty();
+        Commands<ResetBackoff>().Should().BeEmpty("the episode goes on, so the next backoff is longer");
+        var timer = Commands<StartBackoff>().Should().ContainSingle().Subject.TimerId;
 
         Feed(new BackoffElapsed(timer));
         LastConnect.Target.Should().Be(Slave2, "R7: the current PBX first, after the backoff");
@@ -369,19 +372,19 @@ public sealed class RedundancyMachineTests
 
         _state.Phase.Should().Be(RedundancyState.Connecting);
         LastConnect.Target.Should().Be(Master);
-        Commands(MachineCommandKind.StartBackoff).Should().BeEmpty();
+        Commands<StartBackoff>().Should().BeEmpty();
     }
 
     [Fact]
     public void R9_Rejected_FaultsWithoutRetry()
     {
         Feed(new StartRequested(new RedundancyRecord(Master, Slave1, Master)));
-        Feed(new AttemptCompleted(_state.AttemptId!.Value, new LoginDenied(1, "wrong password")));
+        Feed(new AttemptCompleted(_state.AttemptId!.Value, new Rejected(1, "wrong password")));
 
         _state.Phase.Should().Be(RedundancyState.Faulted);
         MachineTextFormat.Format(_state.Reason).Should().Contain("wrong password");
-        Commands(MachineCommandKind.Connect).Should().BeEmpty();
-        Commands(MachineCommandKind.StartBackoff).Should().BeEmpty();
+        Commands<Connect>().Should().BeEmpty();
+        Commands<StartBackoff>().Should().BeEmpty();
     }
 
     [Fact]
@@ -389,12 +392,12 @@ public sealed class RedundancyMachineTests
     {
         // The user's PBX is Slave1 (stored); the primary Master rejects: the secondary is tried next, nothing faults.
         Feed(new StartRequested(new RedundancyRecord(Master, Slave1, Slave1)));
-        Feed(new AttemptCompleted(_state.AttemptId!.Value, new LoginDenied(1, "unknown user")));
+        Feed(new AttemptCompleted(_state.AttemptId!.Value, new Rejected(1, "unknown user")));
 
         _state.Phase.Should().Be(RedundancyState.Connecting);
         _state.RejectionsElsewhere.Should().Be(1);
         LastConnect.Target.Should().Be(Slave1);
-        MachineTextFormat.Format(Notes(MachineNote.LoginRejectedElsewhere).Should().ContainSingle().Subject.Text)
+        MachineTextFormat.Format(Notes<MachineText.LoginRejectedElsewhere>().Should().ContainSingle().Subject)
             .Should().Contain("which is not the user's PBX (slave1.example.com/PBX0)");
     }
 
@@ -402,10 +405,10 @@ public sealed class RedundancyMachineTests
     public void R9_RejectionsElsewhere_TheThirdInARowFaults_ALoginBetweenStartsAgain()
     {
         Feed(new StartRequested(new RedundancyRecord(Master, Slave1, Slave1)));
-        Feed(new AttemptCompleted(_state.AttemptId!.Value, new LoginDenied(1, "no")));
+        Feed(new AttemptCompleted(_state.AttemptId!.Value, new Rejected(1, "no")));
         Fail();
         Feed(new BackoffElapsed(_state.TimerId!.Value));
-        Feed(new AttemptCompleted(_state.AttemptId!.Value, new LoginDenied(1, "no")));
+        Feed(new AttemptCompleted(_state.AttemptId!.Value, new Rejected(1, "no")));
         _state.RejectionsElsewhere.Should().Be(2);
         Succeed(new PbxLoginInfo(Standby: false));
         _state.RejectionsElsewhere.Should().Be(0, "a login ends the series");
@@ -420,7 +423,7 @@ public sealed class RedundancyMachineTests
             }
 
             _state.AttemptTarget.Should().Be(Master);
-            Feed(new AttemptCompleted(_state.AttemptId!.Value, new LoginDenied(1, "no")));
+            Feed(new AttemptCompleted(_state.AttemptId!.Value, new Rejected(1, "no")));
             if (i < RedundancyMachine.MaxRejectionsElsewhere)
             {
                 Fail();
@@ -436,10 +439,10 @@ public sealed class RedundancyMachineTests
     {
         Feed(new StartRequested(null));
         Redirect(Slave2);
-        Feed(new AttemptCompleted(_state.AttemptId!.Value, new LoginDenied(1, "busy")));
+        Feed(new AttemptCompleted(_state.AttemptId!.Value, new Rejected(1, "busy")));
 
         _state.Phase.Should().Be(RedundancyState.Failover, "the redirect proved the credentials: back off and try again");
-        Notes(MachineNote.LoginRejectedElsewhere).Should().ContainSingle();
+        Notes<MachineText.LoginRejectedElsewhere>().Should().ContainSingle();
     }
 
     [Fact]
@@ -447,8 +450,8 @@ public sealed class RedundancyMachineTests
     {
         // Slave1 was the user's PBX and named Master its master; now Slave1 itself redirects to Master.
         Feed(new StartRequested(new RedundancyRecord(Slave1, null, Slave1) { HomeMaster = Master }), Config with { Primary = Slave1 });
-        Feed(new AttemptCompleted(_state.AttemptId!.Value, new RedirectOffered(Master, PbxScheme.Wss)), Config with { Primary = Slave1 });
-        Feed(new AttemptCompleted(_state.AttemptId!.Value, new LoginAccepted(PbxLoginInfo.None)), Config with { Primary = Slave1 });
+        Feed(new AttemptCompleted(_state.AttemptId!.Value, new Redirected(Master, PbxScheme.Wss)), Config with { Primary = Slave1 });
+        Feed(new AttemptCompleted(_state.AttemptId!.Value, new LoggedIn(null!, PbxLoginInfo.None)), Config with { Primary = Slave1 });
 
         _state.Phase.Should().Be(RedundancyState.Connected, "the user's PBX is up and sent the user on: Master is the user's PBX now");
         _state.Home.Should().Be(Master);
@@ -463,7 +466,7 @@ public sealed class RedundancyMachineTests
         var pbx = reached switch { "standby" => Standby, "master" => Master, _ => Slave2 };
         var config = Config with { Primary = pbx };
         Feed(new StartRequested(new RedundancyRecord(pbx, null, Slave1) { HomeAlternative = Standby, HomeMaster = Master }), config);
-        Feed(new AttemptCompleted(_state.AttemptId!.Value, new LoginAccepted(PbxLoginInfo.None)), config);
+        Feed(new AttemptCompleted(_state.AttemptId!.Value, new LoggedIn(null!, PbxLoginInfo.None)), config);
 
         _state.Phase.Should().Be(standby ? RedundancyState.Standby : RedundancyState.Connected);
         _state.Home.Should().Be(standby ? Slave1 : pbx);
@@ -475,7 +478,7 @@ public sealed class RedundancyMachineTests
         // The user's PBX is a master with an explicit standby; any slave of it can stand in (the concept's table).
         var config = Config with { Primary = Slave2 };
         Feed(new StartRequested(new RedundancyRecord(Slave2, null, Master) { HomeAlternative = Standby }), config);
-        Feed(new AttemptCompleted(_state.AttemptId!.Value, new LoginAccepted(new PbxLoginInfo(Master: Master))), config);
+        Feed(new AttemptCompleted(_state.AttemptId!.Value, new LoggedIn(null!, new PbxLoginInfo(Master: Master))), config);
 
         _state.Phase.Should().Be(RedundancyState.Standby);
     }
@@ -493,8 +496,8 @@ public sealed class RedundancyMachineTests
         _state.Home.Should().Be(Slave1);
         _state.Secondary.Should().Be(Slave1);
         _state.HomeTopology.Should().Be(new PbxLoginInfo(Master: Master));
-        Notes(MachineNote.StandbyCorrected).Should().ContainSingle();
-        Commands(MachineCommandKind.Persist).Should().ContainSingle().Which.ToRecord(Config)
+        Notes<MachineText.StandbyCorrected>().Should().ContainSingle();
+        Commands<Persist>().Should().ContainSingle().Which.ToRecord(Config)
             .Should().Be(new RedundancyRecord(Master, Slave1, Slave1) { HomeMaster = Master });
         LastConnect.Target.Should().Be(Master, "R8: the normal procedure from the primary");
     }
@@ -507,14 +510,14 @@ public sealed class RedundancyMachineTests
         Lose(ConnectionLossKind.LoggedOut);
 
         _state.Phase.Should().Be(RedundancyState.Faulted);
-        Commands(MachineCommandKind.Connect).Should().BeEmpty();
+        Commands<Connect>().Should().BeEmpty();
     }
 
     [Fact]
     public void R9_StartAfterFault_BeginsAnew()
     {
         Feed(new StartRequested(null));
-        Feed(new AttemptCompleted(_state.AttemptId!.Value, new LoginDenied(1, "wrong password")));
+        Feed(new AttemptCompleted(_state.AttemptId!.Value, new Rejected(1, "wrong password")));
         Feed(new StartRequested(null));
 
         _state.Phase.Should().Be(RedundancyState.Connecting);
@@ -527,8 +530,8 @@ public sealed class RedundancyMachineTests
         var config = Config with { Phys = "berlin" };
         _state.ToConnInfo(config).Should().Be(new ConnInfo(false, false, null, Master, null, "berlin"));
         Feed(new StartRequested(null), config);
-        Feed(new AttemptCompleted(_state.AttemptId!.Value, new RedirectOffered(Slave2, PbxScheme.Wss)), config);
-        Feed(new AttemptCompleted(_state.AttemptId!.Value, new LoginAccepted(PbxLoginInfo.None)), config);
+        Feed(new AttemptCompleted(_state.AttemptId!.Value, new Redirected(Slave2, PbxScheme.Wss)), config);
+        Feed(new AttemptCompleted(_state.AttemptId!.Value, new LoggedIn(null!, PbxLoginInfo.None)), config);
 
         _state.ToConnInfo(config).Should().Be(new ConnInfo(true, false, Slave2, Master, Slave2, "berlin"));
     }
@@ -539,15 +542,15 @@ public sealed class RedundancyMachineTests
         Feed(new StartRequested(null));
         var attempt = _state.AttemptId!.Value;
         Feed(new StopRequested());
-        _commands.Should().Contain(MachineCommand.CancelAttempt(attempt));
-        Commands(MachineCommandKind.ResetBackoff).Should().ContainSingle();
+        _commands.Should().Contain(new CancelAttempt(attempt));
+        Commands<ResetBackoff>().Should().ContainSingle();
         _state.Phase.Should().Be(RedundancyState.Stopped);
 
         Feed(new StartRequested(null));
         Succeed();
         var connection = _state.ConnectionId!.Value;
         Feed(new StopRequested());
-        _commands.Should().Contain(MachineCommand.CloseConnection(connection));
+        _commands.Should().Contain(new CloseConnection(connection));
         _state.ToConnInfo(Config).Up.Should().BeFalse();
     }
 
@@ -558,7 +561,7 @@ public sealed class RedundancyMachineTests
         var attempt = _state.AttemptId!.Value;
         Succeed(new PbxLoginInfo(Standby: false));
 
-        Commands(MachineCommandKind.AdoptConnection).Should().ContainSingle().Which.ConnectionId.Should().Be(attempt);
+        Commands<AdoptConnection>().Should().ContainSingle().Which.ConnectionId.Should().Be(attempt);
         _state.ConnectionId.Should().Be(attempt);
     }
 
@@ -568,15 +571,15 @@ public sealed class RedundancyMachineTests
     public void ReconnectAfterALoss_IsMarkedForSpreading_OtherAttemptsAreNot(ConnectionLossKind kind)
     {
         Feed(new StartRequested(new RedundancyRecord(Master, Slave1, Slave1)));
-        Commands(MachineCommandKind.Connect).Should().OnlyContain(c => !c.Spread, "a start is not a reconnect");
+        Commands<Connect>().Should().OnlyContain(c => !c.Spread, "a start is not a reconnect");
         Redirect(Slave1);
         Succeed(new PbxLoginInfo(Standby: false));
 
         Lose(kind);
 
-        _commands.Where(c => c.Kind is MachineCommandKind.Connect or MachineCommandKind.StartStagger).Should().NotBeEmpty().And.OnlyContain(c => c.Spread);
+        _commands.Where(c => c is Connect or StartStagger).Should().NotBeEmpty().And.OnlyContain(c => Spread(c));
         Fail();
-        Commands(MachineCommandKind.Connect).Should().ContainSingle().Which.Spread.Should().BeFalse("only the first attempt after the loss is spread");
+        Commands<Connect>().Should().ContainSingle().Which.Spread.Should().BeFalse("only the first attempt after the loss is spread");
     }
 
     [Fact]
@@ -600,11 +603,11 @@ public sealed class RedundancyMachineTests
         Fail();
         var before = _state;
 
-        Feed(new AttemptCompleted(stale, new LoginAccepted(PbxLoginInfo.None)));
+        Feed(new AttemptCompleted(stale, new LoggedIn(null!, PbxLoginInfo.None)));
         _state.Should().Be(before);
         _commands.Should().HaveCount(2);
-        _commands[0].Note.Should().Be(MachineNote.StaleEventIgnored);
-        _commands[1].Should().Be(MachineCommand.CloseConnection(stale), "the late login's connection is closed, never adopted");
+        _commands[0].Should().Be(new Note(new MachineText.Ignored(IgnoredEvent.LateAttemptResult, stale)));
+        _commands[1].Should().Be(new CloseConnection(stale), "the late login's connection is closed, never adopted");
 
         Feed(new BackoffElapsed(12345));
         _state.Should().Be(before);
@@ -620,6 +623,6 @@ public sealed class RedundancyMachineTests
         Feed(new StartRequested(null));
 
         _state.Should().Be(before);
-        Commands(MachineCommandKind.Connect).Should().BeEmpty();
+        Commands<Connect>().Should().BeEmpty();
     }
 }

@@ -35,16 +35,12 @@ public sealed partial class StateDiagramTests
         {
             var @event = MachinePropertyTests.PickEvent(state, choice, issued);
             var from = state.Phase;
-            var commands = default(MachineCommands);
-            RedundancyMachine.Decide(MachinePropertyTests.Config, ref state, @event, ref commands);
+            (state, var commands) = RedundancyMachine.Decide(MachinePropertyTests.Config, state, @event);
             var connected = false;
-            foreach (var command in commands)
+            foreach (var connect in commands.OfType<Connect>())
             {
-                if (command.Kind == MachineCommandKind.Connect)
-                {
-                    issued.Add(command.AttemptId);
-                    connected = true;
-                }
+                issued.Add(connect.AttemptId);
+                connected = true;
             }
 
             // A change of state, or a state kept while a new attempt starts (next candidate, next redirect hop).

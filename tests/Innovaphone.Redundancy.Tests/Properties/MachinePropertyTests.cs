@@ -46,10 +46,8 @@ public sealed class MachinePropertyTests
         {
             var @event = PickEvent(state, choice, issued);
             var before = state;
-            var commands = default(MachineCommands);
-            RedundancyMachine.Decide(Config, ref state, @event, ref commands);
+            (state, var commands) = RedundancyMachine.Decide(Config, state, @event);
             _reached.Add(state.Phase);
-            commands.Length.Should().BeLessThanOrEqualTo(MachineCommands.Capacity);
 
             // I2: the attempts in flight, as the shell sees them from the commands, are the machine's; a bounded number.
             if (@event is AttemptCompleted done)
@@ -59,19 +57,19 @@ public sealed class MachinePropertyTests
 
             foreach (var command in commands)
             {
-                switch (command.Kind)
+                switch (command)
                 {
-                    case MachineCommandKind.CancelAttempt:
-                        inFlight.Remove(command.AttemptId).Should().BeTrue("only an attempt in flight is cancelled");
-                        cancelled.Add(command.AttemptId);
+                    case CancelAttempt cancel:
+                        inFlight.Remove(cancel.AttemptId).Should().BeTrue("only an attempt in flight is cancelled");
+                        cancelled.Add(cancel.AttemptId);
                         break;
-                    case MachineCommandKind.Connect:
-                        inFlight.Add(command.AttemptId);
-                        issued.Add(command.AttemptId);
-                        if (command.Hop == 0 && before.Attempts.Count > 0 && @event is not (StartRequested or StopRequested))
+                    case Connect connect:
+                        inFlight.Add(connect.AttemptId);
+                        issued.Add(connect.AttemptId);
+                        if (connect.Hop == 0 && before.Attempts.Length > 0 && @event is not (StartRequested or StopRequested))
                         {
                             // Staggered: a further candidate of the round, in the round's order, never one already in flight.
-                            new[] { before.Pending.First, before.Pending.Second, before.Pending.Third }.Should().Contain(command.Target, "a staggered start is a candidate of the round");
+                            before.Pending.Should().Contain(connect.Target, "a staggered start is a candidate of the round");
                         }
 
                         break;
@@ -79,19 +77,19 @@ public sealed class MachinePropertyTests
             }
 
             // Every login the machine is told of is either adopted (and then is the live connection) or closed, once.
-            if (@event is AttemptCompleted { Result: LoginAccepted } login)
+            if (@event is AttemptCompleted { Outcome: LoggedIn } login)
             {
-                var fate = commands.Where(c => c.Kind is MachineCommandKind.AdoptConnection or MachineCommandKind.CloseConnection && c.ConnectionId == login.AttemptId).ToList();
+                var fate = commands.Where(c => c is AdoptConnection adopt && adopt.ConnectionId == login.AttemptId || c is CloseConnection close && close.ConnectionId == login.AttemptId).ToList();
                 fate.Should().ContainSingle("a login's connection is adopted or closed, never left to the shell to guess");
-                if (fate[0].Kind == MachineCommandKind.AdoptConnection)
+                if (fate[0] is AdoptConnection)
                 {
                     state.ConnectionId.Should().Be(login.AttemptId);
                 }
             }
 
-            inFlight.Should().BeEquivalentTo(Enumerable.Range(0, state.Attempts.Count).Select(i => state.Attempts[i].Id), "the attempts in flight match the commands");
-            inFlight.Count.Should().BeLessThanOrEqualTo(AttemptSet.Capacity, "I2: a bounded number of attempts in flight");
-            Enumerable.Range(0, state.Attempts.Count).Select(i => state.Attempts[i].Target).Should().OnlyHaveUniqueItems("I2: never two attempts to one PBX");
+            inFlight.Should().BeEquivalentTo(state.Attempts.Select(a => a.Id), "the attempts in flight match the commands");
+            inFlight.Count.Should().BeLessThanOrEqualTo(3, "I2: a bounded number of attempts in flight (one per PBX of the round)");
+            state.Attempts.Select(a => a.Target).Should().OnlyHaveUniqueItems("I2: never two attempts to one PBX");
 
             // A cancelled attempt's late result never wins.
             if (state.ConnectionId is long held)
@@ -110,7 +108,7 @@ public sealed class MachinePropertyTests
             // A stagger timer is pending only while candidates wait beside attempts in flight.
             if (state.StaggerTimerId is not null)
             {
-                state.Attempts.Count.Should().BeGreaterThan(0);
+                state.Attempts.Length.Should().BeGreaterThan(0);
                 state.Pending.IsEmpty.Should().BeFalse();
             }
 
@@ -120,12 +118,12 @@ public sealed class MachinePropertyTests
             // I3: never stuck: while trying (not idle, stopped, faulted or up), exactly one attempt or one timer.
             if (state.Phase is RedundancyState.Connecting or RedundancyState.Redirected or RedundancyState.Failover)
             {
-                (state.Attempts.Count > 0 ^ state.TimerId is not null).Should().BeTrue($"I3 in {state.Phase}");
+                (state.Attempts.Length > 0 ^ state.TimerId is not null).Should().BeTrue($"I3 in {state.Phase}");
                 (state.Phase == RedundancyState.Failover).Should().Be(state.TimerId is not null, "a timer is pending exactly in Failover");
             }
             else
             {
-                state.Attempts.Count.Should().Be(0);
+                state.Attempts.Length.Should().Be(0);
                 state.TimerId.Should().BeNull();
             }
 
@@ -144,8 +142,8 @@ public sealed class MachinePropertyTests
             }
 
             // I6: after a loss, the first attempt targets the current PBX (at once, or after the backoff of an unstable connection).
-            var connects = commands.Where(c => c.Kind == MachineCommandKind.Connect).ToList();
-            var firstConnect = connects.Where(c => c.Hop == 0).Select(c => (MachineCommand?)c).FirstOrDefault();
+            var connects = commands.OfType<Connect>().ToList();
+            var firstConnect = connects.FirstOrDefault(c => c.Hop == 0);
             if (firstConnect is { } first && expectCurrent is { } expected)
             {
                 first.Target.Should().Be(expected, "I6");
@@ -177,13 +175,13 @@ public sealed class MachinePropertyTests
             }
 
             // I8: redirect hops never exceed the limit.
-            for (var i = 0; i < state.Attempts.Count; i++)
+            foreach (var attempt in state.Attempts)
             {
-                (state.Attempts[i].Hops.Length - 1).Should().BeLessThanOrEqualTo(Config.MaxRedirectHops, "I8");
+                attempt.Redirects.Should().BeLessThanOrEqualTo(Config.MaxRedirectHops, "I8");
             }
 
             // Stale and ignored events change nothing.
-            if (commands.All(c => c.Kind == MachineCommandKind.Note && c.Note is MachineNote.StaleEventIgnored or MachineNote.EventIgnored) && commands.Length > 0)
+            if (commands.All(c => c is Note { Text: MachineText.Ignored }) && commands.Count > 0)
             {
                 state.Should().Be(before);
             }
@@ -223,9 +221,9 @@ public sealed class MachinePropertyTests
             return new StaggerElapsed(pick % 4 == 0 ? pick : stagger);
         }
 
-        if (state.Attempts.Count > 0)
+        if (state.Attempts.Length > 0)
         {
-            var attempt = state.Attempts[pick % state.Attempts.Count].Id;
+            var attempt = state.Attempts[pick % state.Attempts.Length].Id;
             return kind == 5 ? new AttemptAnswered(attempt) : new AttemptCompleted(attempt, Outcome(kind + pick, pbx));
         }
 
@@ -248,14 +246,14 @@ public sealed class MachinePropertyTests
         return new StartRequested(null);
     }
 
-    private static AttemptResult Outcome(int n, PbxAddress pbx) => (n % 9) switch
+    private static LoginOutcome Outcome(int n, PbxAddress pbx) => (n % 9) switch
     {
-        0 or 1 => new LoginAccepted(new PbxLoginInfo(
+        0 or 1 => new LoggedIn(null!, new PbxLoginInfo(
             Standby: (n / 9 % 3) switch { 0 => true, 1 => false, _ => null },
             Alternative: n % 2 == 0 ? Pool[(n / 7) % Pool.Length] : null,
             Master: n % 3 == 0 ? Pool[(n / 5) % Pool.Length] : null)),
-        2 or 3 => new RedirectOffered(Pool[(n / 9) % Pool.Length], n % 17 == 0 ? PbxScheme.Ws : PbxScheme.Wss),
-        4 when n % 5 == 0 => new LoginDenied(1, "wrong password"),
-        _ => new AttemptUnsuccessful((AttemptFailureKind)(n % 6), "random"),
+        2 or 3 => new Redirected(Pool[(n / 9) % Pool.Length], n % 17 == 0 ? PbxScheme.Ws : PbxScheme.Wss),
+        4 when n % 5 == 0 => new Rejected(1, "wrong password"),
+        _ => new AttemptFailed((AttemptFailureKind)(n % 6), "random"),
     };
 }

@@ -4,13 +4,15 @@ using FluentAssertions.Execution;
 using Innovaphone.Redundancy.Core;
 using Innovaphone.Redundancy.Shell;
 using Innovaphone.Redundancy.Tests.Core;
+using Innovaphone.Redundancy.Transport;
+using Microsoft.Extensions.Logging.Testing;
 using Xunit;
 
 namespace Innovaphone.Redundancy.Tests.Shell;
 
 /// <summary>
-/// The machine records reasons and notes as codes with arguments; the shell formats them. The wording is public
-/// (<see cref="RedundancyStateChange.Reason"/>, log lines, docs): each code must read exactly as it did when the
+/// The machine records reasons and notes as facts; the shell words them. The wording is public
+/// (<see cref="RedundancyStateChange.Reason"/>, log lines, docs): each text must read exactly as it did when the
 /// machine formatted it itself.
 /// </summary>
 public sealed class MachineTextFormatTests
@@ -20,91 +22,83 @@ public sealed class MachineTextFormatTests
     private static readonly PbxAddress Slave2 = PbxAddress.Parse("slave2.example.com/PBX0");
     private static readonly MachineConfig Config = new(Master, PbxScheme.Wss, MaxRedirectHops: 5, Phys: null);
 
-    private static readonly MachineText Failed =
-        new(MachineTextCode.AttemptFailed) { Pbx = Master, FailureKind = AttemptFailureKind.Unreachable, Detail = "connection refused" };
+    private static readonly MachineText Failed = new MachineText.AttemptFailure(Master, new AttemptFailed(AttemptFailureKind.Unreachable, "connection refused"));
 
-    private static readonly MachineText Lost = new(MachineTextCode.ConnectionLost) { Pbx = Slave1, Detail = "reset" };
+    private static readonly MachineText.ConnectionEnded Lost = new(Slave1, new ConnectionLoss(ConnectionLossKind.Closed, "reset"));
 
     private static readonly (MachineText Text, string Expected)[] Cases =
     [
-        (new(MachineTextCode.NotStarted), "not started"),
-        (new(MachineTextCode.Started), "started: connecting to the primary PBX"),
-        (new(MachineTextCode.StoppedByHost), "stopped by the host"),
-        (new(MachineTextCode.LoginRejected) { Pbx = Master, Detail = "wrong password", Number = 1234 },
-            "login rejected by master.example.com/PBX0: wrong password (error 1234)"),
+        (new MachineText.NotStarted(), "not started"),
+        (new MachineText.Started(), "started: connecting to the primary PBX"),
+        (new MachineText.StoppedByHost(), "stopped by the host"),
+        (new MachineText.LoginRejected(Master, new Rejected(1234, "wrong password")), "login rejected by master.example.com/PBX0: wrong password (error 1234)"),
         (Failed, "attempt to master.example.com/PBX0 failed (Unreachable): connection refused"),
-        (new(MachineTextCode.StandbyLoggedIn) { Pbx = Slave1 }, "logged in to slave1.example.com/PBX0, which acts as standby for the user's PBX (the PBX says so)"),
-        (new(MachineTextCode.StandbyLogin) { Pbx = Slave1 }, "standby login at slave1.example.com/PBX0"),
-        (new(MachineTextCode.LoggedIn) { Pbx = Slave1 }, "logged in to slave1.example.com/PBX0"),
-        (new(MachineTextCode.LoggedIn) { Pbx = Slave1, Number = 2 }, "logged in to slave1.example.com/PBX0 after 2 redirect(s)"),
-        (new(MachineTextCode.Determined) { Pbx = Slave1, Other = Slave2, Primary = Master },
+        (new MachineText.StandbyLogin(Slave1, null, StandbyEvidence.SaidStandby), "standby login at slave1.example.com/PBX0"),
+        (new MachineText.Determined(Master, Slave2, Slave1),
             "primary master.example.com/PBX0, secondary slave2.example.com/PBX0, user's PBX slave1.example.com/PBX0"),
-        (new(MachineTextCode.Determined) { Pbx = Master, Primary = Master },
+        (new MachineText.Determined(Master, null, Master),
             "primary master.example.com/PBX0, secondary none, user's PBX master.example.com/PBX0"),
-        (new(MachineTextCode.Connected) { Pbx = Slave1 }, "connected to the user's PBX slave1.example.com/PBX0"),
-        (new(MachineTextCode.ConnectedRedirected) { Pbx = Slave1 }, "connected to the user's PBX slave1.example.com/PBX0 (redirected)"),
-        (new(MachineTextCode.RedirectSchemeRefused) { Pbx = Master, Other = Slave1, SchemeFrom = PbxScheme.Wss, SchemeTo = PbxScheme.Ws },
+        (new MachineText.HomeLogin(Slave1, 0), "connected to the user's PBX slave1.example.com/PBX0"),
+        (new MachineText.HomeLogin(Slave1, 2), "connected to the user's PBX slave1.example.com/PBX0 (redirected)"),
+        (new MachineText.RedirectSchemeRefused(Master, Slave1, PbxScheme.Wss, PbxScheme.Ws),
             "redirect from master.example.com/PBX0 to slave1.example.com/PBX0 refused: it changes the scheme from wss to ws"),
-        (new(MachineTextCode.RedirectLoopRefused) { Pbx = Slave1, Other = Master, Hops = HopPath.Start(Master).Add(Slave1) },
+        (new MachineText.RedirectLoopRefused(Slave1, Master, [Master, Slave1]),
             "redirect from slave1.example.com/PBX0 to master.example.com/PBX0 refused: redirect loop "
             + "(master.example.com/PBX0 -> slave1.example.com/PBX0 -> master.example.com/PBX0)"),
-        (new(MachineTextCode.RedirectHopLimitRefused) { Pbx = Slave1, Other = Slave2, Number = 5 },
+        (new MachineText.RedirectHopLimitRefused(Slave1, Slave2, 5),
             "redirect from slave1.example.com/PBX0 to slave2.example.com/PBX0 refused: hop limit of 5 reached"),
-        (new(MachineTextCode.RedirectFollowed) { Pbx = Master, Other = Slave1 }, "master.example.com/PBX0 redirects to slave1.example.com/PBX0"),
-        (new(MachineTextCode.Redirected) { Pbx = Master, Other = Slave1 }, "redirected from master.example.com/PBX0 to slave1.example.com/PBX0"),
-        (new(MachineTextCode.LoggedOut) { Pbx = Slave1, Detail = "admin" }, "session logged out by slave1.example.com/PBX0: admin"),
-        (new(MachineTextCode.StandbyBack) { Pbx = Master }, "master.example.com/PBX0 reports the user's PBX is back (StandbyBack)"),
+        (new MachineText.RedirectFollowed(Master, Slave1), "redirected from master.example.com/PBX0 to slave1.example.com/PBX0"),
+        (new MachineText.ConnectionEnded(Slave1, new ConnectionLoss(ConnectionLossKind.LoggedOut, "admin")), "session logged out by slave1.example.com/PBX0: admin"),
+        (new MachineText.ConnectionEnded(Master, new ConnectionLoss(ConnectionLossKind.StandbyBack, "back")),
+            "master.example.com/PBX0 reports the user's PBX is back (StandbyBack)"),
         (Lost, "connection to slave1.example.com/PBX0 lost: reset"),
-        (new(MachineTextCode.BackoffOverCurrentFirst) { Pbx = Slave1 }, "backoff over: reconnecting to slave1.example.com/PBX0 first"),
-        (new(MachineTextCode.BackoffOverFromPrimary), "backoff over: next round from the primary PBX"),
-        (new(MachineTextCode.StartWhileRunning), "start while already running"),
-        (new(MachineTextCode.StopWhileStopped), "stop while already stopped"),
-        (new(MachineTextCode.LateAttemptResult) { Number = 12345 }, "late result of attempt 12345 dropped"),
-        (new(MachineTextCode.StaleConnectionLoss), "loss of a connection that is no longer current"),
-        (new(MachineTextCode.StaleBackoffSchedule), "schedule of a backoff that is no longer pending"),
-        (new(MachineTextCode.StaleBackoffEnd), "end of a backoff that is no longer pending"),
-        (new(MachineTextCode.StaggeredAttempt) { Pbx = Master, Other = Slave1 },
+        (new MachineText.ConnectionEnded(Slave1, new ConnectionLoss(ConnectionLossKind.ClosedByClient, "closed")), "connection to slave1.example.com/PBX0 lost: closed"),
+        (new MachineText.BackoffOver(Slave1), "backoff over: reconnecting to slave1.example.com/PBX0 first"),
+        (new MachineText.BackoffOver(null), "backoff over: next round from the primary PBX"),
+        (new MachineText.Ignored(IgnoredEvent.StartWhileRunning), "start while already running"),
+        (new MachineText.Ignored(IgnoredEvent.StopWhileStopped), "stop while already stopped"),
+        (new MachineText.Ignored(IgnoredEvent.LateAttemptResult, 12345), "late result of attempt 12345 dropped"),
+        (new MachineText.Ignored(IgnoredEvent.StaleConnectionLoss), "loss of a connection that is no longer current"),
+        (new MachineText.Ignored(IgnoredEvent.StaleBackoffSchedule), "schedule of a backoff that is no longer pending"),
+        (new MachineText.Ignored(IgnoredEvent.StaleBackoffEnd), "end of a backoff that is no longer pending"),
+        (new MachineText.AttemptStaggered(Master, Slave1),
             "no answer from master.example.com/PBX0 within the stagger delay: also trying slave1.example.com/PBX0"),
-        (new(MachineTextCode.RedirectJoined) { Pbx = Master, Other = Slave1 },
+        (new MachineText.RedirectJoined(Master, Slave1),
             "master.example.com/PBX0 redirects to slave1.example.com/PBX0, which this round is trying already"),
-        (new(MachineTextCode.StaleStagger), "stagger timer that is no longer pending"),
-        (new(MachineTextCode.StaleAnswer), "answer of an attempt that is no longer in flight"),
-        (new(MachineTextCode.LoginRejectedElsewhere) { Pbx = Master, Other = Slave1, Detail = "unknown user", Number = 1 },
+        (new MachineText.Ignored(IgnoredEvent.StaleStagger), "stagger timer that is no longer pending"),
+        (new MachineText.Ignored(IgnoredEvent.StaleAnswer, 7), "answer of an attempt that is no longer in flight"),
+        (new MachineText.LoginRejectedElsewhere(Master, Slave1, new Rejected(1, "unknown user")),
             "login rejected by master.example.com/PBX0, which is not the user's PBX (slave1.example.com/PBX0): unknown user (error 1); trying on"),
-        (new(MachineTextCode.LoginRejectedElsewhere) { Pbx = Slave2, Detail = "busy", Number = 7 },
+        (new MachineText.LoginRejectedElsewhere(Slave2, null, new Rejected(7, "busy")),
             "login rejected by slave2.example.com/PBX0, which is not the user's PBX (the user's PBX is not known): busy (error 7); trying on"),
-        (new(MachineTextCode.StandbyCorrected) { Pbx = Master, Other = Slave1 },
+        (new MachineText.StandbyCorrected(Master, Slave1),
             "master.example.com/PBX0 sent StandbyBack, so it had kept the user as standby: the user's PBX is slave1.example.com/PBX0 again"),
-        (new(MachineTextCode.StandbyCorrected) { Pbx = Master },
+        (new MachineText.StandbyCorrected(Master, null),
             "master.example.com/PBX0 sent StandbyBack, so it had kept the user as standby: the user's PBX is not known until the next login"),
-        (new(MachineTextCode.StandbyLoggedIn) { Pbx = Master, Other = Slave1, Number = (long)StandbyEvidence.HomeTopology },
-            "logged in to master.example.com/PBX0, which acts as standby for the user's PBX (inferred: it can stand in for the user's PBX slave1.example.com/PBX0 by that PBX's alt/master)"),
-        (new(MachineTextCode.StandbyLoggedIn) { Pbx = Master, Other = Slave1, Number = (long)StandbyEvidence.DirectElsewhere },
-            "logged in to master.example.com/PBX0, which acts as standby for the user's PBX (inferred: reached without a redirect, not the user's PBX slave1.example.com/PBX0)"),
-        (Failed with { Wrap = MachineTextWrap.NoPbxReachable },
+        (new MachineText.RoundFailed(Master, Failed),
             "no PBX reachable; last: attempt to master.example.com/PBX0 failed (Unreachable): connection refused"),
-        (Failed with { Wrap = MachineTextWrap.RoundFailed },
-            "no PBX reachable in this round; last: attempt to master.example.com/PBX0 failed (Unreachable): connection refused"),
-        (Lost with { Wrap = MachineTextWrap.Unstable }, "connection to slave1.example.com/PBX0 lost: reset; the connection was unstable, backing off"),
-        (new(MachineTextCode.LoginRejected) { Pbx = Master, Detail = "unknown user", Number = 1, Wrap = MachineTextWrap.RejectedRepeatedly },
+        (Lost with { BackingOff = true }, "connection to slave1.example.com/PBX0 lost: reset; the connection was unstable, backing off"),
+        (new MachineText.LoginRejected(Master, new Rejected(1, "unknown user"), Repeatedly: true),
             "login rejected by master.example.com/PBX0: unknown user (error 1); 3 rejections in a row by PBXes other than the user's: not retrying"),
     ];
 
     [Fact]
-    public void Format_EachCodeAndWrap_ReadsAsTheMachineWroteIt()
+    public void Format_EachText_ReadsAsTheMachineWroteIt()
     {
         using var scope = new AssertionScope();
         foreach (var (text, expected) in Cases)
         {
-            MachineTextFormat.Format(text).Should().Be(expected, "{0} with {1}", text.Code, text.Wrap);
+            MachineTextFormat.Format(text).Should().Be(expected, "{0}", text);
         }
     }
 
     [Fact]
-    public void Format_CoversEveryCodeAndWrap()
+    public void Format_CoversEveryTextAndIgnoredEvent()
     {
-        Cases.Select(c => c.Text.Code).Distinct().Should().BeEquivalentTo(Enum.GetValues<MachineTextCode>());
-        Cases.Select(c => c.Text.Wrap).Distinct().Should().BeEquivalentTo(Enum.GetValues<MachineTextWrap>());
+        var texts = typeof(MachineText).GetNestedTypes().Where(t => !t.IsAbstract);
+        Cases.Select(c => c.Text.GetType()).Distinct().Should().BeEquivalentTo(texts);
+        Cases.Select(c => c.Text).OfType<MachineText.Ignored>().Select(i => i.Event).Distinct().Should().BeEquivalentTo(Enum.GetValues<IgnoredEvent>());
+        Cases.Select(c => c.Text).OfType<MachineText.ConnectionEnded>().Select(e => e.Loss.Kind).Distinct().Should().BeEquivalentTo(Enum.GetValues<ConnectionLossKind>());
     }
 
     [Fact]
@@ -115,7 +109,7 @@ public sealed class MachineTextFormatTests
         {
             // A culture with a group separator for large numbers.
             CultureInfo.CurrentCulture = CultureInfo.GetCultureInfo("de-DE");
-            MachineTextFormat.Format(new MachineText(MachineTextCode.LateAttemptResult) { Number = 1234567 })
+            MachineTextFormat.Format(new MachineText.Ignored(IgnoredEvent.LateAttemptResult, 1234567))
                 .Should().Be("late result of attempt 1234567 dropped");
         }
         finally
@@ -125,50 +119,59 @@ public sealed class MachineTextFormatTests
     }
 
     [Fact]
-    public void Machine_RedirectLoopThenRoundFailed_ReasonsAndNotesReadAsBefore()
+    public void Machine_RedirectLoopThenRoundFailed_ReasonsAndLoggedNotesReadAsBefore()
     {
         var state = Decide(MachineState.Initial, new StartRequested(null), out _);
         MachineTextFormat.Format(state.Reason).Should().Be("started: connecting to the primary PBX");
 
-        state = Decide(state, new AttemptCompleted(state.AttemptId!.Value, new RedirectOffered(Slave1, PbxScheme.Wss)), out var notes);
+        state = Decide(state, new AttemptCompleted(state.AttemptId!.Value, new Redirected(Slave1, PbxScheme.Wss)), out var notes);
         MachineTextFormat.Format(state.Reason).Should().Be("redirected from master.example.com/PBX0 to slave1.example.com/PBX0");
         notes.Should().Equal("master.example.com/PBX0 redirects to slave1.example.com/PBX0");
 
-        state = Decide(state, new AttemptCompleted(state.AttemptId!.Value, new RedirectOffered(Master, PbxScheme.Wss)), out notes);
+        state = Decide(state, new AttemptCompleted(state.AttemptId!.Value, new Redirected(Master, PbxScheme.Wss)), out notes);
         const string Loop = "redirect from slave1.example.com/PBX0 to master.example.com/PBX0 refused: redirect loop "
             + "(master.example.com/PBX0 -> slave1.example.com/PBX0 -> master.example.com/PBX0)";
-        notes.Should().Equal(Loop, "no PBX reachable in this round; last: " + Loop);
+        notes.Should().Equal(
+            "Redirect from slave1.example.com/PBX0 to master.example.com/PBX0 refused (Loop): redirect loop "
+            + "(master.example.com/PBX0 -> slave1.example.com/PBX0 -> master.example.com/PBX0)",
+            "No PBX reachable in this round; last tried slave1.example.com/PBX0: " + Loop);
         state.Phase.Should().Be(RedundancyState.Failover);
         MachineTextFormat.Format(state.Reason).Should().Be("no PBX reachable; last: " + Loop);
     }
 
     [Fact]
-    public void Machine_RedirectedLogin_NotesAndReasonReadAsBefore()
+    public void Machine_RedirectedLogin_LoggedNotesAndReasonReadAsBefore()
     {
         var state = Decide(MachineState.Initial, new StartRequested(null), out _);
-        state = Decide(state, new AttemptCompleted(state.AttemptId!.Value, new RedirectOffered(Slave1, PbxScheme.Wss)), out _);
-        state = Decide(state, new AttemptCompleted(state.AttemptId!.Value, new LoginAccepted(PbxLoginInfo.None)), out var notes);
+        state = Decide(state, new AttemptCompleted(state.AttemptId!.Value, new Redirected(Slave1, PbxScheme.Wss)), out _);
+        state = Decide(state, new AttemptCompleted(state.AttemptId!.Value, new LoggedIn(null!, PbxLoginInfo.None)), out var notes);
 
         notes.Should().Equal(
-            "logged in to slave1.example.com/PBX0 after 1 redirect(s)",
-            "primary master.example.com/PBX0, secondary slave1.example.com/PBX0, user's PBX slave1.example.com/PBX0");
+            "Logged in to slave1.example.com/PBX0 after 1 redirect(s)",
+            "Determined primary master.example.com/PBX0, secondary slave1.example.com/PBX0, user's PBX slave1.example.com/PBX0");
         MachineTextFormat.Format(state.Reason).Should().Be("connected to the user's PBX slave1.example.com/PBX0 (redirected)");
 
         // The first early loss reconnects at once; the second in a row backs off.
         state = Decide(state, new ConnectionLost(state.ConnectionId!.Value, new ConnectionLoss(ConnectionLossKind.Closed, "reset"), Unstable: true), out notes);
-        notes.Should().Equal("connection to slave1.example.com/PBX0 lost: reset");
+        notes.Should().Equal("Connection to slave1.example.com/PBX0 lost: reset");
         MachineTextFormat.Format(state.Reason).Should().Be("connection to slave1.example.com/PBX0 lost: reset");
-        state = Decide(state, new AttemptCompleted(state.AttemptId!.Value, new LoginAccepted(PbxLoginInfo.None)), out _);
+        state = Decide(state, new AttemptCompleted(state.AttemptId!.Value, new LoggedIn(null!, PbxLoginInfo.None)), out _);
         state = Decide(state, new ConnectionLost(state.ConnectionId!.Value, new ConnectionLoss(ConnectionLossKind.Closed, "reset"), Unstable: true), out notes);
-        notes.Should().Equal("connection to slave1.example.com/PBX0 lost: reset");
+        notes.Should().Equal("Connection to slave1.example.com/PBX0 lost: reset");
         MachineTextFormat.Format(state.Reason).Should().Be("connection to slave1.example.com/PBX0 lost: reset; the connection was unstable, backing off");
     }
 
+    // The notes as they are logged (NoteLog), the reason as it is published (MachineTextFormat).
     private static MachineState Decide(MachineState state, MachineEvent @event, out List<string> notes)
     {
-        var commands = default(MachineCommands);
-        RedundancyMachine.Decide(Config, ref state, @event, ref commands);
-        notes = commands.Where(c => c.Kind == MachineCommandKind.Note).Select(c => MachineTextFormat.Format(c.Text)).ToList();
+        (state, var commands) = RedundancyMachine.Decide(Config, state, @event);
+        var logger = new FakeLogger();
+        foreach (var note in commands.OfType<Note>())
+        {
+            NoteLog.Write(logger, note.Text);
+        }
+
+        notes = [.. logger.Collector.GetSnapshot().Select(r => r.Message)];
         return state;
     }
 }
