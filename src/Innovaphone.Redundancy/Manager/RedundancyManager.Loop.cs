@@ -157,22 +157,7 @@ public sealed partial class RedundancyManager
 
     private void Publish(MachineState state)
     {
-        // The machine says when a phase may be announced (Failover once its next attempt time is known).
-        if (state.Phase != _publishedPhase && state.IsAnnounceable)
-        {
-            var reason = MachineTextFormat.Format(state.Reason);
-            var change = new RedundancyStateChange(
-                _publishedPhase, state.Phase, reason, state.Target, state.AttemptNumber, state.NextAttemptAt, _time.GetUtcNow());
-            _publishedPhase = state.Phase;
-            Log.StateChanged(_logger, change.Previous, change.Current, change.Reason);
-            if (state.Phase == RedundancyState.Faulted)
-            {
-                Log.Faulted(_logger, reason);
-            }
-
-            _stateChanges.OnNext(change);
-        }
-
+        // connInfo first, so that a host that sees a state change reads the same moment in ConnInfo.
         var info = state.ToConnInfo(_config);
         if (info.Up != _connInfo.Value.Up)
         {
@@ -187,6 +172,22 @@ public sealed partial class RedundancyManager
         if (info != _connInfo.Value)
         {
             _connInfo.OnNext(info);
+        }
+
+        // The machine says when a phase may be announced (Failover once its next attempt time is known).
+        if (state.Phase != _publishedPhase && state.IsAnnounceable)
+        {
+            var reason = MachineTextFormat.Format(state.Reason);
+            var change = new RedundancyStateChange(
+                _publishedPhase, state.Phase, reason, state.Target, state.AttemptNumber, state.NextAttemptAt, _time.GetUtcNow());
+            _publishedPhase = state.Phase;
+            Log.StateChanged(_logger, change.Previous, change.Current, change.Reason);
+            if (state.Phase == RedundancyState.Faulted)
+            {
+                Log.Faulted(_logger, reason);
+            }
+
+            _stateChanges.OnNext(change);
         }
     }
 
