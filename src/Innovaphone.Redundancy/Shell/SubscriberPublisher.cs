@@ -123,8 +123,13 @@ internal sealed class SubscriberPublisher<T> : IObservable<T>
         }
 
         // The pump starts only after the replay, so that nothing published meanwhile overtakes it; without the caller's
-        // execution context, as subscriber code runs on no one's behalf.
-        ThreadPool.UnsafeQueueUserWorkItem(static state => _ = state.subscriber.PumpAsync(state.replayed), (subscriber, replayed), preferLocal: false);
+        // execution context, as subscriber code runs on no one's behalf. It waits for its first value without a thread
+        // (a value published during the replay is delivered on this thread, before Subscribe returns).
+        using (ExecutionContext.SuppressFlow())
+        {
+            _ = subscriber.PumpAsync(replayed);
+        }
+
         return subscriber;
     }
 
