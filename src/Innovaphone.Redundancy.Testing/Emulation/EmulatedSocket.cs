@@ -289,8 +289,10 @@ internal sealed partial class EmulatedSocket
     private async Task CloseAsync(WebSocketCloseStatus status, string description)
     {
         await _host.Resumed.WaitAsync(_token).ConfigureAwait(false);
-        using var bound = CancellationTokenSource.CreateLinkedTokenSource(_stopping);
-        bound.CancelAfter(Options.CloseTimeout);
+
+        // Real sockets, real time: the emulator has no clock of its own, so its close timeout says which one it uses.
+        using var timeout = new CancellationTokenSource(Options.CloseTimeout, TimeProvider.System);
+        using var bound = CancellationTokenSource.CreateLinkedTokenSource(_stopping, timeout.Token);
         try
         {
             await _webSocket.CloseOutputAsync(status, description, bound.Token).ConfigureAwait(false);
@@ -304,8 +306,8 @@ internal sealed partial class EmulatedSocket
 
     private async Task CloseOutputAsync(WebSocketCloseStatus status, string description)
     {
-        using var bound = CancellationTokenSource.CreateLinkedTokenSource(_stopping);
-        bound.CancelAfter(Options.CloseTimeout);
+        using var timeout = new CancellationTokenSource(Options.CloseTimeout, TimeProvider.System);
+        using var bound = CancellationTokenSource.CreateLinkedTokenSource(_stopping, timeout.Token);
         try
         {
             await _webSocket.CloseOutputAsync(status, description, bound.Token).ConfigureAwait(false);

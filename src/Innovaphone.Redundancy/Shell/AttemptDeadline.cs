@@ -12,25 +12,15 @@ internal sealed class AttemptDeadline : IDisposable
 {
     private readonly CancellationTokenSource _expiry;
     private readonly TaskCompletionSource _abandoned = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly CancellationTokenRegistration _onExpiry;
+    private readonly ITimer _grace;
     private readonly object _gate = new();
-    private ITimer? _grace;
     private bool _suspended;
     private bool _disposed;
 
     public AttemptDeadline(TimeSpan timeout, TimeSpan grace, TimeProvider time)
     {
         _expiry = new CancellationTokenSource(timeout, time);
-        _onExpiry = _expiry.Token.Register(() =>
-        {
-            lock (_gate)
-            {
-                if (!_disposed)
-                {
-                    _grace = time.CreateTimer(static state => ((TaskCompletionSource)state!).TrySetResult(), _abandoned, grace, Timeout.InfiniteTimeSpan);
-                }
-            }
-        });
+        _grace = time.CreateTimer(static state => ((TaskCompletionSource)state!).TrySetResult(), _abandoned, timeout + grace, Timeout.InfiniteTimeSpan);
     }
 
     /// <summary>Cancelled when the deadline passes (never once suspended).</summary>
@@ -43,8 +33,9 @@ internal sealed class AttemptDeadline : IDisposable
     public Task Abandoned => _abandoned.Task;
 
     /// <summary>
-    /// The user is busy with this attempt: the deadline no longer applies. Returns whether this call suspended it (not when
-    /// it had passed already, was suspended before, or the attempt is over). Safe from any thread, at any time.
+    /// The user is busy with this attempt: the deadline (and with it the grace) no longer applies. Returns whether this call
+    /// suspended it (not when it had passed already, was suspended before, or the attempt is over). Safe from any thread,
+    /// at any time.
     /// </summary>
     public bool Suspend()
     {
@@ -57,6 +48,12 @@ internal sealed class AttemptDeadline : IDisposable
 
             _suspended = true;
             _expiry.CancelAfter(Timeout.InfiniteTimeSpan);
+            if (!_expiry.IsCancellationRequested)
+            {
+                // Not when the deadline passed meanwhile: a call cancelled by it is still given up after the grace.
+                _grace.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            }
+
             return true;
         }
     }
@@ -65,16 +62,9 @@ internal sealed class AttemptDeadline : IDisposable
     {
         lock (_gate)
         {
-            if (_disposed)
-            {
-                return;
-            }
-
             _disposed = true;
-            _grace?.Dispose();
+            _grace.Dispose();
+            _expiry.Dispose();
         }
-
-        _onExpiry.Dispose();
-        _expiry.Dispose();
     }
 }

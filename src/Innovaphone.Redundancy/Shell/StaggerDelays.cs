@@ -45,8 +45,7 @@ internal sealed class StaggerDelays
             return _initial;
         }
 
-        var delay = TimeSpan.FromTicks(smoothed * 2);
-        return delay < _min ? _min : delay > _max ? _max : delay;
+        return TimeSpan.FromTicks(Math.Clamp(smoothed * 2, _min.Ticks, _max.Ticks));
     }
 
     /// <summary>Records that <paramref name="pbx"/> answered <paramref name="elapsed"/> after its attempt started.</summary>

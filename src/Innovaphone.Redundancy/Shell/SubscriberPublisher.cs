@@ -1,27 +1,28 @@
 using System.Reactive.Disposables;
+using System.Threading.Channels;
 
 namespace Innovaphone.Redundancy.Shell;
 
 /// <summary>
 /// Publishes values without running subscriber code on the publishing thread (R10: subscribers never delay the
-/// machine). Each subscriber has its own queue, drained by its own pump on the thread pool, one call at a time and
-/// in order; a subscriber that blocks holds up only itself, and one that throws is reported and keeps its
+/// machine). Each subscriber has its own queue (a channel), drained by its own pump on the thread pool, one call at a
+/// time and in order; a subscriber that blocks holds up only itself, and one that throws is reported and keeps its
 /// subscription.
 /// </summary>
 /// <remarks>
 /// <para>Two kinds. <see cref="LatestValue"/> (connInfo) replays the current value to a new subscriber and lets
-/// a slow subscriber skip superseded values: it gets the latest, never the same value twice in a row, and its
-/// backlog never exceeds one value however long it blocks. <see cref="EveryValue"/> (state changes) queues every
-/// value for every subscriber and replays nothing.</para>
-/// <para>One lock guards the publisher and all its subscribers' queues; it is held only to read or change them,
-/// never while subscriber code runs, so the publisher never waits for a subscriber.</para>
+/// a slow subscriber skip superseded values: its queue holds one value, the latest, and it never gets the same value
+/// twice in a row. <see cref="EveryValue"/> (state changes) queues every value for every subscriber and replays
+/// nothing.</para>
+/// <para>One lock guards the value and the list of subscribers; it is held only to read or change them, never while
+/// subscriber code runs, and writing to a queue never waits, so the publisher never waits for a subscriber.</para>
 /// </remarks>
 internal sealed class SubscriberPublisher<T> : IObservable<T>
 {
     private readonly object _gate = new();
     private readonly Action<Exception> _onSubscriberError;
     private readonly bool _latestOnly;
-    private Subscriber[] _subscribers = [];
+    private readonly List<Subscriber> _subscribers = [];
     private T _value;
     private bool _completed;
 
@@ -63,7 +64,7 @@ internal sealed class SubscriberPublisher<T> : IObservable<T>
             _value = value;
             foreach (var subscriber in _subscribers)
             {
-                subscriber.EnqueueLocked(value);
+                subscriber.Queue.Writer.TryWrite(value);
             }
         }
     }
@@ -81,10 +82,10 @@ internal sealed class SubscriberPublisher<T> : IObservable<T>
             _completed = true;
             foreach (var subscriber in _subscribers)
             {
-                subscriber.CompleteLocked();
+                subscriber.Queue.Writer.TryComplete();
             }
 
-            _subscribers = [];
+            _subscribers.Clear();
         }
     }
 
@@ -106,206 +107,104 @@ internal sealed class SubscriberPublisher<T> : IObservable<T>
             completed = _completed;
             if (!completed)
             {
-                _subscribers = [.. _subscribers, subscriber];
-
-                // The subscribing thread delivers the replay itself; marking the pump as running keeps the thread
-                // pool from delivering a newer value before (or during) it.
-                subscriber.Running = _latestOnly;
-                subscriber.Last = replayed;
-                subscriber.HasLast = _latestOnly;
+                _subscribers.Add(subscriber);
             }
         }
 
         if (_latestOnly)
         {
-            Deliver(observer, replayed);
+            Deliver(observer, replayed, complete: false);
         }
 
         if (completed)
         {
-            DeliverCompleted(observer);
+            Deliver(observer, default!, complete: true);
             return Disposable.Empty;
         }
 
-        if (_latestOnly)
+        // The pump starts only after the replay, so that nothing published meanwhile overtakes it; without the caller's
+        // execution context, as subscriber code runs on no one's behalf. It waits for its first value without a thread
+        // (a value published during the replay is delivered on this thread, before Subscribe returns).
+        using (ExecutionContext.SuppressFlow())
         {
-            subscriber.ResumeAfterReplay();
+            _ = subscriber.PumpAsync(replayed);
         }
 
         return subscriber;
     }
 
 #pragma warning disable CA1031 // Isolating subscriber faults is the point of this type: a throw on a pool thread would end the process.
-    private void Deliver(IObserver<T> observer, T value)
+    private void Deliver(IObserver<T> observer, T value, bool complete)
     {
         try
         {
-            observer.OnNext(value);
+            if (complete)
+            {
+                observer.OnCompleted();
+            }
+            else
+            {
+                observer.OnNext(value);
+            }
         }
         catch (Exception ex)
         {
-            Report(ex);
-        }
-    }
-
-    private void DeliverCompleted(IObserver<T> observer)
-    {
-        try
-        {
-            observer.OnCompleted();
-        }
-        catch (Exception ex)
-        {
-            Report(ex);
-        }
-    }
-
-    private void Report(Exception exception)
-    {
-        try
-        {
-            _onSubscriberError(exception);
-        }
-        catch (Exception)
-        {
-            // Nowhere left to report it; the pump must go on.
+            try
+            {
+                _onSubscriberError(ex);
+            }
+            catch (Exception)
+            {
+                // Nowhere left to report it; the pump must go on.
+            }
         }
     }
 #pragma warning restore CA1031
 
-    private void Remove(Subscriber subscriber)
-    {
-        var index = Array.IndexOf(_subscribers, subscriber);
-        if (index >= 0)
-        {
-            _subscribers = [.. _subscribers[..index], .. _subscribers[(index + 1)..]];
-        }
-    }
-
-    /// <summary>One subscriber's queue and pump. Every field is guarded by the publisher's lock.</summary>
+    /// <summary>One subscriber's queue and pump.</summary>
     private sealed class Subscriber(SubscriberPublisher<T> publisher, IObserver<T> observer) : IDisposable
     {
-        private readonly Queue<T> _queue = new();
-        private bool _completePending;
-        private bool _ended;
+        private volatile bool _disposed;
 
-        /// <summary>A pump is scheduled or delivering (or the subscribing thread is replaying).</summary>
-        public bool Running { get; set; }
+        /// <summary>The latest value only (a slow subscriber skips to it), or every value.</summary>
+        public Channel<T> Queue { get; } = publisher._latestOnly
+            ? Channel.CreateBounded<T>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true })
+            : Channel.CreateUnbounded<T>(new UnboundedChannelOptions { SingleReader = true });
 
-        /// <summary>The last value handed to the observer, to skip a repeat after skipped values.</summary>
-        public T Last { get; set; } = default!;
-
-        public bool HasLast { get; set; }
-
-        public void EnqueueLocked(T value)
+        /// <summary>Delivers the queue in order until it completes (OnCompleted follows) or the subscription is disposed.</summary>
+        /// <param name="last">The value delivered last (the replay), so that a value equal to it is skipped.</param>
+        public async Task PumpAsync(T last)
         {
-            if (_ended)
+            await foreach (var value in Queue.Reader.ReadAllAsync().ConfigureAwait(false))
             {
-                return;
-            }
-
-            if (publisher._latestOnly)
-            {
-                // Superseded: a slow subscriber skips to the latest value instead of working through a backlog.
-                _queue.Clear();
-            }
-
-            _queue.Enqueue(value);
-            ScheduleLocked();
-        }
-
-        public void CompleteLocked()
-        {
-            if (_ended)
-            {
-                return;
-            }
-
-            _completePending = true;
-            ScheduleLocked();
-        }
-
-        /// <summary>After the replay on the subscribing thread: hand what arrived meanwhile to a pump.</summary>
-        public void ResumeAfterReplay()
-        {
-            lock (publisher._gate)
-            {
-                Running = false;
-                if (!_ended && (_queue.Count > 0 || _completePending))
+                if (_disposed)
                 {
-                    ScheduleLocked();
+                    return;
                 }
+
+                if (publisher._latestOnly && EqualityComparer<T>.Default.Equals(last, value))
+                {
+                    continue;
+                }
+
+                last = value;
+                publisher.Deliver(observer, value, complete: false);
+            }
+
+            if (!_disposed)
+            {
+                publisher.Deliver(observer, default!, complete: true);
             }
         }
 
         public void Dispose()
         {
+            // A call in progress finishes; nothing after it is delivered.
+            _disposed = true;
+            Queue.Writer.TryComplete();
             lock (publisher._gate)
             {
-                // A call in progress finishes; nothing after it is delivered.
-                _ended = true;
-                _queue.Clear();
-                publisher.Remove(this);
-            }
-        }
-
-        private void ScheduleLocked()
-        {
-            if (!Running)
-            {
-                Running = true;
-                ThreadPool.UnsafeQueueUserWorkItem(static self => self.Pump(), this, preferLocal: false);
-            }
-        }
-
-        private void Pump()
-        {
-            while (true)
-            {
-                T value;
-                var complete = false;
-                lock (publisher._gate)
-                {
-                    if (_ended)
-                    {
-                        Running = false;
-                        return;
-                    }
-
-                    if (_queue.Count > 0)
-                    {
-                        value = _queue.Dequeue();
-                        if (HasLast && publisher._latestOnly && EqualityComparer<T>.Default.Equals(Last, value))
-                        {
-                            continue;
-                        }
-
-                        Last = value;
-                        HasLast = true;
-                    }
-                    else if (_completePending)
-                    {
-                        // Ended before the call, so that a Dispose racing with completion cannot add anything after it.
-                        _completePending = false;
-                        _ended = true;
-                        Running = false;
-                        complete = true;
-                        value = default!;
-                    }
-                    else
-                    {
-                        Running = false;
-                        return;
-                    }
-                }
-
-                if (complete)
-                {
-                    publisher.DeliverCompleted(observer);
-                    return;
-                }
-
-                publisher.Deliver(observer, value);
+                publisher._subscribers.Remove(this);
             }
         }
     }

@@ -39,7 +39,9 @@ public sealed class AttemptDeadlineTests
 
         transport.Complete(pbx.Address);
         await h.WaitForStateAsync(RedundancyState.Connected);
-        h.Manager.ConnInfo.Cur.Should().Be(pbx.Address);
+
+        // Waited for, not read: the state change can reach its subscriber before the loop has published connInfo.
+        await h.WaitForConnInfoAsync(c => c.Cur == pbx.Address, "connInfo on the PBX");
     }
 
     [Fact]
