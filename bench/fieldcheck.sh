@@ -23,7 +23,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --quick) runner_args+=(--runs 3 --slow-runs 1 --idle-seconds 35) ;;
     --only) runtimes=("$2"); shift ;;
-    --runs|--slow-runs|--idle-seconds|--cases|--timeout-seconds|--slow-timeout-seconds) runner_args+=("$1" "$2"); shift ;;
+    --runs|--slow-runs|--idle-seconds|--cases|--timeout-seconds|--slow-timeout-seconds|--monitor-env) runner_args+=("$1" "$2"); shift ;;
     *) echo "usage: bench/fieldcheck.sh [--quick] [--only net10.0|net8.0] [--runs N] [--slow-runs N] [--idle-seconds N] [--cases LIST]" >&2; exit 2 ;;
   esac
   shift
