@@ -1,5 +1,4 @@
 using System.Net.Security;
-using System.Net.Sockets;
 using System.Net.WebSockets;
 using System.Reflection;
 using System.Runtime.CompilerServices;
@@ -17,7 +16,7 @@ namespace Innovaphone.Redundancy.Shell;
 /// time of the same failover a second time. It touches neither the network nor a PBX: it compiles the library's own
 /// methods without running them (<see cref="RuntimeHelpers.PrepareMethod(RuntimeMethodHandle)"/>, which is what their
 /// first call would do) and runs the framework's failure paths in memory: a WebSocket and a TLS client over
-/// canned streams, a send on a socket that was never connected, a stack trace stored in an exception. It stops as soon as its manager leaves Connected and Standby (a
+/// canned streams, a stack trace stored in an exception. It stops as soon as its manager leaves Connected and Standby (a
 /// failover then runs without it competing for the CPU), stops or is disposed; it runs once per process, not per manager.
 /// </summary>
 internal static class FailoverWarmUp
@@ -62,35 +61,22 @@ internal static class FailoverWarmUp
         var prepared = 0;
         foreach (var type in typeof(FailoverWarmUp).Assembly.GetTypes())
         {
-            cancellationToken.ThrowIfCancellationRequested();
             if (type.ContainsGenericParameters || type.Namespace?.StartsWith("Innovaphone.Redundancy.Softphone", StringComparison.Ordinal) == true)
             {
                 continue;
             }
 
-            const BindingFlags all = BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.Static | BindingFlags.DeclaredOnly;
-            foreach (var method in type.GetMethods(all).Cast<MethodBase>().Concat(type.GetConstructors(all)))
-            {
-                if (method.IsAbstract || method.ContainsGenericParameters || (method.MethodImplementationFlags & MethodImplAttributes.Runtime) != 0
-                    || method.GetMethodBody() is null)
-                {
-                    continue;
-                }
+            prepared += Prepare(type, cancellationToken);
 
-                cancellationToken.ThrowIfCancellationRequested();
-                RuntimeHelpers.PrepareMethod(method.MethodHandle);
-                prepared++;
+            // An async method's continuations and faults run in the framework's box of its state machine, a generic
+            // instantiation over our type that only the JIT makes: prepared as well, where the runtime's layout is the
+            // known one (otherwise skipped: the warm-up is best effort).
+            if (type.IsAssignableTo(typeof(IAsyncStateMachine)) && StateMachineBox(type) is { } box)
+            {
+                prepared += Prepare(box, cancellationToken);
             }
         }
-
         cancellationToken.ThrowIfCancellationRequested();
-
-        // The socket-error tables of System.Net.Sockets (built on the first socket error) and their lookups: a send on a
-        // TCP socket that was never connected fails at once (ENOTCONN); nothing leaves the machine.
-        using (var unconnected = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp))
-        {
-            _ = unconnected.Send([0], SocketFlags.None, out _);
-        }
 
         // The first exception that carries the stack trace of where it was stored (System.Net does that for errors it
         // keeps in a task, SslStream's among them) loads the stack trace machinery and reads the modules' debug
@@ -128,6 +114,69 @@ internal static class FailoverWarmUp
         await FrameIo.CloseQuietlyAsync(socket, WebSocketCloseStatus.NormalClosure, "warm-up", TimeSpan.FromSeconds(1), TimeProvider.System, NullLogger.Instance, WarmUpAddress)
             .ConfigureAwait(false);
         return prepared;
+    }
+
+    private const BindingFlags Declared = BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.Static | BindingFlags.DeclaredOnly;
+
+    private static readonly Type? VoidTaskResult = typeof(Task).Assembly.GetType("System.Threading.Tasks.VoidTaskResult");
+
+    /// <summary>Compiles the methods and constructors <paramref name="type"/> declares (not generic methods, not abstract ones).</summary>
+    private static int Prepare(Type type, CancellationToken cancellationToken)
+    {
+        var instantiation = type.IsGenericType ? type.GetGenericArguments().Select(t => t.TypeHandle).ToArray() : null;
+        var prepared = 0;
+        foreach (var method in type.GetMethods(Declared).Cast<MethodBase>().Concat(type.GetConstructors(Declared)))
+        {
+            if (method.IsAbstract || method.IsGenericMethodDefinition || (method.MethodImplementationFlags & MethodImplAttributes.Runtime) != 0
+                || method.GetMethodBody() is null)
+            {
+                continue;
+            }
+
+            cancellationToken.ThrowIfCancellationRequested();
+            try
+            {
+                RuntimeHelpers.PrepareMethod(method.MethodHandle, instantiation);
+                prepared++;
+            }
+            catch (Exception e) when (e is ArgumentException or TypeLoadException or NotSupportedException or InvalidOperationException)
+            {
+                // A method the runtime will not compile ahead of its call: its first call compiles it, as without the warm-up.
+            }
+        }
+
+        return prepared;
+    }
+
+    /// <summary>
+    /// The box the framework runs <paramref name="stateMachine"/> in (<c>AsyncTaskMethodBuilder&lt;TResult&gt;.AsyncStateMachineBox&lt;TStateMachine&gt;</c>,
+    /// or <c>PoolingAsyncValueTaskMethodBuilder&lt;TResult&gt;.StateMachineBox&lt;TStateMachine&gt;</c>); null where the builder is another.
+    /// </summary>
+    private static Type? StateMachineBox(Type stateMachine)
+    {
+        var builder = stateMachine.GetField("<>t__builder", BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic)?.FieldType;
+        var result = builder is { IsGenericType: true } ? builder.GetGenericArguments()[0] : VoidTaskResult;
+        var definition = builder is { IsGenericType: true } ? builder.GetGenericTypeDefinition() : builder;
+        var (owner, name) = definition switch
+        {
+            _ when definition == typeof(AsyncTaskMethodBuilder) || definition == typeof(AsyncTaskMethodBuilder<>)
+                || definition == typeof(AsyncValueTaskMethodBuilder) || definition == typeof(AsyncValueTaskMethodBuilder<>) => (typeof(AsyncTaskMethodBuilder<>), "AsyncStateMachineBox`1"),
+            _ when definition == typeof(PoolingAsyncValueTaskMethodBuilder) || definition == typeof(PoolingAsyncValueTaskMethodBuilder<>) => (typeof(PoolingAsyncValueTaskMethodBuilder<>), "StateMachineBox`1"),
+            _ => (null, null),
+        };
+        if (owner is null || result is null || owner.GetNestedType(name!, BindingFlags.NonPublic) is not { } box)
+        {
+            return null;
+        }
+
+        try
+        {
+            return box.MakeGenericType(result, stateMachine);
+        }
+        catch (ArgumentException)
+        {
+            return null;
+        }
     }
 
     private static readonly PbxAddress WarmUpAddress = new("warm-up.invalid");
