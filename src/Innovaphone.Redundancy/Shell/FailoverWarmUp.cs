@@ -12,7 +12,7 @@ namespace Innovaphone.Redundancy.Shell;
 /// <summary>
 /// Warms the failover path of the process once, in the background, after a manager's first login (issue 19 point 2):
 /// the first failover of a process otherwise pays for the JIT of the code only a loss runs (loss handling, the machine's
-/// loss transition, closing, the next connect, the framework's socket-error and WebSocket-failure paths), 3-6 times the
+/// loss transition, closing, the next connect, the framework's TLS and WebSocket failure paths), 3-4 times the
 /// time of the same failover a second time. It touches neither the network nor a PBX: it compiles the library's own
 /// methods without running them (<see cref="RuntimeHelpers.PrepareMethod(RuntimeMethodHandle)"/>, which is what their
 /// first call would do) and runs the framework's failure paths in memory: a WebSocket and a TLS client over
@@ -50,8 +50,9 @@ internal static class FailoverWarmUp
     }
 
     /// <summary>
-    /// The warm-up itself: compiles the methods of the library's types, then runs the failure paths of the framework's
-    /// WebSocket and socket-error code in memory. Checks <paramref name="cancellationToken"/> between steps.
+    /// The warm-up itself: compiles the methods of the library's types (and the framework's boxes of its async state
+    /// machines), then runs the framework's stored-stack-trace, TLS and WebSocket failure paths in memory. Checks
+    /// <paramref name="cancellationToken"/> before each method and between steps.
     /// </summary>
     /// <returns>How many methods it compiled.</returns>
     internal static async Task<int> RunAsync(CancellationToken cancellationToken)
