@@ -6,7 +6,7 @@
 # Usage:
 #   bench/fieldcheck.sh            5 runs of each fast case, 1 of each slow case, 70 s idle   (about 7 min per runtime)
 #   bench/fieldcheck.sh --quick    3 runs, 1 slow run, 35 s idle                               (about 5 min per runtime)
-#   bench/fieldcheck.sh [--quick] [--only net10.0|net8.0] [runner options: --runs N --slow-runs N --idle-seconds N --cases ...]
+#   bench/fieldcheck.sh [--quick] [--only net10.0|net8.0] [runner options: --runs N --slow-runs N --idle-seconds N --cases ... --monitor-env NAME=VALUE,...]
 # Full output, every Monitor's stdout (stamped) and stderr go to bench/artifacts/fieldcheck*.
 # Runs as root: the runner and its Monitors run in a private network namespace (unshare -n), where the netchange case
 # adds an address to lo (a real network change that nothing else on the machine sees).
@@ -23,8 +23,8 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --quick) runner_args+=(--runs 3 --slow-runs 1 --idle-seconds 35) ;;
     --only) runtimes=("$2"); shift ;;
-    --runs|--slow-runs|--idle-seconds|--cases|--timeout-seconds|--slow-timeout-seconds) runner_args+=("$1" "$2"); shift ;;
-    *) echo "usage: bench/fieldcheck.sh [--quick] [--only net10.0|net8.0] [--runs N] [--slow-runs N] [--idle-seconds N] [--cases LIST]" >&2; exit 2 ;;
+    --runs|--slow-runs|--idle-seconds|--cases|--timeout-seconds|--slow-timeout-seconds|--monitor-env) runner_args+=("$1" "$2"); shift ;;
+    *) echo "usage: bench/fieldcheck.sh [--quick] [--only net10.0|net8.0] [--runs N] [--slow-runs N] [--idle-seconds N] [--cases LIST] [--monitor-env NAME=VALUE,...]" >&2; exit 2 ;;
   esac
   shift
 done

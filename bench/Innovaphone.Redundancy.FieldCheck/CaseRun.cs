@@ -44,7 +44,11 @@ internal sealed class CaseRun
             throw new InvalidOperationException("One Monitor per run.");
         }
 
-        Monitor = MonitorProcess.Start(_settings.MonitorCommand, pbx.Address, User, Password, _logPrefix);
+        // Over TLS the emulator's self-signed certificate is pinned by its thumbprint, as a user does with a PBX's own.
+        var thumbprint = Emulator.Certificate is { } certificate
+            ? Convert.ToHexString(certificate.GetCertHash(System.Security.Cryptography.HashAlgorithmName.SHA256))
+            : null;
+        Monitor = MonitorProcess.Start(_settings.MonitorCommand, pbx.Address, User, Password, _logPrefix, thumbprint, _settings.MonitorEnvironment);
         return Monitor;
     }
 
@@ -53,10 +57,16 @@ internal sealed class CaseRun
         (Monitor ?? throw new InvalidOperationException("No Monitor started.")).WaitForAsync(match, from, Deadline);
 
     /// <summary>Records <paramref name="figure"/> as the time from <paramref name="start"/> to the line <paramref name="end"/>.</summary>
-    public void Record(Figure figure, long start, Observation end) =>
-        _results[figure] = Stopwatch.GetElapsedTime(start, end.Timestamp).TotalMilliseconds;
+    /// <returns>The milliseconds recorded.</returns>
+    public double Record(Figure figure, long start, Observation end)
+    {
+        var ms = Stopwatch.GetElapsedTime(start, end.Timestamp).TotalMilliseconds;
+        _results[figure] = ms;
+        return ms;
+    }
 
-    public void RecordCount(Figure figure, int count) => _results[figure] = count;
+    /// <summary>Records a count or another plain number (a ratio).</summary>
+    public void RecordCount(Figure figure, double count) => _results[figure] = count;
 
     /// <summary>Up at <paramref name="pbx"/> as the user's PBX (not as standby).</summary>
     public static Func<ConnInfo, bool> UpAt(SimulatedPbx pbx) => i => i.Up && !i.Standby && pbx.Address.Equals(i.Cur);

@@ -140,6 +140,59 @@ internal sealed class FieldCases(Settings settings, string runtime, TextWriter o
         Print(figure);
     }
 
+    /// <summary>
+    /// Case 8 (issue 19 point 2): the first failover of a process against the second. A fresh Monitor at P (explicit standby
+    /// B) over ws:// or wss://, P killed 3 s after up (cold: the first failover this process runs), P revived 1 s after
+    /// standby at B (StandbyBack takes the Monitor back to P), then the same kill 3 s after up at P again (warm: the same
+    /// path a second time in the same process). The ratio is taken per run (cold over warm of the same Monitor), so that
+    /// a busy machine's drift between runs cancels; target: p50 of the ratio &lt;= 2.
+    /// </summary>
+    public async Task ColdWarmAsync(bool tls)
+    {
+        var prefix = tls ? "coldwarm-wss." : "coldwarm-ws.";
+        var cold = new Figure(prefix + "cold-kill-to-standby-B", "ms");
+        var warm = new Figure(prefix + "warm-kill-to-standby-B", "ms");
+        var ratio = new Figure(prefix + "cold-over-warm", "x") { Limit = 2 };
+        var options = new PbxEmulatorOptions { UseTls = tls };
+        for (var i = 0; i < settings.Runs; i++)
+        {
+            await RunAsync(prefix.TrimEnd('.'), settings.Timeout + (2 * Stable), [cold, warm, ratio], async run =>
+            {
+                if (await UpAtMasterWithStandbyAsync(run) is not var (p, b, up))
+                {
+                    return;
+                }
+
+                await Task.Delay(Stable);
+                var killedAt = Stopwatch.GetTimestamp();
+                run.Sim.Kill(p);
+                if (await run.WaitAsync(CaseRun.StandbyAt(b), up.Index + 1) is not { } first)
+                {
+                    return;
+                }
+
+                var coldMs = run.Record(cold, killedAt, first);
+                await Task.Delay(StandbyPause);
+                run.Sim.Revive(p);
+                if (await run.WaitAsync(CaseRun.UpAt(p), first.Index + 1) is not { } back)
+                {
+                    return;
+                }
+
+                await Task.Delay(Stable);
+                killedAt = Stopwatch.GetTimestamp();
+                run.Sim.Kill(p);
+                if (await run.WaitAsync(CaseRun.StandbyAt(b), back.Index + 1) is { } second)
+                {
+                    var warmMs = run.Record(warm, killedAt, second);
+                    run.RecordCount(ratio, coldMs / warmMs);
+                }
+            }, options);
+        }
+
+        PrintAll([cold, warm, ratio]);
+    }
+
     /// <summary>Cases 4 and 5: the current PBX goes silent (frozen: TCP open, nothing answered; or black-holed).</summary>
     public async Task SilentAsync(bool blackHole)
     {
@@ -339,11 +392,11 @@ internal sealed class FieldCases(Settings settings, string runtime, TextWriter o
     /// One run: a fresh emulator, the body under a hard timeout, then, whatever happened, the Monitor's process tree killed
     /// and the emulator disposed. Figures the body did not record count as timeouts.
     /// </summary>
-    private async Task RunAsync(string name, TimeSpan timeout, IReadOnlyList<Figure> figures, Func<CaseRun, Task> body)
+    private async Task RunAsync(string name, TimeSpan timeout, IReadOnlyList<Figure> figures, Func<CaseRun, Task> body, PbxEmulatorOptions? options = null)
     {
         var number = Interlocked.Increment(ref _runNumber);
         var logPrefix = Path.Combine(settings.Artifacts, runtime, string.Create(CultureInfo.InvariantCulture, $"{number:000}-{name}"));
-        var emulator = new PbxEmulator();
+        var emulator = new PbxEmulator(options: options);
         var run = new CaseRun(settings, emulator, logPrefix, timeout);
         try
         {

@@ -13,7 +13,7 @@ internal sealed class Figure(string name, string unit)
 
     public string Name { get; } = name;
 
-    /// <summary><c>ms</c>, <c>s</c> (samples are still kept in ms) or <c>changes</c> (a count).</summary>
+    /// <summary><c>ms</c>, <c>s</c> (samples are still kept in ms), <c>changes</c> (a count) or <c>x</c> (a ratio).</summary>
     public string Unit { get; } = unit;
 
     public IReadOnlyList<double?> Samples => _samples;
@@ -53,6 +53,7 @@ internal sealed class Figure(string name, string unit)
     {
         "s" => (value / 1000).ToString("0.00", CultureInfo.InvariantCulture),
         "changes" => value.ToString("0", CultureInfo.InvariantCulture),
+        "x" => value.ToString("0.00", CultureInfo.InvariantCulture),
         _ => value.ToString("0.0", CultureInfo.InvariantCulture),
     };
 

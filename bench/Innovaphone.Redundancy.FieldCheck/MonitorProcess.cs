@@ -69,7 +69,24 @@ internal sealed class MonitorProcess : IAsyncDisposable
     }
 
     /// <summary>Starts the Monitor at <paramref name="pbx"/>; its logs go to <paramref name="logPrefix"/><c>.stdout.log</c> and <c>.stderr.log</c>.</summary>
-    public static MonitorProcess Start(IReadOnlyList<string> command, PbxAddress pbx, string user, string password, string logPrefix)
+    /// <param name="command">The Monitor's command line.</param>
+    /// <param name="pbx">The PBX to start at.</param>
+    /// <param name="user">The user.</param>
+    /// <param name="password">The password (passed in <see cref="PasswordVariable"/>).</param>
+    /// <param name="logPrefix">Where its stdout and stderr are logged.</param>
+    /// <param name="thumbprint">
+    /// Null: plain ws:// (<c>--insecure</c>, the loopback emulator's default); else wss:// with the PBX certificate pinned
+    /// by this SHA-256 thumbprint (<c>--trust-thumbprint</c>), as a user with a self-signed PBX certificate runs it.
+    /// </param>
+    /// <param name="environment">Extra environment variables (experiments only).</param>
+    public static MonitorProcess Start(
+        IReadOnlyList<string> command,
+        PbxAddress pbx,
+        string user,
+        string password,
+        string logPrefix,
+        string? thumbprint = null,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
         var info = new ProcessStartInfo(command[0])
         {
@@ -86,9 +103,15 @@ internal sealed class MonitorProcess : IAsyncDisposable
         // Exactly what a user types: no tuning flag. The state file is the default one (one per primary and user; each
         // run's emulator has fresh ports, so no run reads another's), under a data folder of the runner's own, so that
         // the runs leave nothing in the home folder.
-        foreach (var argument in (string[])["--pbx", pbx.ToString(), "--user", user, "--password-env", PasswordVariable, "--insecure", "--json"])
+        string[] security = thumbprint is null ? ["--insecure"] : ["--trust-thumbprint", thumbprint];
+        foreach (var argument in (string[])["--pbx", pbx.ToString(), "--user", user, "--password-env", PasswordVariable, .. security, "--json"])
         {
             info.ArgumentList.Add(argument);
+        }
+
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[name] = value;
         }
 
         info.Environment[PasswordVariable] = password;

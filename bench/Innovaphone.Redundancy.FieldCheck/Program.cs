@@ -40,6 +40,11 @@ output.WriteLine($"""
     #   blackhole.*                the same with P black-holed (connects never complete)
     #   netchange.change-to-up-B   up at P (standby B) for 3 s, then P frozen and at once a real network change (an address
     #                              added to lo in the runner's private network namespace) -> up at B
+    #   coldwarm-ws.*, coldwarm-wss.*  a fresh Monitor at P (standby B) over ws:// (--insecure) or wss:// (the emulator's
+    #                              self-signed certificate pinned with --trust-thumbprint instead of --insecure):
+    #     cold-kill-to-standby-B   P killed 3 s after up -> up standby at B: the first failover of the process
+    #     warm-kill-to-standby-B   P revived (StandbyBack takes the Monitor back to P), the same kill 3 s after up -> standby at B
+    #     cold-over-warm           cold / warm of the same Monitor, per run (target: p50 <= 2)
     #   idle.changes-in-Ns         up at P, P sends nothing for N s: connInfo lines after the first up (expected 0)
     # Targets: fast cases p50 <= 2 x floor p50 + 5 ms (start/ready-based: start/ready floor; kill/revive-based: reconnect floor);
     #   silent cases: detection <= 15 s, up on B <= 250 ms stagger + 2 x reconnect floor after detection, <= 17 s end to end;
@@ -68,6 +73,12 @@ if (settings.Cases.Contains("chain"))
 if (settings.Cases.Contains("standby"))
 {
     await cases.StandbySoonAsync();
+}
+
+if (settings.Cases.Contains("coldwarm"))
+{
+    await cases.ColdWarmAsync(tls: false);
+    await cases.ColdWarmAsync(tls: true);
 }
 
 if (settings.Cases.Contains("frozen"))

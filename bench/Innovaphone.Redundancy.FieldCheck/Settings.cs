@@ -7,10 +7,10 @@ internal sealed record Settings
 {
     public const string Usage =
         "usage: fieldcheck --monitor \"<command line of the Monitor CLI>\" [--runtime LABEL] [--runs N] [--slow-runs N] " +
-        "[--idle-seconds N] [--cases floor,chain,standby,frozen,blackhole,idle] [--timeout-seconds N] [--slow-timeout-seconds N] " +
-        "[--artifacts DIR]";
+        "[--idle-seconds N] [--cases floor,chain,standby,coldwarm,frozen,blackhole,netchange,idle] [--timeout-seconds N] " +
+        "[--slow-timeout-seconds N] [--artifacts DIR] [--monitor-env NAME=VALUE[,NAME=VALUE...]]";
 
-    public static readonly string[] AllCases = ["chain", "standby", "frozen", "blackhole", "netchange", "idle"];
+    public static readonly string[] AllCases = ["chain", "standby", "coldwarm", "frozen", "blackhole", "netchange", "idle"];
 
     /// <summary>The Monitor's command line split at spaces, e.g. <c>dotnet path/Innovaphone.Redundancy.Monitor.dll</c>.</summary>
     public required IReadOnlyList<string> MonitorCommand { get; init; }
@@ -36,6 +36,12 @@ internal sealed record Settings
     public TimeSpan SlowTimeout { get; init; } = TimeSpan.FromSeconds(90);
 
     public string Artifacts { get; init; } = Path.Combine("bench", "artifacts", "fieldcheck");
+
+    /// <summary>
+    /// Extra environment variables of every Monitor (for experiments such as <c>DOTNET_TieredPGO=0</c>); empty by
+    /// default, so that the Monitor runs as users run it.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> MonitorEnvironment { get; init; } = new Dictionary<string, string>();
 
     public static bool TryParse(IReadOnlyList<string> args, out Settings? settings, out string? error)
     {
@@ -71,6 +77,22 @@ internal sealed record Settings
                 case "--timeout-seconds": result = result with { Timeout = TimeSpan.FromSeconds(Positive(name, value, ref error)) }; break;
                 case "--slow-timeout-seconds": result = result with { SlowTimeout = TimeSpan.FromSeconds(Positive(name, value, ref error)) }; break;
                 case "--artifacts": result = result with { Artifacts = value }; break;
+                case "--monitor-env":
+                    var environment = new Dictionary<string, string>(StringComparer.Ordinal);
+                    foreach (var pair in value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                    {
+                        var equals = pair.IndexOf('=', StringComparison.Ordinal);
+                        if (equals <= 0)
+                        {
+                            error = $"--monitor-env '{pair}' is not NAME=VALUE";
+                            break;
+                        }
+
+                        environment[pair[..equals]] = pair[(equals + 1)..];
+                    }
+
+                    result = result with { MonitorEnvironment = environment };
+                    break;
                 case "--cases":
                     var cases = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                         .Where(c => c != "floor").ToHashSet(StringComparer.Ordinal);

@@ -108,6 +108,18 @@ public sealed record RedundancyOptions
     /// </summary>
     public IObservable<NetworkChange>? NetworkChanges { get; init; }
 
+    /// <summary>
+    /// Whether the process's failover path is warmed once in the background after a manager's first login (Connected or
+    /// Standby), so that the first failover of the process is not the slow one (its code compiled on the spot: 3-4 times
+    /// the time of the same failover a second time). The warm-up touches neither the network nor a PBX: it compiles the
+    /// library's methods without running them and runs the framework's WebSocket failure path on an in-memory stream. It
+    /// runs once per process (whatever the number of managers), stops as soon as its manager leaves Connected and
+    /// Standby, stops or is disposed, and costs about 0.4 s of one core once (0.13 s with a ReadyToRun build of the
+    /// application). Default: <see langword="true"/>; <see langword="false"/> for a process that must
+    /// not spend that (see docs/performance.md, "Cold first failover").
+    /// </summary>
+    public bool WarmUp { get; init; } = true;
+
     /// <summary>Where primary, secondary and the user's PBX are kept (R5). Default: <see langword="null"/> (a new <see cref="InMemoryRedundancyStore"/>).</summary>
     public IRedundancyStore? Store { get; init; }
 

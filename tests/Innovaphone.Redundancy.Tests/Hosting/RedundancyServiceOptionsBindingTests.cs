@@ -42,6 +42,7 @@ public sealed class RedundancyServiceOptionsBindingTests
         ["ReconnectJitter"] = "00:00:03",
         ["StaggerDelay"] = "00:00:00.400",
         ["MaxRedirectHops"] = "3",
+        ["WarmUp"] = "false",
 
         // MyAppsTransportOptions
         ["Username"] = "alice.sip",
@@ -157,6 +158,7 @@ public sealed class RedundancyServiceOptionsBindingTests
             ReconnectJitter = TimeSpan.FromSeconds(3),
             StaggerDelay = TimeSpan.FromMilliseconds(400),
             MaxRedirectHops = 3,
+            WarmUp = false,
         });
         manager.Invoking(m => m.Validate()).Should().NotThrow();
         transport.Invoking(t => t.Validate()).Should().NotThrow("the service logs the sign-in URL (OnSignIn) for AllowSingleSignOn");

@@ -1,0 +1,147 @@
+using System.Reactive.Subjects;
+using FluentAssertions;
+using Innovaphone.Redundancy.Shell;
+using Innovaphone.Redundancy.Testing;
+using Innovaphone.Redundancy.Tests.Scenarios;
+using Xunit;
+
+namespace Innovaphone.Redundancy.Tests.Shell;
+
+/// <summary>
+/// The warm-up of the failover path (issue 19 point 2): once per process after a manager's first login, in the
+/// background, without the network or a PBX; cancelled when the manager leaves Connected/Standby, stops or is disposed;
+/// failover behaves the same with it.
+/// </summary>
+[Collection(nameof(FailoverWarmUpTests))]
+[CollectionDefinition(nameof(FailoverWarmUpTests), DisableParallelization = true)]
+public sealed class FailoverWarmUpTests
+{
+    private static readonly DateTimeOffset At = new(2026, 12, 6, 0, 0, 0, TimeSpan.Zero);
+
+    [Fact]
+    public async Task Run_CompilesTheLibrarysMethods_AndEnds()
+    {
+        var prepared = await FailoverWarmUp.RunAsync(TestContext.Current.CancellationToken);
+
+        prepared.Should().BeGreaterThan(500, "every method of the library's types outside Softphone is compiled");
+    }
+
+    [Fact]
+    public async Task Run_Cancelled_StopsWithoutFinishing()
+    {
+        using var cancelled = new CancellationTokenSource();
+        await cancelled.CancelAsync();
+
+        var run = () => FailoverWarmUp.RunAsync(cancelled.Token);
+
+        await run.Should().ThrowAsync<OperationCanceledException>();
+    }
+
+    [Fact]
+    public async Task Watch_FirstConnected_StartsOneRun_ThatEnds()
+    {
+        FailoverWarmUp.Forget();
+        var completed = FailoverWarmUp.Completed;
+        using var changes = new Subject<RedundancyStateChange>();
+        var background = new BackgroundWork();
+        FailoverWarmUp.Watch(changes, enabled: true, background);
+
+        changes.OnNext(Change(RedundancyState.Connecting, RedundancyState.Connected));
+        changes.OnNext(Change(RedundancyState.Connected, RedundancyState.Connected));
+
+        background.Count.Should().Be(1, "one run, however many Connected changes");
+        await background.WhenAllAsync(TestContext.Current.CancellationToken);
+        FailoverWarmUp.Completed.Should().Be(completed + 1);
+    }
+
+    [Fact]
+    public async Task Watch_LossWhileRunning_CancelsTheRun_AndTheNextLoginFinishesIt()
+    {
+        FailoverWarmUp.Forget();
+        var completed = FailoverWarmUp.Completed;
+        using var changes = new Subject<RedundancyStateChange>();
+        var background = new BackgroundWork();
+        FailoverWarmUp.Watch(changes, enabled: true, background);
+
+        changes.OnNext(Change(RedundancyState.Connecting, RedundancyState.Connected));
+        changes.OnNext(Change(RedundancyState.Connected, RedundancyState.Failover));
+        await background.WhenAllAsync(TestContext.Current.CancellationToken);
+
+        FailoverWarmUp.Completed.Should().Be(completed, "a loss stops the run before it competes with the failover");
+        changes.OnNext(Change(RedundancyState.Failover, RedundancyState.Standby));
+        background.Count.Should().Be(1, "the next login starts what was left");
+        await background.WhenAllAsync(TestContext.Current.CancellationToken);
+        FailoverWarmUp.Completed.Should().Be(completed + 1);
+    }
+
+    [Fact]
+    public async Task Watch_CompletedChanges_CancelTheRun_AndStartNoOther()
+    {
+        FailoverWarmUp.Forget();
+        var completed = FailoverWarmUp.Completed;
+        using var changes = new Subject<RedundancyStateChange>();
+        var background = new BackgroundWork();
+        FailoverWarmUp.Watch(changes, enabled: true, background);
+
+        changes.OnNext(Change(RedundancyState.Connecting, RedundancyState.Connected));
+        changes.OnCompleted();
+        await background.WhenAllAsync(TestContext.Current.CancellationToken);
+
+        FailoverWarmUp.Completed.Should().Be(completed, "the manager's disposal completes its changes and cancels the run");
+        background.Count.Should().Be(0);
+    }
+
+    [Fact]
+    public void Watch_Disabled_RunsNothing()
+    {
+        FailoverWarmUp.Forget();
+        using var changes = new Subject<RedundancyStateChange>();
+        var background = new BackgroundWork();
+
+        FailoverWarmUp.Watch(changes, enabled: false, background);
+        changes.OnNext(Change(RedundancyState.Connecting, RedundancyState.Connected));
+
+        changes.HasObservers.Should().BeFalse();
+        background.Count.Should().Be(0);
+    }
+
+    [Fact]
+    public async Task Manager_WithTheWarmUp_FailsOverAsWithout_AndAsksThePbxesNothingMore()
+    {
+        var with = await KillAndStandbyAsync(warmUp: true);
+        var without = await KillAndStandbyAsync(warmUp: false);
+
+        with.Should().Equal(without, "the same attempts, in the same order, at the same (fake) times");
+    }
+
+    /// <summary>
+    /// Master with an explicit standby; up at the master, the warm-up given time to run, the master killed, up at the
+    /// standby, the manager disposed (which waits for the warm-up): the attempts the PBXes saw, with their fake times.
+    /// </summary>
+    private static async Task<IReadOnlyList<string>> KillAndStandbyAsync(bool warmUp)
+    {
+        FailoverWarmUp.Forget();
+        var completed = FailoverWarmUp.Completed;
+        var h = new ScenarioHarness();
+        await using (h.ConfigureAwait(false))
+        {
+            var master = h.Sim.AddMaster("master.example.com");
+            var standby = h.Sim.AddStandby("standby.example.com", master);
+            h.Sim.AddUser(ScenarioHarness.User, ScenarioHarness.Password, master);
+            await h.StartAsync(master, o => o with { WarmUp = warmUp });
+            await h.WaitUpAsync(master);
+            if (warmUp)
+            {
+                await h.WaitUntilAsync(() => FailoverWarmUp.Completed > completed, "the warm-up to run to its end");
+            }
+
+            h.Sim.Kill(master);
+            await h.WaitUpAsync(standby, standby: true);
+            await h.Manager.DisposeAsync();
+            return [.. h.Sim.Attempts.Select(a => $"{a.Pbx} {a.Time:O} {a.Outcome}"), $"disposed at {h.Time.GetUtcNow():O}"];
+        }
+    }
+
+    private static RedundancyStateChange Change(RedundancyState previous, RedundancyState current) =>
+        new(previous, current, "test", null, 0, null, At);
+}
