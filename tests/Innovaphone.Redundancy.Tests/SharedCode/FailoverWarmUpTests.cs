@@ -1,11 +1,11 @@
 using System.Reactive.Subjects;
 using FluentAssertions;
-using Innovaphone.Redundancy.Shell;
+using Innovaphone.Redundancy.Shared;
 using Innovaphone.Redundancy.Testing;
 using Innovaphone.Redundancy.Tests.Scenarios;
 using Xunit;
 
-namespace Innovaphone.Redundancy.Tests.Shell;
+namespace Innovaphone.Redundancy.Tests.SharedCode;
 
 /// <summary>
 /// The warm-up of the failover path (issue 19 point 2): once per process after a manager's first login, in the

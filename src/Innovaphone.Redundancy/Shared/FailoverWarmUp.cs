@@ -4,10 +4,8 @@ using System.Reflection;
 using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 using System.Security.Authentication;
-using Innovaphone.Redundancy.Transport.WebSockets;
-using Microsoft.Extensions.Logging.Abstractions;
 
-namespace Innovaphone.Redundancy.Shell;
+namespace Innovaphone.Redundancy.Shared;
 
 /// <summary>
 /// Warms the failover path of the process once, in the background, after a manager's first login (issue 19 point 2):
@@ -100,20 +98,23 @@ internal static class FailoverWarmUp
         }
 
         // A WebSocket whose peer sends one text message and goes away without a close: what a killed PBX looks like to
-        // the receive loop. Our receive and close code runs on it as on a real connection.
+        // a receive loop. The framework's receive and close failure paths run on it as on a real connection (the
+        // transport's own code on top of them is compiled above; the warm-up stays below the transport adapters, see
+        // docs/concepts.md "Layers").
         using var socket = WebSocket.CreateFromStream(new CannedStream(empty: false), new WebSocketCreationOptions { KeepAliveInterval = TimeSpan.Zero });
-        _ = await FrameIo.ReceiveAsync(socket, 1024, cancellationToken).ConfigureAwait(false);
+        var buffer = new byte[1024];
+        _ = await socket.ReceiveAsync(buffer.AsMemory(), cancellationToken).ConfigureAwait(false);
         try
         {
-            _ = await FrameIo.ReceiveAsync(socket, 1024, cancellationToken).ConfigureAwait(false);
+            _ = await socket.ReceiveAsync(buffer.AsMemory(), cancellationToken).ConfigureAwait(false);
+            using var closing = new CancellationTokenSource(TimeSpan.FromSeconds(1), TimeProvider.System);
+            await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "warm-up", closing.Token).ConfigureAwait(false);
         }
-        catch (WebSocketException)
+        catch (Exception e) when (e is WebSocketException or IOException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
         {
             // Expected: the peer closed without the close handshake.
         }
 
-        await FrameIo.CloseQuietlyAsync(socket, WebSocketCloseStatus.NormalClosure, "warm-up", TimeSpan.FromSeconds(1), TimeProvider.System, NullLogger.Instance, WarmUpAddress)
-            .ConfigureAwait(false);
         return prepared;
     }
 
@@ -180,7 +181,6 @@ internal static class FailoverWarmUp
         }
     }
 
-    private static readonly PbxAddress WarmUpAddress = new("warm-up.invalid");
 
     /// <summary>
     /// One manager's part: starts the process's run when the manager is Connected or Standby and no run ran or runs,
