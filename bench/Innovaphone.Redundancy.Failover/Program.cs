@@ -557,6 +557,9 @@ internal static class Program
         User = user,
         Scheme = PbxScheme.Ws,
         MinStableConnection = TimeSpan.Zero,
+
+        // IPR_BENCH_WARMUP=0 turns the failover warm-up off, to see what it costs back-to-back failovers.
+        WarmUp = Environment.GetEnvironmentVariable("IPR_BENCH_WARMUP") != "0",
     };
 
     private static List<int> OptionList(string[] args, string name)
