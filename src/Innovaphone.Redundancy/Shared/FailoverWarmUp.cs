@@ -39,11 +39,16 @@ internal static class FailoverWarmUp
     /// <param name="stateChanges">The manager's state changes.</param>
     /// <param name="enabled">Whether the warm-up is on.</param>
     /// <param name="background">The manager's background work: stop and dispose wait for the warm-up's end.</param>
-    public static void Watch(IObservable<RedundancyStateChange> stateChanges, bool enabled, BackgroundWork background)
+    /// <param name="time">The manager's clock, for <paramref name="delay"/>.</param>
+    /// <param name="delay">
+    /// How long the connection must have been up before the warm-up starts (the manager's <c>MinStableConnection</c>): a
+    /// connection lost sooner fails over without the warm-up competing for the CPU, and the run waits for a stable one.
+    /// </param>
+    public static void Watch(IObservable<RedundancyStateChange> stateChanges, bool enabled, BackgroundWork background, TimeProvider time, TimeSpan delay)
     {
         if (enabled && Volatile.Read(ref s_state) == 0)
         {
-            _ = stateChanges.Subscribe(new Watcher(background));
+            _ = stateChanges.Subscribe(new Watcher(background, time, delay));
         }
     }
 
@@ -186,7 +191,7 @@ internal static class FailoverWarmUp
     /// One manager's part: starts the process's run when the manager is Connected or Standby and no run ran or runs,
     /// cancels it when the manager leaves those states (a later Connected starts what is left again).
     /// </summary>
-    private sealed class Watcher(BackgroundWork background) : IObserver<RedundancyStateChange>
+    private sealed class Watcher(BackgroundWork background, TimeProvider time, TimeSpan delay) : IObserver<RedundancyStateChange>
     {
         private readonly object _gate = new();
         private CancellationTokenSource? _run;
@@ -227,6 +232,11 @@ internal static class FailoverWarmUp
         {
             try
             {
+                if (delay > TimeSpan.Zero)
+                {
+                    await Task.Delay(delay, time, run.Token).ConfigureAwait(false);
+                }
+
                 await RunAsync(run.Token).ConfigureAwait(false);
                 Interlocked.Increment(ref s_completed);
             }

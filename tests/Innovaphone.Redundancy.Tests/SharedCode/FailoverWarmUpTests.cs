@@ -3,6 +3,7 @@ using FluentAssertions;
 using Innovaphone.Redundancy.Shared;
 using Innovaphone.Redundancy.Testing;
 using Innovaphone.Redundancy.Tests.Scenarios;
+using Microsoft.Extensions.Time.Testing;
 using Xunit;
 
 namespace Innovaphone.Redundancy.Tests.SharedCode;
@@ -44,7 +45,7 @@ public sealed class FailoverWarmUpTests
         var completed = FailoverWarmUp.Completed;
         using var changes = new Subject<RedundancyStateChange>();
         var background = new BackgroundWork();
-        FailoverWarmUp.Watch(changes, enabled: true, background);
+        FailoverWarmUp.Watch(changes, enabled: true, background, TimeProvider.System, TimeSpan.Zero);
 
         changes.OnNext(Change(RedundancyState.Connecting, RedundancyState.Connected));
         changes.OnNext(Change(RedundancyState.Connected, RedundancyState.Connected));
@@ -61,7 +62,7 @@ public sealed class FailoverWarmUpTests
         var completed = FailoverWarmUp.Completed;
         using var changes = new Subject<RedundancyStateChange>();
         var background = new BackgroundWork();
-        FailoverWarmUp.Watch(changes, enabled: true, background);
+        FailoverWarmUp.Watch(changes, enabled: true, background, TimeProvider.System, TimeSpan.Zero);
 
         changes.OnNext(Change(RedundancyState.Connecting, RedundancyState.Connected));
         changes.OnNext(Change(RedundancyState.Connected, RedundancyState.Failover));
@@ -75,13 +76,39 @@ public sealed class FailoverWarmUpTests
     }
 
     [Fact]
+    public async Task Watch_WaitsForAStableConnection_AndALossBeforeThenCancelsTheWait()
+    {
+        FailoverWarmUp.Forget();
+        var completed = FailoverWarmUp.Completed;
+        var time = new FakeTimeProvider(At);
+        using var changes = new Subject<RedundancyStateChange>();
+        var background = new BackgroundWork();
+        FailoverWarmUp.Watch(changes, enabled: true, background, time, TimeSpan.FromSeconds(2));
+
+        // Lost 1 s after the login: the failover runs without the warm-up.
+        changes.OnNext(Change(RedundancyState.Connecting, RedundancyState.Connected));
+        time.Advance(TimeSpan.FromSeconds(1));
+        changes.OnNext(Change(RedundancyState.Connected, RedundancyState.Failover));
+        await background.WhenAllAsync(TestContext.Current.CancellationToken);
+        FailoverWarmUp.Completed.Should().Be(completed, "a connection lost before it proved stable never started the warm-up");
+
+        // Up for 2 s: now it runs.
+        changes.OnNext(Change(RedundancyState.Failover, RedundancyState.Standby));
+        time.Advance(TimeSpan.FromSeconds(1.9));
+        background.Count.Should().Be(1, "the run waits for the connection to prove stable");
+        time.Advance(TimeSpan.FromSeconds(0.1));
+        await background.WhenAllAsync(TestContext.Current.CancellationToken);
+        FailoverWarmUp.Completed.Should().Be(completed + 1);
+    }
+
+    [Fact]
     public async Task Watch_CompletedChanges_CancelTheRun_AndStartNoOther()
     {
         FailoverWarmUp.Forget();
         var completed = FailoverWarmUp.Completed;
         using var changes = new Subject<RedundancyStateChange>();
         var background = new BackgroundWork();
-        FailoverWarmUp.Watch(changes, enabled: true, background);
+        FailoverWarmUp.Watch(changes, enabled: true, background, TimeProvider.System, TimeSpan.Zero);
 
         changes.OnNext(Change(RedundancyState.Connecting, RedundancyState.Connected));
         changes.OnCompleted();
@@ -98,7 +125,7 @@ public sealed class FailoverWarmUpTests
         using var changes = new Subject<RedundancyStateChange>();
         var background = new BackgroundWork();
 
-        FailoverWarmUp.Watch(changes, enabled: false, background);
+        FailoverWarmUp.Watch(changes, enabled: false, background, TimeProvider.System, TimeSpan.Zero);
         changes.OnNext(Change(RedundancyState.Connecting, RedundancyState.Connected));
 
         changes.HasObservers.Should().BeFalse();
