@@ -157,23 +157,6 @@ public sealed partial class RedundancyManager
 
     private void Publish(MachineState state)
     {
-        // connInfo first, so that a host that sees a state change reads the same moment in ConnInfo.
-        var info = state.ToConnInfo(_config);
-        if (info.Up != _connInfo.Value.Up)
-        {
-            _metrics.UpChanged(info.Up, state.Phase);
-        }
-
-        if (state.Phase is RedundancyState.Stopped or RedundancyState.Faulted)
-        {
-            _metrics.EpisodeAbandoned();
-        }
-
-        if (info != _connInfo.Value)
-        {
-            _connInfo.OnNext(info);
-        }
-
         // The machine says when a phase may be announced (Failover once its next attempt time is known).
         if (state.Phase != _publishedPhase && state.IsAnnounceable)
         {
@@ -188,6 +171,22 @@ public sealed partial class RedundancyManager
             }
 
             _stateChanges.OnNext(change);
+        }
+
+        var info = state.ToConnInfo(_config);
+        if (info.Up != _connInfo.Value.Up)
+        {
+            _metrics.UpChanged(info.Up, state.Phase);
+        }
+
+        if (state.Phase is RedundancyState.Stopped or RedundancyState.Faulted)
+        {
+            _metrics.EpisodeAbandoned();
+        }
+
+        if (info != _connInfo.Value)
+        {
+            _connInfo.OnNext(info);
         }
     }
 
