@@ -41,11 +41,8 @@ public sealed class FailoverWarmUpTests
     [Fact]
     public async Task Watch_FirstConnected_StartsOneRun_ThatEnds()
     {
-        FailoverWarmUp.Forget();
-        var completed = FailoverWarmUp.Completed;
-        using var changes = new Subject<RedundancyStateChange>();
-        var background = new BackgroundWork();
-        FailoverWarmUp.Watch(changes, enabled: true, background, TimeProvider.System, TimeSpan.Zero);
+        using var rig = new WatchRig();
+        var (changes, background, completed) = (rig.Changes, rig.Background, rig.CompletedBefore);
 
         changes.OnNext(Change(RedundancyState.Connecting, RedundancyState.Connected));
         changes.OnNext(Change(RedundancyState.Connected, RedundancyState.Connected));
@@ -58,11 +55,8 @@ public sealed class FailoverWarmUpTests
     [Fact]
     public async Task Watch_LossWhileRunning_CancelsTheRun_AndTheNextLoginFinishesIt()
     {
-        FailoverWarmUp.Forget();
-        var completed = FailoverWarmUp.Completed;
-        using var changes = new Subject<RedundancyStateChange>();
-        var background = new BackgroundWork();
-        FailoverWarmUp.Watch(changes, enabled: true, background, TimeProvider.System, TimeSpan.Zero);
+        using var rig = new WatchRig();
+        var (changes, background, completed) = (rig.Changes, rig.Background, rig.CompletedBefore);
 
         changes.OnNext(Change(RedundancyState.Connecting, RedundancyState.Connected));
         changes.OnNext(Change(RedundancyState.Connected, RedundancyState.Failover));
@@ -78,12 +72,9 @@ public sealed class FailoverWarmUpTests
     [Fact]
     public async Task Watch_WaitsForAStableConnection_AndALossBeforeThenCancelsTheWait()
     {
-        FailoverWarmUp.Forget();
-        var completed = FailoverWarmUp.Completed;
         var time = new FakeTimeProvider(At);
-        using var changes = new Subject<RedundancyStateChange>();
-        var background = new BackgroundWork();
-        FailoverWarmUp.Watch(changes, enabled: true, background, time, TimeSpan.FromSeconds(2));
+        using var rig = new WatchRig(time: time, delay: TimeSpan.FromSeconds(2));
+        var (changes, background, completed) = (rig.Changes, rig.Background, rig.CompletedBefore);
 
         // Lost 1 s after the login: the failover runs without the warm-up.
         changes.OnNext(Change(RedundancyState.Connecting, RedundancyState.Connected));
@@ -104,11 +95,8 @@ public sealed class FailoverWarmUpTests
     [Fact]
     public async Task Watch_CompletedChanges_CancelTheRun_AndStartNoOther()
     {
-        FailoverWarmUp.Forget();
-        var completed = FailoverWarmUp.Completed;
-        using var changes = new Subject<RedundancyStateChange>();
-        var background = new BackgroundWork();
-        FailoverWarmUp.Watch(changes, enabled: true, background, TimeProvider.System, TimeSpan.Zero);
+        using var rig = new WatchRig();
+        var (changes, background, completed) = (rig.Changes, rig.Background, rig.CompletedBefore);
 
         changes.OnNext(Change(RedundancyState.Connecting, RedundancyState.Connected));
         changes.OnCompleted();
@@ -121,11 +109,9 @@ public sealed class FailoverWarmUpTests
     [Fact]
     public void Watch_Disabled_RunsNothing()
     {
-        FailoverWarmUp.Forget();
-        using var changes = new Subject<RedundancyStateChange>();
-        var background = new BackgroundWork();
+        using var rig = new WatchRig(enabled: false);
+        var (changes, background) = (rig.Changes, rig.Background);
 
-        FailoverWarmUp.Watch(changes, enabled: false, background, TimeProvider.System, TimeSpan.Zero);
         changes.OnNext(Change(RedundancyState.Connecting, RedundancyState.Connected));
 
         changes.HasObservers.Should().BeFalse();
@@ -167,6 +153,26 @@ public sealed class FailoverWarmUpTests
             await h.Manager.DisposeAsync();
             return [.. h.Sim.Attempts.Select(a => $"{a.Pbx} {a.Time:O} {a.Outcome}"), $"disposed at {h.Time.GetUtcNow():O}"];
         }
+    }
+
+    /// <summary>A watcher on changes the test sends, with the process's warm-up forgotten first.</summary>
+    private sealed class WatchRig : IDisposable
+    {
+        public WatchRig(bool enabled = true, TimeProvider? time = null, TimeSpan delay = default)
+        {
+            FailoverWarmUp.Forget();
+            CompletedBefore = FailoverWarmUp.Completed;
+            FailoverWarmUp.Watch(Changes, enabled, Background, time ?? TimeProvider.System, delay);
+        }
+
+        public Subject<RedundancyStateChange> Changes { get; } = new();
+
+        public BackgroundWork Background { get; } = new();
+
+        /// <summary>Runs that had ended in this process before the watcher.</summary>
+        public int CompletedBefore { get; }
+
+        public void Dispose() => Changes.Dispose();
     }
 
     private static RedundancyStateChange Change(RedundancyState previous, RedundancyState current) =>
