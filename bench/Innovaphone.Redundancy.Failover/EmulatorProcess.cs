@@ -9,7 +9,7 @@ namespace Innovaphone.Redundancy.Failover;
 /// The emulator in a second process, so that the scale figures (managed memory, CPU) are the client's alone. The child is
 /// this program with <see cref="ServeArgument"/>; it prints the PBX addresses, then answers one line per command read from
 /// its standard input: <c>kill</c>, <c>revive</c> (of the master), <c>peak</c> (attempts since the last kill or revive:
-/// the most in any 100 ms bucket, scaled to /s, the total, and the first and last attempt in ms after the command),
+/// the most in any 100 ms bucket, scaled to /s, the total, the first and last attempt and the start of the peak bucket in ms after the command),
 /// <c>quit</c>. <c>kill</c> and <c>revive</c> answer with the time they took in ms.
 /// </summary>
 internal sealed class EmulatorProcess : IAsyncDisposable
@@ -31,6 +31,13 @@ internal sealed class EmulatorProcess : IAsyncDisposable
     public PbxAddress Standby { get; }
 
     public int ProcessId => _process.Id;
+
+    /// <summary>The CPU time the emulator process has used so far.</summary>
+    public TimeSpan Cpu()
+    {
+        _process.Refresh();
+        return _process.TotalProcessorTime;
+    }
 
     /// <summary>Starts the child with <paramref name="users"/> users (user0…) on the master and waits for its addresses.</summary>
     public static async Task<EmulatorProcess> StartAsync(int users)
@@ -144,10 +151,12 @@ internal sealed class EmulatorProcess : IAsyncDisposable
                     break;
                 case "peak":
                     var times = sim.Attempts.Where(a => a.Time >= since).Select(a => a.Time).ToList();
-                    var peak = times.Count == 0 ? 0 : times.GroupBy(t => (t - since).Ticks / Bucket.Ticks).Max(g => g.Count());
+                    var top = times.Count == 0 ? null : times.GroupBy(t => (t - since).Ticks / Bucket.Ticks).MaxBy(g => g.Count());
+                    var peak = top?.Count() ?? 0;
                     var first = times.Count == 0 ? 0 : (times.Min() - since).TotalMilliseconds;
                     var last = times.Count == 0 ? 0 : (times.Max() - since).TotalMilliseconds;
-                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"peak {peak * (TimeSpan.TicksPerSecond / Bucket.Ticks)} {times.Count} {first:0.#} {last:0.#}"));
+                    var peakAt = (top?.Key ?? 0) * Bucket.TotalMilliseconds;
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"peak {peak * (TimeSpan.TicksPerSecond / Bucket.Ticks)} {times.Count} {first:0.#} {last:0.#} {peakAt:0}"));
                     break;
                 default:
                     Console.WriteLine($"unknown command {line}");

@@ -344,10 +344,11 @@ internal static class Program
         var before = GC.GetTotalMemory(forceFullCollection: true);
         var transports = new MyAppsWebSocketTransport[n];
         var managers = new RedundancyManager[n];
+        var stamps = new AttemptStamps();
         for (var i = 0; i < n; i++)
         {
             transports[i] = new MyAppsWebSocketTransport(ScaleTransportOptions(User(i)));
-            managers[i] = new RedundancyManager(ManagerOptions(User(i), master, transports[i]) with
+            managers[i] = new RedundancyManager(ManagerOptions(User(i), master, stamps.Wrap(transports[i])) with
             {
                 ReconnectJitter = jitter,
 #if !BEFORE_NETWORK_CHANGES
@@ -415,17 +416,23 @@ internal static class Program
 
                 // Detection (connInfo up:false) is measured alongside, to tell the loss's arrival from the reconnect.
                 var down = managers.Select(m => WhenConnInfo(m, c => !c.Up)).ToList();
+                Console.WriteLine($"# cycle {cycle}: kill");
                 start = Stopwatch.GetTimestamp();
+                var cpuAtKill = (Client: ClientCpu(), Emulator: emulator.Cpu());
+                var allDown = Task.WhenAll(down.Select(d => d.Task)).ContinueWith(
+                    _ => (Wall: Stopwatch.GetElapsedTime(start), Client: ClientCpu(), Emulator: emulator.Cpu()), TaskScheduler.Default);
                 var killTook = "";
                 var kill = await AllAsync(managers, start, c => c.Up && c.Cur == standby, async () => killTook = await emulator.CommandAsync("kill"));
                 Console.WriteLine($"# cycle {cycle}: kill answered after {Stopwatch.GetElapsedTime(start).TotalMilliseconds:0} ms, {killTook}");
                 var killPeak = await emulator.CommandAsync("peak");
+                var killSent = stamps.Take(start);
                 var detected = Figures.Summarise(await Task.WhenAll(down.Select(async d => Stopwatch.GetElapsedTime(start, await d.Task).TotalMilliseconds)));
                 down.ForEach(d => d.Dispose());
 
                 start = Stopwatch.GetTimestamp();
                 var back = await AllAsync(managers, start, c => c.Up && !c.Standby && c.Cur == master, () => emulator.CommandAsync("revive"));
                 var backPeak = await emulator.CommandAsync("peak");
+                var backSent = stamps.Take(start);
 
                 var k = Figures.Summarise(kill);
                 var b = Figures.Summarise(back);
@@ -438,14 +445,22 @@ internal static class Program
 
                 Figures.Print($"{name}.kill.detected.p50", detected.P50, "ms");
                 Figures.Print($"{name}.kill.detected.max", detected.Max, "ms");
+
+                // Who was busy while the losses arrived: the client's CPU and the emulator's (which aborts the dead master's
+                // sockets one by one, where a real PBX's kernel resets them at once), in % of one core over that window.
+                var downAt = await allDown;
+                Figures.Print($"{name}.kill.detecting.client_cpu", (downAt.Client - cpuAtKill.Client) / downAt.Wall * 100, "%core");
+                Figures.Print($"{name}.kill.detecting.emulator_cpu", (downAt.Emulator - cpuAtKill.Emulator) / downAt.Wall * 100, "%core");
                 Figures.Print($"{name}.kill.all_up.p50", k.P50, "ms");
                 Figures.Print($"{name}.kill.all_up.p99", k.P99, "ms");
                 Figures.Print($"{name}.kill.all_up.max", k.Max, "ms", k.Max / 10_000);
                 PrintPeak($"{name}.kill", killPeak, n, jitter);
+                PrintPeak($"{name}.kill.client", killSent.ToString(), n, jitter);
                 Figures.Print($"{name}.standbyback.all_up.p50", b.P50, "ms");
                 Figures.Print($"{name}.standbyback.all_up.p99", b.P99, "ms");
                 Figures.Print($"{name}.standbyback.all_up.max", b.Max, "ms", b.Max / 10_000);
-                PrintPeak($"{name}.standbyback", backPeak, n, jitter);
+                PrintPeak($"{name}.standbyback", backPeak, n, jitter, attemptsPerClient: 1);
+                PrintPeak($"{name}.standbyback.client", backSent.ToString(), n, jitter, attemptsPerClient: 1);
             }
 
             if (s_scaleCases.Contains("netchange"))
@@ -464,6 +479,7 @@ internal static class Program
                     return Task.CompletedTask;
                 });
                 var changePeak = await emulator.CommandAsync("peak");
+                var changeSent = stamps.Take(start);
                 var detected = Figures.Summarise(await Task.WhenAll(down.Select(async d => Stopwatch.GetElapsedTime(start, await d.Task).TotalMilliseconds)));
                 down.ForEach(d => d.Dispose());
                 var c = Figures.Summarise(change);
@@ -472,6 +488,7 @@ internal static class Program
                 Figures.Print($"scale{n}.netchange.all_up.p50", c.P50, "ms");
                 Figures.Print($"scale{n}.netchange.all_up.max", c.Max, "ms", c.Max / (jitter.TotalMilliseconds + 3000), "target: jitter + 3 s");
                 PrintPeak($"scale{n}.netchange", changePeak, n, jitter);
+                PrintPeak($"scale{n}.netchange.client", changeSent.ToString(), n, jitter);
                 await AllAsync(managers, Stopwatch.GetTimestamp(), c => c.Up && !c.Standby && c.Cur == master, () => emulator.CommandAsync("thaw"));
             }
         }
@@ -483,19 +500,31 @@ internal static class Program
     }
 
     /// <summary>
-    /// The emulator's answer to <c>peak</c>: the most attempts in any 100 ms bucket (scaled to /s) and the total, since the
-    /// last kill or revive. The ratio is to the jitter's bound, 2 attempts per client (dead master first, R7) over the jitter.
+    /// An answer to <c>peak</c> (the emulator's, or <see cref="AttemptStamps.Summary"/>'s for the attempts the client made):
+    /// the most attempts in any 100 ms bucket (scaled to /s), the total, the first and last attempt and the start of the
+    /// peak bucket in ms after the command. The ratio is to the jitter's bound: <paramref name="attemptsPerClient"/> attempts
+    /// per client over the jitter (2 after a kill: the dead master first, R7; 1 after StandbyBack).
     /// </summary>
-    private static void PrintPeak(string name, string answer, int n, TimeSpan jitter)
+    private static void PrintPeak(string name, string answer, int n, TimeSpan jitter, int attemptsPerClient = 2)
     {
         var parts = answer.Split(' ');
         var peak = double.Parse(parts[1], CultureInfo.InvariantCulture);
         var total = int.Parse(parts[2], CultureInfo.InvariantCulture);
-        double? ratio = jitter > TimeSpan.Zero ? peak / (2 * n / jitter.TotalSeconds) : null;
+        double? ratio = jitter > TimeSpan.Zero ? peak / (attemptsPerClient * n / jitter.TotalSeconds) : null;
         Figures.Print($"{name}.peak_attempts", peak, "attempts/s", ratio);
         Figures.Print($"{name}.attempts", total, "attempts", total / (double)n);
         Figures.Print($"{name}.attempts_first", double.Parse(parts[3], CultureInfo.InvariantCulture), "ms");
         Figures.Print($"{name}.attempts_last", double.Parse(parts[4], CultureInfo.InvariantCulture), "ms");
+        if (parts.Length > 5)
+        {
+            Figures.Print($"{name}.peak_at", double.Parse(parts[5], CultureInfo.InvariantCulture), "ms");
+        }
+    }
+
+    private static TimeSpan ClientCpu()
+    {
+        using var process = Process.GetCurrentProcess();
+        return process.TotalProcessorTime;
     }
 
     /// <summary>Subscribes every manager to <paramref name="condition"/>, runs <paramref name="act"/>, and returns each manager's time to it.</summary>

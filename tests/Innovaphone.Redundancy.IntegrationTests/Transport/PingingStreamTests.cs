@@ -120,6 +120,11 @@ public sealed class PingingStreamTests : IAsyncLifetime
         PingingStream.Claim(_accept).Should().BeNull("a stream is claimed once");
         await _stream.DisposeAsync();
         KeepAliveWheel.For(_time).Count.Should().Be(0, "an ended connection leaves the wheel");
+        KeepAliveWheel.For(_time).Held.Should().Be(1, "ending takes no lock: the next tick sweeps the stream out");
+
+        _time.Advance(Settings.Resolution);
+
+        KeepAliveWheel.For(_time).Held.Should().Be(0, "the tick swept the ended stream out of the set");
     }
 
     [Fact]
