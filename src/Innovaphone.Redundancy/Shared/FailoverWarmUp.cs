@@ -25,11 +25,24 @@ internal static class FailoverWarmUp
     /// <summary>How many times a warm-up ran to its end in this process (tests).</summary>
     private static int s_completed;
 
+    /// <summary>
+    /// Cancelled when a run ran to its end: every watcher then lets go of its manager's changes. Without it each manager
+    /// created before the run ended kept its subscription (and the subscriber's channel, ~1.7 KiB) for its lifetime.
+    /// </summary>
+    private static CancellationTokenSource s_finished = new();
+
     /// <summary>Runs that ran to their end in this process.</summary>
     internal static int Completed => Volatile.Read(ref s_completed);
 
     /// <summary>Forgets that a run ran, so that the next manager's login runs it again (tests of the watcher).</summary>
-    internal static void Forget() => Volatile.Write(ref s_state, 0);
+    internal static void Forget()
+    {
+        Volatile.Write(ref s_state, 0);
+        if (Volatile.Read(ref s_finished).IsCancellationRequested)
+        {
+            Volatile.Write(ref s_finished, new CancellationTokenSource());
+        }
+    }
 
     /// <summary>
     /// Watches a manager's state changes: on its first Connected or Standby, starts the process's warm-up (unless one ran
@@ -48,7 +61,12 @@ internal static class FailoverWarmUp
     {
         if (enabled && Volatile.Read(ref s_state) == 0)
         {
-            _ = stateChanges.Subscribe(new Watcher(background, time, delay));
+            var watcher = new Watcher(background, time, delay);
+            var subscription = stateChanges.Subscribe(watcher);
+
+            // Once the process is warm the watcher has nothing left to do: it unsubscribes (at once, if a run ended
+            // between the check above and now). The manager's disposal drops the registration.
+            watcher.Release(Volatile.Read(ref s_finished).Token.UnsafeRegister(static s => ((IDisposable)s!).Dispose(), subscription));
         }
     }
 
@@ -195,7 +213,23 @@ internal static class FailoverWarmUp
     {
         private readonly object _gate = new();
         private CancellationTokenSource? _run;
+        private CancellationTokenRegistration _release;
         private bool _completed;
+
+        /// <summary>Keeps the registration that unsubscribes the watcher when a run ends, to drop it when the manager ends first.</summary>
+        public void Release(CancellationTokenRegistration release)
+        {
+            lock (_gate)
+            {
+                if (!_completed)
+                {
+                    _release = release;
+                    return;
+                }
+            }
+
+            release.Dispose();
+        }
 
         public void OnNext(RedundancyStateChange value)
         {
@@ -219,11 +253,16 @@ internal static class FailoverWarmUp
 
         public void OnCompleted()
         {
+            CancellationTokenRegistration release;
             lock (_gate)
             {
                 _completed = true;
                 _run?.Cancel();
+                release = _release;
+                _release = default;
             }
+
+            release.Dispose();
         }
 
         public void OnError(Exception error) => OnCompleted();
@@ -239,6 +278,7 @@ internal static class FailoverWarmUp
 
                 await RunAsync(run.Token).ConfigureAwait(false);
                 Interlocked.Increment(ref s_completed);
+                await Volatile.Read(ref s_finished).CancelAsync().ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (run.IsCancellationRequested)
             {

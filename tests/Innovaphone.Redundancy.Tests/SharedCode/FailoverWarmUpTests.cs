@@ -50,6 +50,21 @@ public sealed class FailoverWarmUpTests
         background.Count.Should().Be(1, "one run, however many Connected changes");
         await background.WhenAllAsync(TestContext.Current.CancellationToken);
         FailoverWarmUp.Completed.Should().Be(completed + 1);
+        changes.HasObservers.Should().BeFalse("once the process is warm, the watcher lets go of the manager's changes");
+    }
+
+    [Fact]
+    public async Task Watch_ARunThatEnds_ReleasesTheWatchersOfOtherManagersToo()
+    {
+        using var rig = new WatchRig();
+        using var other = new Subject<RedundancyStateChange>();
+        FailoverWarmUp.Watch(other, enabled: true, rig.Background, TimeProvider.System, TimeSpan.Zero);
+        other.HasObservers.Should().BeTrue("a manager that has not logged in yet waits for its first login");
+
+        rig.Changes.OnNext(Change(RedundancyState.Connecting, RedundancyState.Connected));
+        await rig.Background.WhenAllAsync(TestContext.Current.CancellationToken);
+
+        other.HasObservers.Should().BeFalse("the run ended: no manager of the process needs to start it again");
     }
 
     [Fact]
