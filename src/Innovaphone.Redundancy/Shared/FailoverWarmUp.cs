@@ -10,14 +10,17 @@ namespace Innovaphone.Redundancy.Shared;
 /// <summary>
 /// Warms the failover path of the process once, in the background, after a manager's first login (issue 19 point 2):
 /// the first failover of a process otherwise pays for the JIT of the code only a loss runs (loss handling, the machine's
-/// loss transition, closing, the next connect, the framework's TLS and WebSocket failure paths), 3-4 times the
-/// time of the same failover a second time. It touches neither the network nor a PBX: it compiles the library's own
-/// methods without running them (<see cref="RuntimeHelpers.PrepareMethod(RuntimeMethodHandle)"/>, which is what their
-/// first call would do) and runs the framework's failure paths in memory: a WebSocket and a TLS client over
-/// canned streams, a stack trace stored in an exception. It stops as soon as its manager leaves Connected and Standby (a
-/// failover then runs without it competing for the CPU), stops or is disposed; it runs once per process, not per manager.
+/// loss transition, closing, the next connect, the framework's socket, TLS and WebSocket failure paths), 3-4 times the
+/// time of the same failover a second time. It never touches a PBX: it compiles the library's own methods without
+/// running them (<see cref="RuntimeHelpers.PrepareMethod(RuntimeMethodHandle)"/>, which is what their first call would
+/// do), runs the framework's failure paths in memory (a WebSocket and a TLS client over canned streams, a stack trace
+/// stored in an exception), and runs what only a real socket error reaches on loopback, against itself: one WebSocket
+/// connection to a listener of its own on 127.0.0.1 (or ::1) that resets it under a pending receive, and one connect
+/// that is refused, through an HTTP handler of its own, never the transport's shared one (best effort, bounded by
+/// <see cref="LoopbackTimeout"/>). It stops as soon as its manager leaves Connected and Standby (a failover then runs
+/// without it competing for the CPU), stops or is disposed; it runs once per process, not per manager.
 /// </summary>
-internal static class FailoverWarmUp
+internal static partial class FailoverWarmUp
 {
     /// <summary>0: not run yet; 1: running or done. Reset when a run is cancelled before its end, so that a later login finishes it.</summary>
     private static int s_state;
@@ -31,8 +34,14 @@ internal static class FailoverWarmUp
     /// </summary>
     private static CancellationTokenSource s_finished = new();
 
+    /// <summary>What the last run that ran to its end did (tests).</summary>
+    private static StrongBox<Outcome>? s_last;
+
     /// <summary>Runs that ran to their end in this process.</summary>
     internal static int Completed => Volatile.Read(ref s_completed);
+
+    /// <summary>What the last run that ran to its end in this process did; null before the first.</summary>
+    internal static Outcome? LastCompleted => Volatile.Read(ref s_last)?.Value;
 
     /// <summary>Forgets that a run ran, so that the next manager's login runs it again (tests of the watcher).</summary>
     internal static void Forget()
@@ -72,11 +81,12 @@ internal static class FailoverWarmUp
 
     /// <summary>
     /// The warm-up itself: compiles the methods of the library's types (and the framework's boxes of its async state
-    /// machines), then runs the framework's stored-stack-trace, TLS and WebSocket failure paths in memory. Checks
-    /// <paramref name="cancellationToken"/> before each method and between steps.
+    /// machines), runs the framework's stored-stack-trace, TLS and WebSocket failure paths in memory, then the socket
+    /// failure paths on loopback (<see cref="RunLoopbackAsync"/>). Checks <paramref name="cancellationToken"/> before
+    /// each method and between steps.
     /// </summary>
-    /// <returns>How many methods it compiled.</returns>
-    internal static async Task<int> RunAsync(CancellationToken cancellationToken)
+    /// <returns>How many methods it compiled and what its loopback step ran.</returns>
+    internal static async Task<Outcome> RunAsync(CancellationToken cancellationToken)
     {
         // Off the caller's thread at once: the state change that started it is delivered in order with others.
         await Task.Yield();
@@ -138,8 +148,17 @@ internal static class FailoverWarmUp
             // Expected: the peer closed without the close handshake.
         }
 
-        return prepared;
+        // What only a real socket error reaches (the socket-error paths, the connection pool's failed connect, the
+        // WebSocket's receive on a reset connection): run on loopback, against this process only.
+        cancellationToken.ThrowIfCancellationRequested();
+        var loopback = await RunLoopbackAsync(cancellationToken).ConfigureAwait(false);
+        return new Outcome(prepared, loopback);
     }
+
+    /// <summary>What a run did.</summary>
+    /// <param name="Prepared">How many methods it compiled.</param>
+    /// <param name="Loopback">What its loopback step ran.</param>
+    internal readonly record struct Outcome(int Prepared, LoopbackOutcome Loopback);
 
     private const BindingFlags Declared = BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.Static | BindingFlags.DeclaredOnly;
 
@@ -276,7 +295,8 @@ internal static class FailoverWarmUp
                     await Task.Delay(delay, time, run.Token).ConfigureAwait(false);
                 }
 
-                await RunAsync(run.Token).ConfigureAwait(false);
+                var outcome = await RunAsync(run.Token).ConfigureAwait(false);
+                Volatile.Write(ref s_last, new StrongBox<Outcome>(outcome));
                 Interlocked.Increment(ref s_completed);
                 await Volatile.Read(ref s_finished).CancelAsync().ConfigureAwait(false);
             }

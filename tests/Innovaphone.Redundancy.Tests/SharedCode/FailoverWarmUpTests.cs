@@ -22,9 +22,31 @@ public sealed class FailoverWarmUpTests
     [Fact]
     public async Task Run_CompilesTheLibrarysMethods_AndEnds()
     {
-        var prepared = await FailoverWarmUp.RunAsync(TestContext.Current.CancellationToken);
+        var outcome = await FailoverWarmUp.RunAsync(TestContext.Current.CancellationToken);
 
-        prepared.Should().BeGreaterThan(500, "every method of the library's types outside Softphone is compiled");
+        outcome.Prepared.Should().BeGreaterThan(500, "every method of the library's types outside Softphone is compiled");
+        outcome.Loopback.Should().Be(new FailoverWarmUp.LoopbackOutcome { Reset = true, Refused = true }, "the loopback step runs after the in-memory ones");
+    }
+
+    [Fact]
+    public async Task Loopback_ResetsAConnectionUnderAPendingReceive_AndIsRefused()
+    {
+        var outcome = await FailoverWarmUp.RunLoopbackAsync(TestContext.Current.CancellationToken);
+
+        outcome.Skipped.Should().BeNull("the test machine has a loopback interface");
+        outcome.Reset.Should().BeTrue("the client's receive failed when its server reset the connection");
+        outcome.Refused.Should().BeTrue("the connect to a port that does not listen was refused");
+    }
+
+    [Fact]
+    public async Task Loopback_Cancelled_ThrowsInsteadOfReportingASkip()
+    {
+        using var cancelled = new CancellationTokenSource();
+        await cancelled.CancelAsync();
+
+        var run = () => FailoverWarmUp.RunLoopbackAsync(cancelled.Token);
+
+        await run.Should().ThrowAsync<OperationCanceledException>("a cancelled run is left for a later login, not counted as done");
     }
 
     [Fact]
@@ -50,6 +72,7 @@ public sealed class FailoverWarmUpTests
         background.Count.Should().Be(1, "one run, however many Connected changes");
         await background.WhenAllAsync(TestContext.Current.CancellationToken);
         FailoverWarmUp.Completed.Should().Be(completed + 1);
+        FailoverWarmUp.LastCompleted.Should().Match<FailoverWarmUp.Outcome?>(o => o!.Value.Loopback.Reset && o.Value.Loopback.Refused, "the watcher's run includes the loopback step");
         changes.HasObservers.Should().BeFalse("once the process is warm, the watcher lets go of the manager's changes");
     }
 
