@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.IO.Compression;
+using System.Runtime.InteropServices;
+using System.Text.Json;
 using System.Xml.Linq;
 using FluentAssertions;
 using Innovaphone.Redundancy.Testing;
@@ -22,6 +24,7 @@ public sealed class MonitorToolTests(PackagesFixture packages) : IAsyncLifetime
     private const string Password = "t00l-Pa55word";
     private const string PasswordVariable = "IPR_MONITOR_TEST_PASSWORD";
     private static readonly TimeSpan Guard = TimeSpan.FromSeconds(30);
+    private static readonly string EntryAssembly = $"{PackagesFixture.ToolPackageId}.dll";
 
     private readonly PbxEmulator _emulator = new();
     private readonly string _dataHome = Path.Combine(packages.Root, $"data-{Guid.NewGuid():N}");
@@ -60,6 +63,104 @@ public sealed class MonitorToolTests(PackagesFixture packages) : IAsyncLifetime
             ((string?)command.Attribute("Name")).Should().Be(PackagesFixture.ToolCommandName);
             zip.GetEntry($"tools/{tfm}/any/System.CommandLine.dll").Should().NotBeNull("a tool carries its dependencies");
         }
+    }
+
+    public static TheoryData<string, string> ReadyToRunTargets =>
+        [.. PackagesFixture.TargetFrameworks.SelectMany(tfm => PackagesFixture.ToolReadyToRunRuntimeIdentifiers.Select(rid => (tfm, rid)))];
+
+    [Fact]
+    public void ToolPackage_IsAClassicToolPackage_AsTheNet8SdkReadsIt()
+    {
+        packages.Pack.ExitCode.Should().Be(0, packages.Pack.ToString());
+        // .NET 10's RID-specific tool packages would be a pointer package plus one package per RID (Id.<rid>); the
+        // pointer needs a .NET 10 SDK to install.
+        Directory.GetFiles(packages.Feed, $"{PackagesFixture.ToolPackageId}.*.nupkg").Select(Path.GetFileName)
+            .Should().Equal(Path.GetFileName(packages.PackagePath(PackagesFixture.ToolPackageId)));
+        using var zip = ZipFile.OpenRead(packages.PackagePath(PackagesFixture.ToolPackageId));
+        var nuspec = XDocument.Load(zip.GetEntry($"{PackagesFixture.ToolPackageId}.nuspec")!.Open());
+        var ns = nuspec.Root!.Name.Namespace;
+        nuspec.Root.Element(ns + "metadata")!.Element(ns + "packageTypes")!.Elements(ns + "packageType")
+            .Select(t => (string?)t.Attribute("name")).Should().Equal(["DotnetTool"], "not DotnetToolRidPackage");
+        zip.Entries.Where(e => e.FullName.StartsWith("tools/", StringComparison.Ordinal)).Should().OnlyContain(
+            e => PackagesFixture.TargetFrameworks.Any(tfm => e.FullName.StartsWith($"tools/{tfm}/any/", StringComparison.Ordinal)),
+            "a .NET 8 SDK takes the tool from tools/<tfm>/any/");
+
+        foreach (var tfm in PackagesFixture.TargetFrameworks)
+        {
+            // What the .NET 8 SDK's ToolConfigurationDeserializer accepts: exactly one command with the runner "dotnet";
+            // a Version above 1 only warns there, and RuntimeIdentifierPackages is unknown to it.
+            var settings = XDocument.Load(zip.GetEntry($"tools/{tfm}/any/DotnetToolSettings.xml")!.Open()).Root!;
+            settings.Name.LocalName.Should().Be("DotNetCliTool");
+            ((string?)settings.Attribute("Version")).Should().Be("1");
+            settings.Elements().Select(e => e.Name.LocalName).Should().Equal(["Commands"], "no RuntimeIdentifierPackages");
+            var command = settings.Element("Commands")!.Elements().Should().ContainSingle().Subject;
+            command.Name.LocalName.Should().Be("Command");
+            ((string?)command.Attribute("Name")).Should().Be(PackagesFixture.ToolCommandName);
+            ((string?)command.Attribute("Runner")).Should().Be("dotnet");
+            var entryPoint = (string?)command.Attribute("EntryPoint");
+            entryPoint.Should().Be($"{PackagesFixture.ToolPackageId}.dll");
+            zip.GetEntry($"tools/{tfm}/any/{entryPoint}").Should().NotBeNull();
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(ReadyToRunTargets))]
+    public void ToolPackage_CarriesReadyToRunCopiesForTheRid_AndTheIlForEveryOtherPlatform(string tfm, string rid)
+    {
+        packages.Pack.ExitCode.Should().Be(0, packages.Pack.ToString());
+        using var zip = ZipFile.OpenRead(packages.PackagePath(PackagesFixture.ToolPackageId));
+        var any = $"tools/{tfm}/any/";
+        var ilAssemblies = zip.Entries
+            .Where(e => e.FullName.StartsWith(any, StringComparison.Ordinal) && !e.FullName[any.Length..].Contains('/', StringComparison.Ordinal) && e.Name.EndsWith(".dll", StringComparison.Ordinal))
+            .ToList();
+        ilAssemblies.Select(e => e.Name).Should().Contain(["Innovaphone.Redundancy.dll", "Innovaphone.Redundancy.Monitor.dll", "System.CommandLine.dll"]);
+        var runtimeTargets = RuntimeTargets(zip, $"{any}{PackagesFixture.ToolPackageId}.deps.json");
+
+        foreach (var il in ilAssemblies)
+        {
+            // The runtime refuses an assembly precompiled for another platform (BadImageFormatException), so the copies
+            // every platform may load stay IL.
+            ReadEntryImage(il).IsReadyToRun.Should().BeFalse($"{il.FullName} is the IL copy for the platforms without a precompiled one");
+            var path = $"runtimes/{rid}/lib/{tfm}/{il.Name}";
+            var copy = zip.GetEntry(any + path);
+            if (il.Name == EntryAssembly)
+            {
+                copy.Should().BeNull("the host loads the entry assembly from tools/<tfm>/any/ whatever the deps.json says");
+                continue;
+            }
+
+            copy.Should().NotBeNull($"{il.Name} has a precompiled copy for {rid}");
+            var image = ReadEntryImage(copy!);
+            image.IsReadyToRun.Should().BeTrue($"{copy!.FullName} is ReadyToRun");
+            image.Machine.Should().Be(ReadyToRunImage.MachineOf(rid), $"{copy.FullName} is precompiled for {rid}");
+            runtimeTargets.Should().Contain(path, rid, "the host finds the copy through the deps.json");
+        }
+    }
+
+    [Fact]
+    public async Task InstalledTool_LoadsReadyToRunAssembliesWhereAPrecompiledCopyExists()
+    {
+        // The host traces the trusted platform assemblies it hands to the runtime: the files the tool loads.
+        var trace = Path.Combine(packages.Root, $"host-trace-{Guid.NewGuid():N}.txt");
+        var tool = await StartAsync(new Dictionary<string, string> { ["COREHOST_TRACE"] = "1", ["COREHOST_TRACEFILE"] = trace }, "--version");
+
+        var exit = await tool.WaitForExitAsync(Guard);
+
+        exit.Should().Be(0, tool.ToString());
+        const string Property = "TRUSTED_PLATFORM_ASSEMBLIES = ";
+        var assemblies = File.ReadLines(trace).Where(l => l.Contains(Property, StringComparison.Ordinal))
+            .Select(l => l[(l.IndexOf(Property, StringComparison.Ordinal) + Property.Length)..]).Should().ContainSingle().Subject
+            .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
+            .Where(p => p.StartsWith(packages.ToolPath, StringComparison.Ordinal))
+            .ToList();
+        assemblies.Select(Path.GetFileName).Should().Contain(["Innovaphone.Redundancy.dll", EntryAssembly, "System.CommandLine.dll"]);
+        assemblies.Where(p => Path.GetFileName(p) == EntryAssembly).Should().ContainSingle()
+            .Which.Should().Match(p => !ReadyToRunImage.Read(p).IsReadyToRun, "the entry assembly is the IL copy on every platform");
+        assemblies.RemoveAll(p => Path.GetFileName(p) == EntryAssembly);
+        var precompiled = PackagesFixture.ToolReadyToRunRuntimeIdentifiers.Contains(RuntimeInformation.RuntimeIdentifier);
+        assemblies.Should().OnlyContain(
+            p => ReadyToRunImage.Read(p).IsReadyToRun == precompiled,
+            precompiled ? $"the package has ReadyToRun copies for {RuntimeInformation.RuntimeIdentifier}" : "other platforms run the IL copies");
     }
 
     [Fact]
@@ -168,6 +269,28 @@ public sealed class MonitorToolTests(PackagesFixture packages) : IAsyncLifetime
 
         exit.Should().Be(3, tool.ToString());
         tool.Stdout.Lines.Should().Contain(l => l.Contains("state    Faulted", StringComparison.Ordinal));
+    }
+
+    private static ReadyToRunImage ReadEntryImage(ZipArchiveEntry entry)
+    {
+        using var copy = new MemoryStream();
+        using (var stream = entry.Open())
+        {
+            stream.CopyTo(copy);
+        }
+
+        copy.Position = 0;
+        return ReadyToRunImage.Read(copy);
+    }
+
+    /// <summary>The runtimeTargets of all libraries in a deps.json: asset path -> RID.</summary>
+    private static Dictionary<string, string?> RuntimeTargets(ZipArchive zip, string depsJson)
+    {
+        using var stream = zip.GetEntry(depsJson)!.Open();
+        using var deps = JsonDocument.Parse(stream);
+        return deps.RootElement.GetProperty("targets").EnumerateObject().Single().Value.EnumerateObject()
+            .SelectMany(library => library.Value.TryGetProperty("runtimeTargets", out var targets) ? targets.EnumerateObject() : [])
+            .ToDictionary(target => target.Name, target => target.Value.GetProperty("rid").GetString());
     }
 
     private Task<RunningTool> StartAsync(params string[] args) => StartAsync(new Dictionary<string, string>(), args);

@@ -23,6 +23,15 @@ public sealed class PackagesFixture : IAsyncLifetime
     /// <summary>The command the tool installs.</summary>
     public const string ToolCommandName = "ipr-monitor";
 
+    /// <summary>
+    /// The RIDs whose ReadyToRun copies the tool package carries: MonitorReadyToRunRuntimeIdentifiers in
+    /// src/Innovaphone.Redundancy.Monitor/ReadyToRun.targets.
+    /// </summary>
+    public static readonly string[] ToolReadyToRunRuntimeIdentifiers =
+        XDocument.Load(Path.Combine(RepoPaths.Root, "src", ToolPackageId, "ReadyToRun.targets"))
+            .Descendants("MonitorReadyToRunRuntimeIdentifiers").Single().Value
+            .Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
     private readonly Lazy<Task<ChildProcessResult>> _consumerBuild;
     private readonly Lazy<Task<ChildProcessResult>> _toolInstall;
 
