@@ -21,6 +21,7 @@ internal static partial class Log
     public const int EventIgnoredId = 107;
     public const int ProcessingFailedId = 108;
     public const int BackgroundAbandonedId = 109;
+    public const int WarmUpStepSkippedId = 110;
     public const int AttemptStartedId = 250;
     public const int AttemptFailedId = 251;
     public const int LoggedInId = 252;
@@ -65,6 +66,9 @@ internal static partial class Log
 
     [LoggerMessage(StoreSaveFailedId, LogLevel.Warning, "Could not store the determined primary/secondary ({ExceptionType}: {Message})")]
     public static partial void StoreSaveFailed(ILogger logger, string exceptionType, string message);
+
+    [LoggerMessage(WarmUpStepSkippedId, LogLevel.Debug, "Failover warm-up: the loopback step did not run ({Reason}); the first failover compiles those paths itself")]
+    public static partial void WarmUpStepSkipped(ILogger logger, string reason);
 
     [LoggerMessage(EventIgnoredId, LogLevel.Debug, "Ignored ({Kind}): {Detail}")]
     public static partial void EventIgnored(ILogger logger, IgnoredEvent kind, string detail);

@@ -120,7 +120,7 @@ public sealed partial class RedundancyManager : IAsyncDisposable
         _storeWriter = new StoreWriter(_store, _storeKey, ex => Log.StoreSaveFailed(_logger, ex.GetType().Name, ex.Message), _lifetime.Token);
         ConnInfoChanges = _connInfo;
         StateChanges = _stateChanges;
-        FailoverWarmUp.Watch(StateChanges, options.WarmUp, _background, _time, options.MinStableConnection);
+        FailoverWarmUp.Watch(StateChanges, options.WarmUp, _background, _time, options.MinStableConnection, reason => Log.WarmUpStepSkipped(_logger, reason));
         _loop = Task.Run(RunLoopAsync);
     }
 

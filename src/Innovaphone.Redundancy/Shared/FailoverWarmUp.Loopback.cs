@@ -9,8 +9,8 @@ namespace Innovaphone.Redundancy.Shared;
 /// <summary>The warm-up, part two: the framework's socket failure paths, run for real on the loopback interface.</summary>
 internal static partial class FailoverWarmUp
 {
-    /// <summary>The bound of the loopback step as a whole (real time: real sockets).</summary>
-    internal static readonly TimeSpan LoopbackTimeout = TimeSpan.FromSeconds(3);
+    /// <summary>The bound of the loopback step as a whole (real time: real sockets). Settable for tests only.</summary>
+    internal static TimeSpan LoopbackTimeout { get; set; } = TimeSpan.FromSeconds(3);
 
     /// <summary>
     /// Runs on loopback, inside the process, what only a real socket error reaches (issue 19 point 2): a WebSocket

@@ -66,11 +66,15 @@ internal static partial class FailoverWarmUp
     /// How long the connection must have been up before the warm-up starts (the manager's <c>MinStableConnection</c>): a
     /// connection lost sooner fails over without the warm-up competing for the CPU, and the run waits for a stable one.
     /// </param>
-    public static void Watch(IObservable<RedundancyStateChange> stateChanges, bool enabled, BackgroundWork background, TimeProvider time, TimeSpan delay)
+    /// <param name="skipped">
+    /// Told why, when a run reached its end but its loopback step could not run (no loopback address, a firewall, its
+    /// bound): the first failover then compiles those paths itself. Null: not told.
+    /// </param>
+    public static void Watch(IObservable<RedundancyStateChange> stateChanges, bool enabled, BackgroundWork background, TimeProvider time, TimeSpan delay, Action<string>? skipped = null)
     {
         if (enabled && Volatile.Read(ref s_state) == 0)
         {
-            var watcher = new Watcher(background, time, delay);
+            var watcher = new Watcher(background, time, delay, skipped);
             var subscription = stateChanges.Subscribe(watcher);
 
             // Once the process is warm the watcher has nothing left to do: it unsubscribes (at once, if a run ended
@@ -228,7 +232,7 @@ internal static partial class FailoverWarmUp
     /// One manager's part: starts the process's run when the manager is Connected or Standby and no run ran or runs,
     /// cancels it when the manager leaves those states (a later Connected starts what is left again).
     /// </summary>
-    private sealed class Watcher(BackgroundWork background, TimeProvider time, TimeSpan delay) : IObserver<RedundancyStateChange>
+    private sealed class Watcher(BackgroundWork background, TimeProvider time, TimeSpan delay, Action<string>? skipped) : IObserver<RedundancyStateChange>
     {
         private readonly object _gate = new();
         private CancellationTokenSource? _run;
@@ -296,6 +300,11 @@ internal static partial class FailoverWarmUp
                 }
 
                 var outcome = await RunAsync(run.Token).ConfigureAwait(false);
+                if (outcome.Loopback.Skipped is { } reason)
+                {
+                    skipped?.Invoke(reason);
+                }
+
                 Volatile.Write(ref s_last, new StrongBox<Outcome>(outcome));
                 Interlocked.Increment(ref s_completed);
                 await Volatile.Read(ref s_finished).CancelAsync().ConfigureAwait(false);

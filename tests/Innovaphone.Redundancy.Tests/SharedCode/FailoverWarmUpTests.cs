@@ -77,6 +77,33 @@ public sealed class FailoverWarmUpTests
     }
 
     [Fact]
+    public async Task Watch_LoopbackStepThatCannotRun_TellsWhy_AndTheRunStillEnds()
+    {
+        var reasons = new List<string>();
+        var bound = FailoverWarmUp.LoopbackTimeout;
+        FailoverWarmUp.LoopbackTimeout = TimeSpan.Zero;
+        try
+        {
+            FailoverWarmUp.Forget();
+            var completed = FailoverWarmUp.Completed;
+            using var changes = new Subject<RedundancyStateChange>();
+            var background = new BackgroundWork();
+            FailoverWarmUp.Watch(changes, enabled: true, background, TimeProvider.System, TimeSpan.Zero, reasons.Add);
+
+            changes.OnNext(Change(RedundancyState.Connecting, RedundancyState.Connected));
+            await background.WhenAllAsync(TestContext.Current.CancellationToken);
+
+            FailoverWarmUp.Completed.Should().Be(completed + 1, "the loopback step is best effort: the run ends without it");
+            reasons.Should().ContainSingle("the manager logs why the step did not run (event 110)")
+                .Which.Should().NotBeNullOrWhiteSpace();
+        }
+        finally
+        {
+            FailoverWarmUp.LoopbackTimeout = bound;
+        }
+    }
+
+    [Fact]
     public async Task Watch_ARunThatEnds_ReleasesTheWatchersOfOtherManagersToo()
     {
         using var rig = new WatchRig();
