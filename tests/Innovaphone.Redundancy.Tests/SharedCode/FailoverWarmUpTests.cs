@@ -84,16 +84,12 @@ public sealed class FailoverWarmUpTests
         FailoverWarmUp.LoopbackTimeout = TimeSpan.Zero;
         try
         {
-            FailoverWarmUp.Forget();
-            var completed = FailoverWarmUp.Completed;
-            using var changes = new Subject<RedundancyStateChange>();
-            var background = new BackgroundWork();
-            FailoverWarmUp.Watch(changes, enabled: true, background, TimeProvider.System, TimeSpan.Zero, reasons.Add);
+            using var rig = new WatchRig(skipped: reasons.Add);
 
-            changes.OnNext(Change(RedundancyState.Connecting, RedundancyState.Connected));
-            await background.WhenAllAsync(TestContext.Current.CancellationToken);
+            rig.Changes.OnNext(Change(RedundancyState.Connecting, RedundancyState.Connected));
+            await rig.Background.WhenAllAsync(TestContext.Current.CancellationToken);
 
-            FailoverWarmUp.Completed.Should().Be(completed + 1, "the loopback step is best effort: the run ends without it");
+            FailoverWarmUp.Completed.Should().Be(rig.CompletedBefore + 1, "the loopback step is best effort: the run ends without it");
             reasons.Should().ContainSingle("the manager logs why the step did not run (event 110)")
                 .Which.Should().NotBeNullOrWhiteSpace();
         }
@@ -223,11 +219,11 @@ public sealed class FailoverWarmUpTests
     /// <summary>A watcher on changes the test sends, with the process's warm-up forgotten first.</summary>
     private sealed class WatchRig : IDisposable
     {
-        public WatchRig(bool enabled = true, TimeProvider? time = null, TimeSpan delay = default)
+        public WatchRig(bool enabled = true, TimeProvider? time = null, TimeSpan delay = default, Action<string>? skipped = null)
         {
             FailoverWarmUp.Forget();
             CompletedBefore = FailoverWarmUp.Completed;
-            FailoverWarmUp.Watch(Changes, enabled, Background, time ?? TimeProvider.System, delay);
+            FailoverWarmUp.Watch(Changes, enabled, Background, time ?? TimeProvider.System, delay, skipped);
         }
 
         public Subject<RedundancyStateChange> Changes { get; } = new();
