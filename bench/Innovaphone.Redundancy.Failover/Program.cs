@@ -422,10 +422,12 @@ internal static class Program
                 var allDown = Task.WhenAll(down.Select(d => d.Task)).ContinueWith(
                     _ => (Wall: Stopwatch.GetElapsedTime(start), Client: ClientCpu(), Emulator: emulator.Cpu()), TaskScheduler.Default);
                 var killTook = "";
+                using var sampler = new PoolSampler();
                 var kill = await AllAsync(managers, start, c => c.Up && c.Cur == standby, async () => killTook = await emulator.CommandAsync("kill"));
                 Console.WriteLine($"# cycle {cycle}: kill answered after {Stopwatch.GetElapsedTime(start).TotalMilliseconds:0} ms, {killTook}");
                 var killPeak = await emulator.CommandAsync("peak");
                 var killSent = stamps.Take(start);
+                var killWindow = sampler.Stop();
                 var detected = Figures.Summarise(await Task.WhenAll(down.Select(async d => Stopwatch.GetElapsedTime(start, await d.Task).TotalMilliseconds)));
                 down.ForEach(d => d.Dispose());
 
@@ -456,6 +458,7 @@ internal static class Program
                 Figures.Print($"{name}.kill.all_up.max", k.Max, "ms", k.Max / 10_000);
                 PrintPeak($"{name}.kill", killPeak, n, jitter);
                 PrintPeak($"{name}.kill.client", killSent.ToString(), n, jitter);
+                killWindow.Print($"{name}.kill");
                 Figures.Print($"{name}.standbyback.all_up.p50", b.P50, "ms");
                 Figures.Print($"{name}.standbyback.all_up.p99", b.P99, "ms");
                 Figures.Print($"{name}.standbyback.all_up.max", b.Max, "ms", b.Max / 10_000);

@@ -207,17 +207,21 @@ internal sealed partial class RedundancyMachine
     /// <summary>
     /// R5. After a redirected login the secondary is the PBX we ended on (the user's PBX). After a direct login the
     /// concept's standby rule applies: the explicit standby (<c>alt</c>) of the PBX we ended on, else its master; when
-    /// that names no PBX or the primary itself, the PBX we ended on. The secondary is never the primary.
+    /// that names no PBX or the primary itself, the PBX we ended on. A redirect that ended on the primary itself (sent
+    /// back home by another PBX: the secondary, tried beside a slow primary, or a PBX the user was moved from) names no
+    /// second PBX either, so the standby rule decides. The secondary is never the primary.
     /// </summary>
     /// <remarks>
-    /// The fallback keeps both cases of docs/concepts.md "Interpretations": reached directly at a slave while the
+    /// The fallbacks keep both cases of docs/concepts.md "Interpretations": reached directly at a slave while the
     /// primary (another slave) is down, its master becomes the secondary, so that the user stays served when that slave
     /// fails too; reached directly at a slave whose master is the primary, the slave stays the secondary instead of a
-    /// secondary equal to the primary, which would leave the alternation with one PBX.
+    /// secondary equal to the primary, which would leave the alternation with one PBX. Without the standby rule after a
+    /// redirect to the primary, a user sent home by the standby would lose the standby and retry only the primary when
+    /// it fails next.
     /// </remarks>
     internal static PbxAddress? DetermineSecondary(MachineConfig config, PbxAddress endedOn, int redirects, PbxLoginInfo info)
     {
-        var candidate = redirects > 0 ? endedOn : info.Alternative ?? info.Master;
+        var candidate = redirects > 0 && endedOn != config.Primary ? endedOn : info.Alternative ?? info.Master;
         if (candidate is null || candidate == config.Primary)
         {
             candidate = endedOn;

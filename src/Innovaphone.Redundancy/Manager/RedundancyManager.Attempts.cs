@@ -23,19 +23,13 @@ public sealed partial class RedundancyManager
         }
     }
 
-    /// <summary>A random wait in [0, ReconnectJitter); zero when the option is off.</summary>
-    private TimeSpan ReconnectDelay()
-    {
-        var jitter = _options.ReconnectJitter;
-        if (jitter <= TimeSpan.Zero)
-        {
-            return TimeSpan.Zero;
-        }
-
-        // A randomizer that strays out of [0, 1) must not stretch the wait beyond the option.
-        var ticks = (long)(jitter.Ticks * Math.Clamp(_random(), 0d, 1d));
-        return TimeSpan.FromTicks(Math.Min(ticks, jitter.Ticks - 1));
-    }
+    /// <summary>
+    /// The random wait before the reconnect after the loss of <paramref name="lost"/> (<see langword="null"/>: the network
+    /// came back): within what is left of the window of ReconnectJitter that the herd of this loss opened
+    /// (<see cref="ReconnectSpread"/>); zero when the option is off.
+    /// </summary>
+    private TimeSpan ReconnectDelay(PbxAddress? lost) =>
+        _options.ReconnectJitter <= TimeSpan.Zero ? TimeSpan.Zero : ReconnectSpread.For(_time).Delay(lost, _options.ReconnectJitter, _random());
 
     private async Task RunAttemptAsync(PbxLoginRequest request, TimeSpan delay, CancellationTokenSource cts, AttemptProgress progress)
     {

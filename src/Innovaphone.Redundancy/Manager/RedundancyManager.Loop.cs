@@ -50,7 +50,12 @@ public sealed partial class RedundancyManager
         TimeSpan? spread = null;
         foreach (var command in commands)
         {
-            var delay = command is Connect { Spread: true } or StartStagger { Spread: true } ? spread ??= ReconnectDelay() : TimeSpan.Zero;
+            var delay = command switch
+            {
+                Connect { Spread: true } connect => spread ??= ReconnectDelay(connect.Target),
+                StartStagger { Spread: true } stagger => spread ??= ReconnectDelay(stagger.Silent),
+                _ => TimeSpan.Zero,
+            };
             await ExecuteAsync(command, delay).ConfigureAwait(false);
         }
 

@@ -270,7 +270,7 @@ public sealed partial class RedundancyManager : IAsyncDisposable
         _options.Transport.VerifyConnections();
         if (change.IsAvailable)
         {
-            _backoff.Hurry(ReconnectDelay());
+            _backoff.Hurry(ReconnectDelay(lost: null));
         }
     }
 

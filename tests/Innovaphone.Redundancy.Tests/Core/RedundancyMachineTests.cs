@@ -184,6 +184,34 @@ public sealed class RedundancyMachineTests
     }
 
     [Fact]
+    public void R5_RedirectedBackToThePrimary_SecondaryIsThePrimarysStandby_NotLost()
+    {
+        // Tried at the secondary (beside a slow primary, or after it failed), which sends the user home to the primary:
+        // the redirect names the primary, which cannot be the secondary; the primary's own standby (alt) stays it.
+        Feed(new StartRequested(new RedundancyRecord(Master, Standby, Master)));
+        Fail();
+        _commands.OfType<Connect>().Last().Target.Should().Be(Standby);
+        Redirect(Master);
+        Succeed(new PbxLoginInfo(Standby: false, Alternative: Standby));
+
+        _state.Phase.Should().Be(RedundancyState.Connected);
+        _state.Home.Should().Be(Master);
+        _state.Secondary.Should().Be(Standby, "a master that fails next must still be followed by its standby (R6)");
+        Commands<Persist>().Should().ContainSingle().Which.ToRecord(Config).Should().Be(new RedundancyRecord(Master, Standby, Master) { HomeAlternative = Standby });
+    }
+
+    [Fact]
+    public void R5_RedirectedBackToThePrimaryWithoutHints_NoSecondary()
+    {
+        Feed(new StartRequested(new RedundancyRecord(Master, Standby, Master)));
+        Fail();
+        Redirect(Master);
+        Succeed(new PbxLoginInfo(Standby: false));
+
+        _state.Secondary.Should().BeNull("the primary names no standby and no master, as after a direct login without hints");
+    }
+
+    [Fact]
     public void R5_DirectLoginAtSecondaryWithoutHints_SecondaryStaysThatPbx()
     {
         Feed(new StartRequested(new RedundancyRecord(Master, Slave2, Slave2)));

@@ -6,7 +6,8 @@ namespace Innovaphone.Redundancy.Tests.Scenarios;
 
 /// <summary>
 /// <see cref="RedundancyOptions.ReconnectJitter"/>: the first reconnect after a loss waits a random time in
-/// [0, ReconnectJitter) on the manager's clock, still tries the current PBX first (R7), and is cancelled by stop and dispose.
+/// [0, ReconnectJitter) on the manager's clock (within what is left of the window when other managers of the process lost
+/// the same PBX just before), still tries the current PBX first (R7), and is cancelled by stop and dispose.
 /// </summary>
 public sealed class ReconnectJitterTests : IAsyncLifetime
 {
@@ -35,6 +36,58 @@ public sealed class ReconnectJitterTests : IAsyncLifetime
         await _h.WaitUpAsync(slave, standby: true);
         _h.AttemptedPbxes().Should().Equal(master.Address, slave.Address);
         _h.Logs.Single(l => l.Id.Id == Log.ReconnectDelayedId).Message.Should().Contain("00:00:03");
+    }
+
+    [Fact]
+    public async Task AHerd_ASecondManagerThatLosesTheSamePbxLater_WaitsWithinTheWindowTheFirstLossOpened()
+    {
+        // Two managers of one process (one clock) lose the same PBX 300 ms apart: the second draws from the 3.7 s left of
+        // the window the first loss opened, not from 4 s of its own, so the herd is back within one window.
+        var (master, _) = await UpOnMasterAsync(draw: 0.5);
+        await using var other = new ScenarioHarness(_h.Time);
+        var otherMaster = other.Sim.AddMaster("master.example.com");
+        var otherSlave = other.Sim.AddSlave("slave.example.com", otherMaster);
+        otherMaster.SetAlternative(otherSlave);
+        other.Sim.AddUser(ScenarioHarness.User, ScenarioHarness.Password, otherMaster);
+        await other.StartAsync(otherMaster, o => o with { ReconnectJitter = Jitter, Randomizer = () => 0.5 });
+        await other.WaitUpAsync(otherMaster);
+        other.Sim.ClearAttempts();
+
+        _h.Sim.Kill(master);
+        await WaitForDelayedReconnectAsync();
+        _h.Time.Advance(TimeSpan.FromMilliseconds(300));
+        other.Sim.Kill(otherMaster);
+        await other.WaitUntilAsync(() => other.LogEventIds().Contains(Log.ReconnectDelayedId), "the second manager's delayed reconnect");
+
+        other.Logs.Single(l => l.Id.Id == Log.ReconnectDelayedId).Message.Should().Contain("00:00:01.85", "0.5 of the 3.7 s left");
+        _h.Time.Advance(TimeSpan.FromMilliseconds(1849));
+        await other.WaitUntilAsync(() => other.Manager.State == RedundancyState.Connecting, "connecting");
+        other.Sim.Attempts.Should().BeEmpty();
+        _h.Time.Advance(TimeSpan.FromMilliseconds(1));
+        await other.WaitUpAsync(otherSlave, standby: true);
+        _h.Logs.Single(l => l.Id.Id == Log.ReconnectDelayedId).Message.Should().Contain("00:00:02", "the first manager drew 0.5 of the whole 4 s");
+    }
+
+    [Fact]
+    public async Task LossesOfOnePbxFurtherApartThanTheBurstGap_AreNotOneHerd()
+    {
+        var (master, slave) = await UpOnMasterAsync(draw: 0.5);
+        _h.Sim.Kill(master);
+        await WaitForDelayedReconnectAsync();
+        _h.Time.Advance(TimeSpan.FromSeconds(2));
+        await _h.WaitUpAsync(slave, standby: true);
+
+        // 2 s later (more than a tenth of the window) the master is back and the slave says StandbyBack: the reconnect to
+        // the master opens a new window, 0.5 of 4 s again, not 0.5 of the 2 s left of the first.
+        _h.Sim.ClearAttempts();
+        _h.Sim.Revive(master);
+        await _h.WaitUntilAsync(() => _h.Logs.Count(l => l.Id.Id == Log.ReconnectDelayedId) == 2, "the second delayed reconnect");
+
+        var delayed = _h.Logs.Where(l => l.Id.Id == Log.ReconnectDelayedId).Select(l => l.Message).ToList();
+        delayed.Should().AllSatisfy(m => m.Should().Contain("master.example.com"), "both reconnects start at the master: one herd key");
+        delayed[1].Should().Contain("00:00:02");
+        _h.Time.Advance(TimeSpan.FromSeconds(2));
+        await _h.WaitUpAsync(master);
     }
 
     [Theory]

@@ -162,6 +162,31 @@ public sealed class RuleScenarioTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task R5_SentHomeByTheStandby_TheStandbyStaysTheSecondary_AndServesWhenThePbxFailsNext()
+    {
+        var (pbx, standby) = SingleWithStandby();
+        await _h.StartAsync(pbx);
+        (await _h.WaitUpAsync(pbx)).Sec.Should().Be(standby.Address);
+
+        // The client loses its path to its PBX for a moment: the PBX is unreachable, the standby (slow to answer) is tried,
+        // and when it answers the path is back, so it sends the user home. Seen at 10,000 clients, where the standby raced
+        // beside a starved PBX: the redirect to the primary used to leave no secondary, and the next failure only ever
+        // retried the primary.
+        _h.Sim.SetLoginDelay(standby, TimeSpan.FromSeconds(1));
+        _h.Sim.PartitionClient(pbx);
+        await _h.WaitUntilAsync(() => _h.Logs.Any(l => l.Id.Id == Log.AttemptStartedId && l.Message.Contains(standby.Address.Host, StringComparison.Ordinal)), "the standby tried");
+        _h.Sim.HealClient(pbx);
+        _h.Time.Advance(TimeSpan.FromSeconds(1));
+        var home = await _h.WaitForConnInfoAsync(c => c.Up && c.Cur == pbx.Address && _h.ConnInfos.Count(i => i.Up) == 2, "home again, through the standby's redirect");
+        home.Sec.Should().Be(standby.Address, "R5: the primary's explicit standby, not nothing");
+        _h.Sim.Attempts.Select(a => a.Outcome).Should().Contain(SimulatedAttemptOutcome.Redirected);
+
+        _h.Sim.SetLoginDelay(standby, TimeSpan.Zero);
+        _h.Sim.Kill(pbx);
+        await _h.WaitUpAsync(standby, standby: true);
+    }
+
+    [Fact]
     public async Task R5_Determination_IsPersistedAndUsedAfterRestart()
     {
         var (master, _, slave2) = MasterTwoSlaves();
