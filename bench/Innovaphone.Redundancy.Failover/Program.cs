@@ -423,11 +423,14 @@ internal static class Program
                     _ => (Wall: Stopwatch.GetElapsedTime(start), Client: ClientCpu(), Emulator: emulator.Cpu()), TaskScheduler.Default);
                 var killTook = "";
                 using var sampler = new PoolSampler();
+                using var allocations = AllocationProfile.Wanted ? new AllocationProfile() : null;
+                allocations?.Start();
                 var kill = await AllAsync(managers, start, c => c.Up && c.Cur == standby, async () => killTook = await emulator.CommandAsync("kill"));
                 Console.WriteLine($"# cycle {cycle}: kill answered after {Stopwatch.GetElapsedTime(start).TotalMilliseconds:0} ms, {killTook}");
                 var killPeak = await emulator.CommandAsync("peak");
                 var killSent = stamps.Take(start);
                 var killWindow = sampler.Stop();
+                allocations?.Print($"{name}.kill");
                 var detected = Figures.Summarise(await Task.WhenAll(down.Select(async d => Stopwatch.GetElapsedTime(start, await d.Task).TotalMilliseconds)));
                 down.ForEach(d => d.Dispose());
 

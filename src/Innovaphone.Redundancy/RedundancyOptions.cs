@@ -52,8 +52,11 @@ public sealed record RedundancyOptions
     /// Spreads the reconnect after a lost connection (R7, R8): the first attempt waits a random time in
     /// [0, <see cref="ReconnectJitter"/>), drawn from <see cref="Randomizer"/> on <see cref="TimeProvider"/>, so that the
     /// clients of a PBX that dies (or reports StandbyBack) do not all log in to the next PBX within the same moment: N such
-    /// clients arrive at about N / <see cref="ReconnectJitter"/> logins per second at most. The wait does not count
-    /// against <see cref="AttemptTimeout"/>; stop and dispose cancel it. A connection lost right after its login
+    /// clients arrive at about N / <see cref="ReconnectJitter"/> logins per second at most. Managers of one process (one
+    /// <see cref="TimeProvider"/>) that lose the same PBX within moments of each other share one window, opened by the
+    /// first of those losses: a later one waits a random part of what is left of it (at least half the window), so the
+    /// last of them reconnects within the window however long the process took to notice all the losses. The wait does
+    /// not count against <see cref="AttemptTimeout"/>; stop and dispose cancel it. A connection lost right after its login
     /// (<see cref="MinStableConnection"/>) backs off instead and is not delayed again.
     /// Default: <see cref="TimeSpan.Zero"/> (reconnect at once, as myApps does; see docs/performance.md for when to set it). Range: 0 to 10 min.
     /// </summary>
