@@ -26,48 +26,12 @@ public sealed partial class RedundancyManager
     /// <summary>
     /// The random wait before the reconnect after the loss of <paramref name="lost"/> (<see langword="null"/>: the network
     /// came back): within what is left of the window of ReconnectJitter that the herd of this loss opened
-    /// (<see cref="ReconnectSpread"/>); <see langword="null"/> when the option is off.
+    /// (<see cref="ReconnectSpread"/>); zero when the option is off.
     /// </summary>
-    private SpreadWait? DrawSpread(PbxAddress? lost)
-    {
-        if (_options.ReconnectJitter <= TimeSpan.Zero)
-        {
-            return null;
-        }
+    private TimeSpan ReconnectDelay(PbxAddress? lost) =>
+        _options.ReconnectJitter <= TimeSpan.Zero ? TimeSpan.Zero : ReconnectSpread.For(_time).Delay(lost, _options.ReconnectJitter, _random());
 
-        var (wait, herd) = ReconnectSpread.For(_time).Delay(lost, _options.ReconnectJitter, _random());
-        return new SpreadWait(wait, herd);
-    }
-
-    /// <summary>The wait of <see cref="DrawSpread"/> alone (the network's hurry of a backoff, which the herd does not pace).</summary>
-    private TimeSpan ReconnectDelay(PbxAddress? lost) => DrawSpread(lost)?.Delay ?? TimeSpan.Zero;
-
-    /// <summary>
-    /// Waits out the reconnect's spread: its random wait, then its turn in the herd (<see cref="ReconnectSpread.Herd.Admit"/>);
-    /// then lets the round's stagger timer count (<see cref="SpreadWait.Started"/>).
-    /// </summary>
-    private async Task WaitSpreadAsync(SpreadWait spread, PbxAddress pbx, CancellationToken cancellationToken)
-    {
-        if (spread.Delay > TimeSpan.Zero)
-        {
-            // On the manager's clock and cancelled with the attempt (stop, dispose, a newer round); the timer exists
-            // before the log line, so a test that waits for the line can move fake time past it.
-            var wait = Task.Delay(spread.Delay, _time, cancellationToken);
-            Log.ReconnectDelayed(_logger, pbx, spread.Delay);
-            await wait.ConfigureAwait(false);
-        }
-
-        if (spread.Herd?.Admit(_options.ReconnectJitter) is { } turn && turn > TimeSpan.Zero)
-        {
-            var wait = Task.Delay(turn, _time, cancellationToken);
-            Log.ReconnectPaced(_logger, pbx, turn);
-            await wait.ConfigureAwait(false);
-        }
-
-        spread.Started.TrySetResult();
-    }
-
-    private async Task RunAttemptAsync(PbxLoginRequest request, SpreadWait? spread, CancellationTokenSource cts, AttemptProgress progress)
+    private async Task RunAttemptAsync(PbxLoginRequest request, TimeSpan delay, CancellationTokenSource cts, AttemptProgress progress)
     {
         // Each attempt is a trace of its own, whatever activity the loop was started under.
         Activity.Current = null;
@@ -80,9 +44,13 @@ public sealed partial class RedundancyManager
         CancellationTokenSource? linked = null;
         try
         {
-            if (spread is not null)
+            if (delay > TimeSpan.Zero)
             {
-                await WaitSpreadAsync(spread, request.Pbx, cts.Token).ConfigureAwait(false);
+                // On the manager's clock and cancelled with the attempt (stop, dispose, a newer round); the timer exists
+                // before the log line, so a test that waits for the line can move fake time past it.
+                var wait = Task.Delay(delay, _time, cts.Token);
+                Log.ReconnectDelayed(_logger, request.Pbx, delay);
+                await wait.ConfigureAwait(false);
             }
 
             deadline = new AttemptDeadline(_options.AttemptTimeout, AbandonGrace, _time);
@@ -111,7 +79,6 @@ public sealed partial class RedundancyManager
         catch (OperationCanceledException) when (cts.IsCancellationRequested)
         {
             // Cancelled by stop or dispose: the machine has moved on and expects nothing; what the call still returns is closed.
-            spread?.Started.TrySetCanceled(cts.Token);
             if (call is { IsCompleted: false })
             {
                 abandoned = true;
@@ -249,55 +216,9 @@ public sealed partial class RedundancyManager
         }
     }
 
-    /// <summary>
-    /// The stagger timer's state. In a spread round the timer counts from the drawn wait; when the herd made the first
-    /// attempt wait for its turn beyond that (<see cref="SpreadWait.Started"/> not yet set), the stagger starts counting
-    /// again once that attempt has started, so that R7's first candidate is never overtaken by the next.
-    /// </summary>
-    private sealed class StaggerTimerState(RedundancyManager owner, long timerId, Task? after, TimeSpan due)
+    private sealed class StaggerTimerState(RedundancyManager owner, long timerId)
     {
-        public ITimer? Timer { get; set; }
-
-        public void Fire()
-        {
-            if (after is { IsCompleted: false })
-            {
-                after.ContinueWith(
-                    static (_, state) => ((StaggerTimerState)state!).Rearm(),
-                    this,
-                    CancellationToken.None,
-                    TaskContinuationOptions.OnlyOnRanToCompletion | TaskContinuationOptions.ExecuteSynchronously,
-                    TaskScheduler.Default);
-                return;
-            }
-
-            owner.Post(new StaggerElapsed(timerId));
-        }
-
-        private void Rearm()
-        {
-            try
-            {
-                // A timer the loop dropped meanwhile (the round moved on) stays dropped.
-                Timer?.Change(due, Timeout.InfiniteTimeSpan);
-            }
-            catch (ObjectDisposedException)
-            {
-            }
-        }
-    }
-
-    /// <summary>
-    /// A reconnect's spread (R7, R8 with ReconnectJitter): the random wait drawn for it, the herd that paces it, and whether
-    /// its first attempt has started (the round's stagger timer waits for that).
-    /// </summary>
-    private sealed class SpreadWait(TimeSpan delay, ReconnectSpread.Herd? herd)
-    {
-        public TimeSpan Delay { get; } = delay;
-
-        public ReconnectSpread.Herd? Herd { get; } = herd;
-
-        public TaskCompletionSource Started { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public void Fire() => owner.Post(new StaggerElapsed(timerId));
     }
 
     private readonly record struct Envelope(MachineEvent Event, TaskCompletionSource? Done);

@@ -47,31 +47,16 @@ public sealed partial class RedundancyManager
 
         // The machine marks the reconnect after a loss of the live connection (and its stagger timer) as spread; the wait
         // is random, so the shell picks it. Every other command runs at once.
-        SpreadWait? spread = null;
-        var spreadTaken = false;
+        TimeSpan? spread = null;
         foreach (var command in commands)
         {
-            switch (command)
+            var delay = command switch
             {
-                case Connect { Spread: true } connect:
-                    spread ??= DrawSpread(connect.Target);
-                    spreadTaken = true;
-                    await ExecuteAsync(command, spread).ConfigureAwait(false);
-                    break;
-                case StartStagger { Spread: true } stagger:
-                    spread ??= DrawSpread(stagger.Silent);
-                    await ExecuteAsync(command, spread).ConfigureAwait(false);
-                    break;
-                default:
-                    await ExecuteAsync(command, null).ConfigureAwait(false);
-                    break;
-            }
-        }
-
-        // A spread stagger without its attempt (none is expected) must not wait for an attempt that never starts.
-        if (!spreadTaken)
-        {
-            spread?.Started.TrySetResult();
+                Connect { Spread: true } connect => spread ??= ReconnectDelay(connect.Target),
+                StartStagger { Spread: true } stagger => spread ??= ReconnectDelay(stagger.Silent),
+                _ => TimeSpan.Zero,
+            };
+            await ExecuteAsync(command, delay).ConfigureAwait(false);
         }
 
         // The machine adopts or closes every login it is told of; one it did not name (none should be left) is closed.
@@ -104,7 +89,7 @@ public sealed partial class RedundancyManager
         return commands;
     }
 
-    private async ValueTask ExecuteAsync(MachineCommand command, SpreadWait? spread)
+    private async ValueTask ExecuteAsync(MachineCommand command, TimeSpan delay)
     {
         switch (command)
         {
@@ -114,17 +99,16 @@ public sealed partial class RedundancyManager
                 var cts = CancellationTokenSource.CreateLinkedTokenSource(_lifetime.Token);
                 _attempts[connect.AttemptId] = cts;
                 var progress = new AttemptProgress(this, connect.AttemptId, target);
-                Track(RunAttemptAsync(new PbxLoginRequest(target, connect.Scheme, connect.AttemptId) { Progress = progress }, spread, cts, progress));
+                Track(RunAttemptAsync(new PbxLoginRequest(target, connect.Scheme, connect.AttemptId) { Progress = progress }, delay, cts, progress));
                 break;
             case StartStagger stagger:
                 _staggerTimer?.Dispose();
                 _staggerTimerId = stagger.TimerId;
                 var due = _staggerDelays.For(stagger.Silent);
-                var state = new StaggerTimerState(this, stagger.TimerId, spread?.Started.Task, due);
-                _staggerTimer = state.Timer = _time.CreateTimer(
+                _staggerTimer = _time.CreateTimer(
                     static s => ((StaggerTimerState)s!).Fire(),
-                    state,
-                    due == Timeout.InfiniteTimeSpan ? due : due + (spread?.Delay ?? TimeSpan.Zero),
+                    new StaggerTimerState(this, stagger.TimerId),
+                    due == Timeout.InfiniteTimeSpan ? due : due + delay,
                     Timeout.InfiniteTimeSpan);
                 break;
             case CancelAttempt cancel:

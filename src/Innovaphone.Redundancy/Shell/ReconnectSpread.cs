@@ -15,11 +15,6 @@ namespace Innovaphone.Redundancy.Shell;
 /// half the window (<see cref="MaxJoinAge"/>) is not joined either, so a late member of a herd, or a lone loss after a
 /// stream of them, still gets at least half the window to spread over, and the rate of reconnects stays within about
 /// 1.4 times N / ReconnectJitter even for a herd whose losses take half the window to arrive.</para>
-/// <para>The herd also paces itself (<see cref="Herd.Admit"/>): when a wait is over, the reconnect takes a token from the
-/// herd's bucket, which refills at <see cref="PaceFactor"/> times the herd's share of the window (herd size / window) and
-/// holds <see cref="BurstSize"/>; without one it waits for its turn. Random waits alone keep to that rate, but a process
-/// that stalls (a garbage collection of a few hundred ms with 10,000 connections in the heap) fires the timers that fell
-/// due in the stall all at once; the bucket spreads them again. A herd of up to <see cref="BurstSize"/> is never paced.</para>
 /// <para>Thread-safe: every manager's loop draws from it.</para>
 /// </remarks>
 internal sealed class ReconnectSpread
@@ -32,15 +27,9 @@ internal sealed class ReconnectSpread
     /// <summary>The herd of a network that came back (R14): every manager in Failover hears the same event.</summary>
     private static readonly PbxAddress NetworkHerd = new("network.invalid");
 
-    /// <summary>Reconnects a herd may start at once after a stall, and the most a herd of that size is ever made to wait for.</summary>
-    internal const int BurstSize = 20;
-
-    /// <summary>How far above its share of the window (herd size / window) a herd's reconnects may run.</summary>
-    internal const double PaceFactor = 1.5;
-
     private readonly TimeProvider _time;
     private readonly object _gate = new();
-    private readonly Dictionary<PbxAddress, Herd> _herds = [];
+    private readonly Dictionary<PbxAddress, Burst> _bursts = [];
 
     internal ReconnectSpread(TimeProvider time) => _time = time;
 
@@ -56,87 +45,42 @@ internal sealed class ReconnectSpread
     /// <summary>
     /// The wait before the reconnect of a manager that lost <paramref name="pbx"/> (<see langword="null"/>: the network came
     /// back) now: <paramref name="draw"/> (in [0, 1); clamped) of what is left of its herd's window of
-    /// <paramref name="window"/>, and the herd, which paces the reconnect when the wait is over. Zero and no herd when
-    /// <paramref name="window"/> is not positive.
+    /// <paramref name="window"/>. Zero when <paramref name="window"/> is not positive.
     /// </summary>
-    public (TimeSpan Wait, Herd? Herd) Delay(PbxAddress? pbx, TimeSpan window, double draw)
+    public TimeSpan Delay(PbxAddress? pbx, TimeSpan window, double draw)
     {
         if (window <= TimeSpan.Zero)
         {
-            return (TimeSpan.Zero, null);
+            return TimeSpan.Zero;
         }
 
         var now = _time.GetTimestamp();
-        Herd herd;
+        long opened;
         lock (_gate)
         {
             var key = pbx ?? NetworkHerd;
-            if (!_herds.TryGetValue(key, out var joined)
-                || _time.GetElapsedTime(joined.Last, now) > BurstGap(window)
-                || _time.GetElapsedTime(joined.Opened, now) > MaxJoinAge(window))
+            if (!_bursts.TryGetValue(key, out var burst)
+                || _time.GetElapsedTime(burst.Last, now) > BurstGap(window)
+                || _time.GetElapsedTime(burst.Opened, now) > MaxJoinAge(window))
             {
-                if (_herds.Count >= MaxPbxes && !_herds.ContainsKey(key))
+                if (_bursts.Count >= MaxPbxes && !_bursts.ContainsKey(key))
                 {
-                    _herds.Clear();
+                    _bursts.Clear();
                 }
 
-                joined = new Herd(this, now);
-                _herds[key] = joined;
+                burst = new Burst(now, now);
             }
 
-            joined.Last = now;
-            joined.Count++;
-            herd = joined;
+            _bursts[key] = burst with { Last = now };
+            opened = burst.Opened;
         }
 
         // What is left of the herd's window; the join age keeps it at half the window or more. A draw out of [0, 1) must
         // not stretch the wait beyond it.
-        var left = window - _time.GetElapsedTime(herd.Opened, now);
+        var left = window - _time.GetElapsedTime(opened, now);
         var ticks = (long)(left.Ticks * Math.Clamp(draw, 0d, 1d));
-        return (TimeSpan.FromTicks(Math.Max(0, Math.Min(ticks, left.Ticks - 1))), herd);
+        return TimeSpan.FromTicks(Math.Max(0, Math.Min(ticks, left.Ticks - 1)));
     }
 
-    /// <summary>The managers that lost one PBX in one burst: when their window opened, who joined last, how many, and their bucket.</summary>
-    internal sealed class Herd
-    {
-        private readonly ReconnectSpread _owner;
-        private double _tokens = BurstSize;
-        private long _refilled;
-
-        internal Herd(ReconnectSpread owner, long opened)
-        {
-            _owner = owner;
-            Opened = opened;
-            Last = opened;
-            _refilled = opened;
-        }
-
-        /// <summary>When the first loss of the herd came (a timestamp of the spread's clock).</summary>
-        public long Opened { get; }
-
-        /// <summary>When the last loss joined (guarded by the spread's lock).</summary>
-        public long Last { get; set; }
-
-        /// <summary>How many losses joined (guarded by the spread's lock).</summary>
-        public int Count { get; set; }
-
-        /// <summary>
-        /// Takes the turn of a reconnect whose wait is over: zero when the bucket has a token, else how long this reconnect
-        /// waits for its turn (the turn is taken either way, so that the waits of a backlog line up one after another).
-        /// Never longer than <paramref name="window"/>.
-        /// </summary>
-        public TimeSpan Admit(TimeSpan window)
-        {
-            var time = _owner._time;
-            lock (_owner._gate)
-            {
-                var now = time.GetTimestamp();
-                var rate = PaceFactor * Count / window.TotalSeconds;
-                _tokens = Math.Min(BurstSize, _tokens + (time.GetElapsedTime(_refilled, now).TotalSeconds * rate));
-                _refilled = now;
-                _tokens--;
-                return _tokens >= 0 ? TimeSpan.Zero : TimeSpan.FromSeconds(Math.Min(-_tokens / rate, window.TotalSeconds));
-            }
-        }
-    }
+    private readonly record struct Burst(long Opened, long Last);
 }

@@ -1,5 +1,4 @@
 using FluentAssertions;
-using Innovaphone.Redundancy.Shell;
 using Innovaphone.Redundancy.Testing;
 using Xunit;
 
@@ -67,58 +66,6 @@ public sealed class ReconnectJitterTests : IAsyncLifetime
         _h.Time.Advance(TimeSpan.FromMilliseconds(1));
         await other.WaitUpAsync(otherSlave, standby: true);
         _h.Logs.Single(l => l.Id.Id == Log.ReconnectDelayedId).Message.Should().Contain("00:00:02", "the first manager drew 0.5 of the whole 4 s");
-    }
-
-    [Fact]
-    public async Task AHerdWhoseWaitsEndTogether_StartsItsReconnectsInTurns_CurrentPbxFirst()
-    {
-        // 25 managers of one process lose the same master at one moment, and all their waits end at once (drawn as 0 here;
-        // in the field: a stall of the process). The first 20 start at once, the other 5 one turn after another, a turn
-        // being 1 / (1.5 x herd size so far / 4 s).
-        const int herd = 25;
-        var harnesses = new List<ScenarioHarness> { _h };
-        var (master, _) = await UpOnMasterAsync(draw: 0);
-        var masters = new List<SimulatedPbx> { master };
-        try
-        {
-            for (var i = 1; i < herd; i++)
-            {
-                var h = new ScenarioHarness(_h.Time);
-                harnesses.Add(h);
-                var m = h.Sim.AddMaster("master.example.com");
-                var s = h.Sim.AddSlave("slave.example.com", m);
-                m.SetAlternative(s);
-                h.Sim.AddUser(ScenarioHarness.User, ScenarioHarness.Password, m);
-                await h.StartAsync(m, o => o with { ReconnectJitter = Jitter, Randomizer = () => 0 });
-                await h.WaitUpAsync(m);
-                h.Sim.ClearAttempts();
-                masters.Add(m);
-            }
-
-            for (var i = 0; i < herd; i++)
-            {
-                harnesses[i].Sim.Kill(masters[i]);
-            }
-
-            await _h.WaitUntilAsync(() => harnesses.Count(h => h.Manager.ConnInfo is { Up: true, Standby: true }) == ReconnectSpread.BurstSize, "the first 20 up as standby");
-            await _h.WaitUntilAsync(() => harnesses.Count(h => h.LogEventIds().Contains(Log.ReconnectPacedId)) == herd - ReconnectSpread.BurstSize, "5 paced");
-            List<ScenarioHarness> paced = [.. harnesses.Where(h => h.LogEventIds().Contains(Log.ReconnectPacedId))];
-            paced.Should().AllSatisfy(h => h.Sim.Attempts.Should().BeEmpty("a paced reconnect waits for its turn"));
-
-            // A turn is at least 106.7 ms (the herd is at most 25) and at most 127 ms (a turn taken when 21 had joined).
-            _h.Time.Advance(TimeSpan.FromMilliseconds(100));
-            paced.Should().AllSatisfy(h => h.Sim.Attempts.Should().BeEmpty("no turn comes sooner than 106.7 ms"));
-            _h.Time.Advance(TimeSpan.FromMilliseconds(5 * 127 - 100));
-            await _h.WaitUntilAsync(() => paced.All(h => h.Manager.ConnInfo is { Up: true, Standby: true }), "all up after five turns");
-            paced.Should().AllSatisfy(h => h.AttemptedPbxes().Should().Equal(masters[0].Address, new PbxAddress("slave.example.com")));
-        }
-        finally
-        {
-            foreach (var h in harnesses.Skip(1))
-            {
-                await h.DisposeAsync();
-            }
-        }
     }
 
     [Fact]

@@ -22,67 +22,67 @@ public sealed class ReconnectSpreadTests
     [Fact]
     public void FirstLoss_DrawsFromTheWholeWindow()
     {
-        Wait(Master, Window, 0.5).Should().Be(TimeSpan.FromSeconds(5));
+        _spread.Delay(Master, Window, 0.5).Should().Be(TimeSpan.FromSeconds(5));
     }
 
     [Fact]
     public void LaterLossesOfTheHerd_DrawFromWhatIsLeft_SoTheLastReconnectStaysInTheWindow()
     {
         var opened = _time.GetUtcNow();
-        Wait(Master, Window, 0.1);
+        _spread.Delay(Master, Window, 0.1);
 
         // The herd's losses keep arriving, 400 ms apart (within the burst gap of 1 s), for 2 s in all.
         var due = new List<DateTimeOffset>();
         for (var i = 0; i < 5; i++)
         {
             _time.Advance(TimeSpan.FromMilliseconds(400));
-            due.Add(_time.GetUtcNow() + Wait(Master, Window, 0.999999));
+            due.Add(_time.GetUtcNow() + _spread.Delay(Master, Window, 0.999999));
         }
 
         // Each draws near the top of what is left: all end just before the window that opened with the first loss ends.
         due.Should().AllSatisfy(d => (d - opened).Should().BeCloseTo(Window, TimeSpan.FromMilliseconds(10)).And.BeLessThan(Window));
-        Wait(Master, Window, 0.5).Should().Be(TimeSpan.FromSeconds(4), "2 s of the window have gone, half of the 8 s left");
+        _spread.Delay(Master, Window, 0.5).Should().Be(TimeSpan.FromSeconds(4), "2 s of the window have gone, half of the 8 s left");
     }
 
     [Fact]
     public void ALossAfterTheBurstGap_OpensANewWindow()
     {
-        Wait(Master, Window, 0.5);
+        _spread.Delay(Master, Window, 0.5);
         _time.Advance(ReconnectSpread.BurstGap(Window) + TimeSpan.FromTicks(1));
 
-        Wait(Master, Window, 0.5).Should().Be(TimeSpan.FromSeconds(5));
+        _spread.Delay(Master, Window, 0.5).Should().Be(TimeSpan.FromSeconds(5));
     }
 
     [Fact]
     public void ABurstOlderThanHalfTheWindow_IsNotJoined_ALateLossStillGetsAtLeastHalf()
     {
-        Wait(Master, Window, 0.5);
+        _spread.Delay(Master, Window, 0.5);
         for (var elapsed = TimeSpan.Zero; elapsed <= ReconnectSpread.MaxJoinAge(Window); elapsed += TimeSpan.FromMilliseconds(500))
         {
             _time.Advance(TimeSpan.FromMilliseconds(500));
-            Wait(Master, Window, 0.999999).Should().BeGreaterThanOrEqualTo(Window / 2 - TimeSpan.FromMilliseconds(1));
+            _spread.Delay(Master, Window, 0.999999).Should().BeGreaterThanOrEqualTo(Window / 2 - TimeSpan.FromMilliseconds(1));
         }
     }
 
     [Fact]
     public void LossesOfAnotherPbx_AreAnotherHerd()
     {
-        Wait(Master, Window, 0.5);
+        _spread.Delay(Master, Window, 0.5);
         _time.Advance(TimeSpan.FromSeconds(0.5));
 
-        Wait(Slave, Window, 0.5).Should().Be(TimeSpan.FromSeconds(5));
-        Wait(Master, Window, 0.5).Should().Be(TimeSpan.FromSeconds(4.75));
+        _spread.Delay(Slave, Window, 0.5).Should().Be(TimeSpan.FromSeconds(5));
+        _spread.Delay(Master, Window, 0.5).Should().Be(TimeSpan.FromSeconds(4.75));
     }
 
     [Fact]
     public void TheNetworkComingBack_IsAHerdOfItsOwn()
     {
-        Wait(Master, Window, 0.5);
+        _spread.Delay(Master, Window, 0.5);
         _time.Advance(TimeSpan.FromSeconds(0.5));
 
-        Wait(null, Window, 0.5).Should().Be(TimeSpan.FromSeconds(5));
+        _spread.Delay(null, Window, 0.5).Should().Be(TimeSpan.FromSeconds(5));
         _time.Advance(TimeSpan.FromSeconds(0.5));
-        Wait(null, Window, 0.5).Should().Be(TimeSpan.FromSeconds(4.75));
+        _spread.Delay(null, Window, 0.5).Should().Be(TimeSpan.FromSeconds(4.75));
     }
 
     [Theory]
@@ -92,7 +92,7 @@ public sealed class ReconnectSpreadTests
     [InlineData(double.NaN)]
     public void ADrawOutOfRange_StaysWithinTheWindow(double draw)
     {
-        var delay = Wait(Master, Window, draw);
+        var delay = _spread.Delay(Master, Window, draw);
 
         delay.Should().BeGreaterThanOrEqualTo(TimeSpan.Zero).And.BeLessThan(Window);
     }
@@ -100,7 +100,7 @@ public sealed class ReconnectSpreadTests
     [Fact]
     public void NoWindow_NoWait()
     {
-        Wait(Master, TimeSpan.Zero, 0.5).Should().Be(TimeSpan.Zero);
+        _spread.Delay(Master, TimeSpan.Zero, 0.5).Should().Be(TimeSpan.Zero);
     }
 
     [Fact]
@@ -108,7 +108,7 @@ public sealed class ReconnectSpreadTests
     {
         for (var i = 0; i < 200; i++)
         {
-            Wait(new PbxAddress($"pbx{i}.example.com"), Window, 0.5).Should().Be(TimeSpan.FromSeconds(5));
+            _spread.Delay(new PbxAddress($"pbx{i}.example.com"), Window, 0.5).Should().Be(TimeSpan.FromSeconds(5));
         }
     }
 
@@ -116,58 +116,9 @@ public sealed class ReconnectSpreadTests
     public void ConcurrentLossesOfOneHerd_AllLandInTheOneWindow()
     {
         var delays = new TimeSpan[10_000];
-        Parallel.For(0, delays.Length, i => delays[i] = Wait(Master, Window, (i % 1000) / 1000d));
+        Parallel.For(0, delays.Length, i => delays[i] = _spread.Delay(Master, Window, (i % 1000) / 1000d));
 
         delays.Should().AllSatisfy(d => d.Should().BeGreaterThanOrEqualTo(TimeSpan.Zero).And.BeLessThan(Window));
         delays.Distinct().Should().HaveCount(1000, "the fake clock stood still: every draw is its own fraction of the one window");
     }
-
-    [Fact]
-    public void AHerdOfUpToTheBurstSize_IsNeverPaced()
-    {
-        var herd = _spread.Delay(Master, Window, 0).Herd!;
-        for (var i = 1; i < ReconnectSpread.BurstSize; i++)
-        {
-            _spread.Delay(Master, Window, 0);
-        }
-
-        // All their waits end at the same moment (a stall): each still starts at once.
-        Enumerable.Range(0, ReconnectSpread.BurstSize).Select(_ => herd.Admit(Window)).ToList().Should().AllSatisfy(t => t.Should().Be(TimeSpan.Zero));
-    }
-
-    [Fact]
-    public void ABacklogAfterAStall_IsLetThroughAtOneAndAHalfTimesTheHerdsShare_OneAfterAnother()
-    {
-        // 10,000 managers lost the master; 520 of their waits fell due in a stall and end together.
-        var herd = _spread.Delay(Master, Window, 0).Herd!;
-        for (var i = 1; i < 10_000; i++)
-        {
-            _spread.Delay(Master, Window, 0);
-        }
-
-        var turns = Enumerable.Range(0, 520).Select(_ => herd.Admit(Window)).ToList();
-
-        // The bucket lets 20 start at once; the rest get turns 1 / (1.5 x 10,000 / 10 s) = 0.667 ms apart.
-        var interval = TimeSpan.FromSeconds(Window.TotalSeconds / (ReconnectSpread.PaceFactor * 10_000));
-        turns.Take(ReconnectSpread.BurstSize).Should().AllSatisfy(t => t.Should().Be(TimeSpan.Zero));
-        turns[ReconnectSpread.BurstSize].Should().BeCloseTo(interval, TimeSpan.FromTicks(10));
-        turns[^1].Should().BeCloseTo(interval * 500, TimeSpan.FromMilliseconds(1));
-        turns.Should().BeInAscendingOrder();
-
-        // Once the backlog is through, the bucket refills: a reconnect a second later starts at once.
-        _time.Advance(TimeSpan.FromSeconds(1));
-        herd.Admit(Window).Should().Be(TimeSpan.Zero);
-    }
-
-    [Fact]
-    public void AReconnectsTurn_NeverWaitsLongerThanTheWindow()
-    {
-        var herd = _spread.Delay(Master, Window, 0).Herd!;
-        for (var i = 0; i < 1_000; i++)
-        {
-            herd.Admit(Window).Should().BeLessThanOrEqualTo(Window);
-        }
-    }
-
-    private TimeSpan Wait(PbxAddress? pbx, TimeSpan window, double draw) => _spread.Delay(pbx, window, draw).Wait;
 }
