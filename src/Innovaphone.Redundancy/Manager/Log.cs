@@ -45,6 +45,7 @@ internal static partial class Log
     public const int StandbyCorrectedId = 311;
     public const int AwaitingUserId = 312;
     public const int NetworkChangedId = 313;
+    public const int ReconnectPacedId = 314;
 
     [LoggerMessage(StartedId, LogLevel.Information, "Redundancy manager started; primary PBX {Primary}")]
     public static partial void Started(ILogger logger, PbxAddress primary);
@@ -144,6 +145,9 @@ internal static partial class Log
 
     [LoggerMessage(AwaitingUserId, LogLevel.Information, "{Pbx} waits for the user ({Progress}); the attempt timeout no longer applies, the transport bounds the wait")]
     public static partial void AwaitingUser(ILogger logger, PbxAddress pbx, PbxLoginProgress progress);
+
+    [LoggerMessage(ReconnectPacedId, LogLevel.Debug, "Reconnecting to {Pbx} after waiting {Delay} for its turn: the managers of this process that lost the same PBX reconnect at most 1.5 times as fast as ReconnectJitter spreads them")]
+    public static partial void ReconnectPaced(ILogger logger, PbxAddress pbx, TimeSpan delay);
 
     [LoggerMessage(NetworkChangedId, LogLevel.Information, "The network changed (available: {Available}): verifying the connection; when available, a backoff in progress ends now")]
     public static partial void NetworkChanged(ILogger logger, bool available);

@@ -26,12 +26,64 @@ public sealed partial class RedundancyManager
     /// <summary>
     /// The random wait before the reconnect after the loss of <paramref name="lost"/> (<see langword="null"/>: the network
     /// came back): within what is left of the window of ReconnectJitter that the herd of this loss opened
-    /// (<see cref="ReconnectSpread"/>); zero when the option is off.
+    /// (<see cref="ReconnectSpread"/>); <see langword="null"/> when the option is off.
     /// </summary>
-    private TimeSpan ReconnectDelay(PbxAddress? lost) =>
-        _options.ReconnectJitter <= TimeSpan.Zero ? TimeSpan.Zero : ReconnectSpread.For(_time).Delay(lost, _options.ReconnectJitter, _random());
+    private SpreadWait? DrawSpread(PbxAddress? lost)
+    {
+        if (_options.ReconnectJitter <= TimeSpan.Zero)
+        {
+            return null;
+        }
 
-    private async Task RunAttemptAsync(PbxLoginRequest request, TimeSpan delay, CancellationTokenSource cts, AttemptProgress progress)
+        var (wait, herd) = ReconnectSpread.For(_time).Delay(lost, _options.ReconnectJitter, _random());
+        return new SpreadWait(wait, herd);
+    }
+
+    /// <summary>
+    /// The herd of the failover in progress, for an attempt the machine did not mark as spread: one that takes its turn in
+    /// the herd (no random wait) while the herd's window lasts, else <see langword="null"/>.
+    /// </summary>
+    private SpreadWait? FollowUpSpread()
+    {
+        if (_roundHerd is not var (herd, drawn) || _time.GetElapsedTime(drawn) > _options.ReconnectJitter
+            || _state.Phase is RedundancyState.Connected or RedundancyState.Standby or RedundancyState.Stopped or RedundancyState.Faulted)
+        {
+            _roundHerd = null;
+            return null;
+        }
+
+        return new SpreadWait(TimeSpan.Zero, herd, reconnect: false);
+    }
+
+    /// <summary>The wait of <see cref="DrawSpread"/> alone (the network's hurry of a backoff, which the herd does not pace).</summary>
+    private TimeSpan ReconnectDelay(PbxAddress? lost) => DrawSpread(lost)?.Delay ?? TimeSpan.Zero;
+
+    /// <summary>
+    /// Waits out the reconnect's spread: its random wait, then its turn in the herd (<see cref="ReconnectSpread.Herd.AdmitAsync"/>);
+    /// then lets the round's stagger timer count (<see cref="SpreadWait.Started"/>).
+    /// </summary>
+    private async Task WaitSpreadAsync(SpreadWait spread, PbxAddress pbx, CancellationToken cancellationToken)
+    {
+        if (spread.Delay > TimeSpan.Zero)
+        {
+            // On the manager's clock and cancelled with the attempt (stop, dispose, a newer round); the timer exists
+            // before the log line, so a test that waits for the line can move fake time past it.
+            var wait = Task.Delay(spread.Delay, _time, cancellationToken);
+            Log.ReconnectDelayed(_logger, pbx, spread.Delay);
+            await wait.ConfigureAwait(false);
+        }
+
+        if (spread.Herd?.AdmitAsync(_options.ReconnectJitter, spread.Reconnect) is { IsCompleted: false } turn)
+        {
+            var waited = _time.GetTimestamp();
+            await turn.WaitAsync(cancellationToken).ConfigureAwait(false);
+            Log.ReconnectPaced(_logger, pbx, _time.GetElapsedTime(waited));
+        }
+
+        spread.Started.TrySetResult();
+    }
+
+    private async Task RunAttemptAsync(PbxLoginRequest request, SpreadWait? spread, CancellationTokenSource cts, AttemptProgress progress)
     {
         // Each attempt is a trace of its own, whatever activity the loop was started under.
         Activity.Current = null;
@@ -44,13 +96,9 @@ public sealed partial class RedundancyManager
         CancellationTokenSource? linked = null;
         try
         {
-            if (delay > TimeSpan.Zero)
+            if (spread is not null)
             {
-                // On the manager's clock and cancelled with the attempt (stop, dispose, a newer round); the timer exists
-                // before the log line, so a test that waits for the line can move fake time past it.
-                var wait = Task.Delay(delay, _time, cts.Token);
-                Log.ReconnectDelayed(_logger, request.Pbx, delay);
-                await wait.ConfigureAwait(false);
+                await WaitSpreadAsync(spread, request.Pbx, cts.Token).ConfigureAwait(false);
             }
 
             deadline = new AttemptDeadline(_options.AttemptTimeout, AbandonGrace, _time);
@@ -79,6 +127,7 @@ public sealed partial class RedundancyManager
         catch (OperationCanceledException) when (cts.IsCancellationRequested)
         {
             // Cancelled by stop or dispose: the machine has moved on and expects nothing; what the call still returns is closed.
+            spread?.Started.TrySetCanceled(cts.Token);
             if (call is { IsCompleted: false })
             {
                 abandoned = true;
@@ -216,9 +265,58 @@ public sealed partial class RedundancyManager
         }
     }
 
-    private sealed class StaggerTimerState(RedundancyManager owner, long timerId)
+    /// <summary>
+    /// The stagger timer's state. In a spread round the timer counts from the drawn wait; when the herd made the first
+    /// attempt wait for its turn beyond that (<see cref="SpreadWait.Started"/> not yet set), the stagger starts counting
+    /// again once that attempt has started, so that R7's first candidate is never overtaken by the next.
+    /// </summary>
+    private sealed class StaggerTimerState(RedundancyManager owner, long timerId, Task? after, TimeSpan due)
     {
-        public void Fire() => owner.Post(new StaggerElapsed(timerId));
+        public ITimer? Timer { get; set; }
+
+        public void Fire()
+        {
+            if (after is { IsCompleted: false })
+            {
+                after.ContinueWith(
+                    static (_, state) => ((StaggerTimerState)state!).Rearm(),
+                    this,
+                    CancellationToken.None,
+                    TaskContinuationOptions.OnlyOnRanToCompletion | TaskContinuationOptions.ExecuteSynchronously,
+                    TaskScheduler.Default);
+                return;
+            }
+
+            owner.Post(new StaggerElapsed(timerId));
+        }
+
+        private void Rearm()
+        {
+            try
+            {
+                // A timer the loop dropped meanwhile (the round moved on) stays dropped.
+                Timer?.Change(due, Timeout.InfiniteTimeSpan);
+            }
+            catch (ObjectDisposedException)
+            {
+            }
+        }
+    }
+
+    /// <summary>
+    /// A reconnect's spread (R7, R8 with ReconnectJitter): the random wait drawn for it, the herd that paces it, and whether
+    /// its first attempt has started (the round's stagger timer waits for that).
+    /// </summary>
+    private sealed class SpreadWait(TimeSpan delay, ReconnectSpread.Herd? herd, bool reconnect = true)
+    {
+        public TimeSpan Delay { get; } = delay;
+
+        public ReconnectSpread.Herd? Herd { get; } = herd;
+
+        /// <summary>Whether this is the reconnect itself (its first attempt), not a later attempt of its round.</summary>
+        public bool Reconnect { get; } = reconnect;
+
+        public TaskCompletionSource Started { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
     private readonly record struct Envelope(MachineEvent Event, TaskCompletionSource? Done);

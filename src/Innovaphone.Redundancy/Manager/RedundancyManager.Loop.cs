@@ -47,16 +47,38 @@ public sealed partial class RedundancyManager
 
         // The machine marks the reconnect after a loss of the live connection (and its stagger timer) as spread; the wait
         // is random, so the shell picks it. Every other command runs at once.
-        TimeSpan? spread = null;
+        SpreadWait? spread = null;
+        var spreadTaken = false;
         foreach (var command in commands)
         {
-            var delay = command switch
+            switch (command)
             {
-                Connect { Spread: true } connect => spread ??= ReconnectDelay(connect.Target),
-                StartStagger { Spread: true } stagger => spread ??= ReconnectDelay(stagger.Silent),
-                _ => TimeSpan.Zero,
-            };
-            await ExecuteAsync(command, delay).ConfigureAwait(false);
+                case Connect { Spread: true } connect:
+                    spread ??= DrawSpread(connect.Target);
+                    spreadTaken = true;
+
+                    // The herd also paces the rest of this failover's attempts (the next PBX after a refusal, a staggered
+                    // one, a redirect), until the manager is up again or the herd's window is over.
+                    _roundHerd = spread?.Herd is { } herd ? (herd, _time.GetTimestamp()) : null;
+                    await ExecuteAsync(command, spread).ConfigureAwait(false);
+                    break;
+                case StartStagger { Spread: true } stagger:
+                    spread ??= DrawSpread(stagger.Silent);
+                    await ExecuteAsync(command, spread).ConfigureAwait(false);
+                    break;
+                case Connect:
+                    await ExecuteAsync(command, FollowUpSpread()).ConfigureAwait(false);
+                    break;
+                default:
+                    await ExecuteAsync(command, null).ConfigureAwait(false);
+                    break;
+            }
+        }
+
+        // A spread stagger without its attempt (none is expected) must not wait for an attempt that never starts.
+        if (!spreadTaken)
+        {
+            spread?.Started.TrySetResult();
         }
 
         // The machine adopts or closes every login it is told of; one it did not name (none should be left) is closed.
@@ -89,7 +111,7 @@ public sealed partial class RedundancyManager
         return commands;
     }
 
-    private async ValueTask ExecuteAsync(MachineCommand command, TimeSpan delay)
+    private async ValueTask ExecuteAsync(MachineCommand command, SpreadWait? spread)
     {
         switch (command)
         {
@@ -99,16 +121,17 @@ public sealed partial class RedundancyManager
                 var cts = CancellationTokenSource.CreateLinkedTokenSource(_lifetime.Token);
                 _attempts[connect.AttemptId] = cts;
                 var progress = new AttemptProgress(this, connect.AttemptId, target);
-                Track(RunAttemptAsync(new PbxLoginRequest(target, connect.Scheme, connect.AttemptId) { Progress = progress }, delay, cts, progress));
+                Track(RunAttemptAsync(new PbxLoginRequest(target, connect.Scheme, connect.AttemptId) { Progress = progress }, spread, cts, progress));
                 break;
             case StartStagger stagger:
                 _staggerTimer?.Dispose();
                 _staggerTimerId = stagger.TimerId;
                 var due = _staggerDelays.For(stagger.Silent);
-                _staggerTimer = _time.CreateTimer(
+                var state = new StaggerTimerState(this, stagger.TimerId, spread?.Started.Task, due);
+                _staggerTimer = state.Timer = _time.CreateTimer(
                     static s => ((StaggerTimerState)s!).Fire(),
-                    new StaggerTimerState(this, stagger.TimerId),
-                    due == Timeout.InfiniteTimeSpan ? due : due + delay,
+                    state,
+                    due == Timeout.InfiniteTimeSpan ? due : due + (spread?.Delay ?? TimeSpan.Zero),
                     Timeout.InfiniteTimeSpan);
                 break;
             case CancelAttempt cancel:

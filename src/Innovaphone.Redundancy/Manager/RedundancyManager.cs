@@ -67,6 +67,9 @@ public sealed partial class RedundancyManager : IAsyncDisposable
     private readonly string _storeKey;
     private readonly BackoffScheduler _backoff;
     private readonly Func<double> _random;
+
+    // The herd of the failover in progress and when it was drawn (loop only): later attempts of that failover take turns in it.
+    private (ReconnectSpread.Herd Herd, long Drawn)? _roundHerd;
     private readonly Channel<Envelope> _events = Channel.CreateUnbounded<Envelope>(new UnboundedChannelOptions { SingleReader = true });
     private readonly CancellationTokenSource _lifetime = new();
     private readonly ConcurrentDictionary<long, CancellationTokenSource> _attempts = new();

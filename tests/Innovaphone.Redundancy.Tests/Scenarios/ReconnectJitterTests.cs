@@ -1,4 +1,5 @@
 using FluentAssertions;
+using Innovaphone.Redundancy.Shell;
 using Innovaphone.Redundancy.Testing;
 using Xunit;
 
@@ -66,6 +67,70 @@ public sealed class ReconnectJitterTests : IAsyncLifetime
         _h.Time.Advance(TimeSpan.FromMilliseconds(1));
         await other.WaitUpAsync(otherSlave, standby: true);
         _h.Logs.Single(l => l.Id.Id == Log.ReconnectDelayedId).Message.Should().Contain("00:00:02", "the first manager drew 0.5 of the whole 4 s");
+    }
+
+    [Fact]
+    public async Task AHerdWhoseWaitsEndTogether_StartsItsReconnectsInTurns_CurrentPbxFirst()
+    {
+        // 25 managers of one process lose the same master at one moment, and all their waits end at once (drawn as 0 here;
+        // in the field: a stall of the process).
+        const int herd = 25;
+        var harnesses = new List<ScenarioHarness> { _h };
+        var (master, _) = await UpOnMasterAsync(draw: 0);
+        var masters = new List<SimulatedPbx> { master };
+        try
+        {
+            for (var i = 1; i < herd; i++)
+            {
+                var h = new ScenarioHarness(_h.Time);
+                harnesses.Add(h);
+                var m = h.Sim.AddMaster("master.example.com");
+                var s = h.Sim.AddSlave("slave.example.com", m);
+                m.SetAlternative(s);
+                h.Sim.AddUser(ScenarioHarness.User, ScenarioHarness.Password, m);
+                await h.StartAsync(m, o => o with { ReconnectJitter = Jitter, Randomizer = () => 0 });
+                await h.WaitUpAsync(m);
+                h.Sim.ClearAttempts();
+                masters.Add(m);
+            }
+
+            for (var i = 0; i < herd; i++)
+            {
+                harnesses[i].Sim.Kill(masters[i]);
+            }
+
+            // 50 attempts in all (the dead master, then the slave): 20 start at once, the other 30 wait for their turn, the
+            // slave's after the master's refusal too.
+            var spread = ReconnectSpread.For(_h.Time);
+            await _h.WaitUntilAsync(
+                () => harnesses.Sum(h => h.Sim.Attempts.Count) == ReconnectSpread.BurstSize
+                      && spread.WaitingFor(master.Address) + harnesses.Sum(h => h.Sim.Attempts.Count(a => a.Pbx.Host == "slave.example.com")) == herd,
+                "20 attempts made, the rest waiting for their turn");
+
+            // The herd lets the rest through at 1.5 x its share (25 / 4 s, 1 to 2 attempts per reconnect): 30 attempts take
+            // 1.6 to 3.2 s, on the herd's 10 ms timer.
+            for (var elapsed = 0; elapsed < 1000; elapsed += 10)
+            {
+                _h.Time.Advance(ReconnectSpread.PumpPeriod);
+            }
+
+            harnesses.Count(h => h.Manager.ConnInfo.Up).Should().BeLessThan(herd, "30 attempts do not fit into 1 s");
+            for (var elapsed = 1000; elapsed < 4000; elapsed += 10)
+            {
+                _h.Time.Advance(ReconnectSpread.PumpPeriod);
+            }
+
+            await _h.WaitUntilAsync(() => harnesses.All(h => h.Manager.ConnInfo is { Up: true, Standby: true }), "all up as standby");
+            harnesses.Should().AllSatisfy(h => h.AttemptedPbxes().Should().Equal(masters[0].Address, new PbxAddress("slave.example.com")), "R7: the current PBX first");
+            harnesses.Count(h => h.LogEventIds().Contains(Log.ReconnectPacedId)).Should().BeGreaterThanOrEqualTo(herd - ReconnectSpread.BurstSize);
+        }
+        finally
+        {
+            foreach (var h in harnesses.Skip(1))
+            {
+                await h.DisposeAsync();
+            }
+        }
     }
 
     [Fact]
