@@ -46,13 +46,7 @@ public sealed class ReconnectJitterTests : IAsyncLifetime
         // the window the first loss opened, not from 4 s of its own, so the herd is back within one window.
         var (master, _) = await UpOnMasterAsync(draw: 0.5);
         await using var other = new ScenarioHarness(_h.Time);
-        var otherMaster = other.Sim.AddMaster("master.example.com");
-        var otherSlave = other.Sim.AddSlave("slave.example.com", otherMaster);
-        otherMaster.SetAlternative(otherSlave);
-        other.Sim.AddUser(ScenarioHarness.User, ScenarioHarness.Password, otherMaster);
-        await other.StartAsync(otherMaster, o => o with { ReconnectJitter = Jitter, Randomizer = () => 0.5 });
-        await other.WaitUpAsync(otherMaster);
-        other.Sim.ClearAttempts();
+        var (otherMaster, otherSlave) = await UpOnMasterOfAnotherManagerAsync(other, draw: 0.5);
 
         _h.Sim.Kill(master);
         await WaitForDelayedReconnectAsync();
@@ -84,14 +78,7 @@ public sealed class ReconnectJitterTests : IAsyncLifetime
             {
                 var h = new ScenarioHarness(_h.Time);
                 harnesses.Add(h);
-                var m = h.Sim.AddMaster("master.example.com");
-                var s = h.Sim.AddSlave("slave.example.com", m);
-                m.SetAlternative(s);
-                h.Sim.AddUser(ScenarioHarness.User, ScenarioHarness.Password, m);
-                await h.StartAsync(m, o => o with { ReconnectJitter = Jitter, Randomizer = () => 0 });
-                await h.WaitUpAsync(m);
-                h.Sim.ClearAttempts();
-                masters.Add(m);
+                masters.Add((await UpOnMasterOfAnotherManagerAsync(h, draw: 0)).Master);
             }
 
             for (var i = 0; i < herd; i++)
@@ -275,6 +262,19 @@ public sealed class ReconnectJitterTests : IAsyncLifetime
         await _h.StartAsync(master, o => o with { ReconnectJitter = Jitter, Randomizer = () => _draw });
         await _h.WaitUpAsync(master);
         _h.Sim.ClearAttempts();
+        return (master, slave);
+    }
+
+    /// <summary>Another manager of the same process (its own simulator, the same clock and PBX names), up on its master.</summary>
+    private static async Task<(SimulatedPbx Master, SimulatedPbx Slave)> UpOnMasterOfAnotherManagerAsync(ScenarioHarness other, double draw)
+    {
+        var master = other.Sim.AddMaster("master.example.com");
+        var slave = other.Sim.AddSlave("slave.example.com", master);
+        master.SetAlternative(slave);
+        other.Sim.AddUser(ScenarioHarness.User, ScenarioHarness.Password, master);
+        await other.StartAsync(master, o => o with { ReconnectJitter = Jitter, Randomizer = () => draw });
+        await other.WaitUpAsync(master);
+        other.Sim.ClearAttempts();
         return (master, slave);
     }
 
