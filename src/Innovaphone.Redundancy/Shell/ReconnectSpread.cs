@@ -15,9 +15,10 @@ namespace Innovaphone.Redundancy.Shell;
 /// half the window (<see cref="MaxJoinAge"/>) is not joined either, so a late member of a herd, or a lone loss after a
 /// stream of them, still gets at least half the window to spread over, and the rate of reconnects stays within about
 /// 1.4 times N / ReconnectJitter even for a herd whose losses take half the window to arrive.</para>
-/// <para>The herd also paces itself (<see cref="Herd.AdmitAsync"/>): when a wait is over, the reconnect takes a token from
-/// the herd's bucket, which refills at <see cref="PaceFactor"/> times the herd's share of the window (herd size / window)
-/// and holds <see cref="BurstSize"/>; without one it queues, and one timer per herd lets the queue through as the bucket
+/// <para>The herd also paces itself (<see cref="Herd.AdmitAsync"/>): when a wait is over, the reconnect (and every later
+/// attempt of its failover) takes a token from the herd's bucket, which refills at <see cref="PaceFactor"/> times the
+/// herd's share of the window (herd size x attempts per reconnect / window) and holds <see cref="BurstSize"/> or two timer
+/// periods' worth; without one it queues, and one timer per herd lets the queue through as the bucket
 /// refills. Random waits alone keep to that rate, but a process that stalls (a garbage collection of a few hundred ms with
 /// 10,000 connections in the heap) fires the timers that fell due in the stall all at once; the queue spreads them again.
 /// A herd of up to <see cref="BurstSize"/> is never paced.</para>
@@ -33,10 +34,10 @@ internal sealed class ReconnectSpread
     /// <summary>The herd of a network that came back (R14): every manager in Failover hears the same event.</summary>
     private static readonly PbxAddress NetworkHerd = new("network.invalid");
 
-    /// <summary>Reconnects a herd may start at once after a stall, and the most a herd of that size is ever made to wait for.</summary>
+    /// <summary>Attempts a herd may start at once (a herd no larger than this is never paced), and the least its bucket holds.</summary>
     internal const int BurstSize = 20;
 
-    /// <summary>How far above its share of the window (herd size / window) a herd's reconnects may run.</summary>
+    /// <summary>How far above its share of the window (herd size x attempts per reconnect / window) a herd's attempts may run.</summary>
     internal const double PaceFactor = 1.5;
 
     /// <summary>How often a herd with reconnects waiting for their turn lets the next through.</summary>
