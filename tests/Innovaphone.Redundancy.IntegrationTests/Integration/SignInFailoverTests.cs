@@ -136,6 +136,27 @@ public sealed class SignInFailoverTests : IAsyncLifetime
         SignIns.Should().Be(2);
     }
 
+    [Fact]
+    public async Task R13_StopAsync_ReturnsOnlyAfterTheLearnedSessionIsStored()
+    {
+        // The store write runs in the background; a host that stops and exits right after StopAsync must not lose it.
+        var (master, slave) = await SingleSignOnInstallationAsync();
+        var store = new HeldSessionStore();
+        await using var transport = NewTransport(store);
+        await using var manager = NewManager(master, transport);
+        await manager.StartAsync(Ct);
+        await WaitForAsync(manager, i => i.Up && i.Cur == slave.Address, "up on the user's PBX");
+        await store.SaveStarted.WaitAsync(Guard, Ct);
+
+        var stop = manager.StopAsync(Ct);
+        await WaitForAsync(manager, i => !i.Up, "down after the stop");
+        stop.IsCompleted.Should().BeFalse("the session is still being written");
+
+        store.Release();
+        await stop.WaitAsync(Guard, Ct);
+        store.Saved.Should().NotBeNull("StopAsync waited for the write");
+    }
+
     private async Task<(SimulatedPbx Master, SimulatedPbx Slave)> SingleSignOnInstallationAsync()
     {
         var master = await _emulator.AddMasterAsync(cancellationToken: Ct);
@@ -148,11 +169,12 @@ public sealed class SignInFailoverTests : IAsyncLifetime
     }
 
     /// <summary>A transport without a password: the PBX's sign-in page is "opened" at once by an HTTP GET.</summary>
-    private MyAppsWebSocketTransport NewTransport() => new(new MyAppsTransportOptions
+    private MyAppsWebSocketTransport NewTransport(IMyAppsSessionStore? store = null) => new(new MyAppsTransportOptions
     {
         Username = User,
         AllowSingleSignOn = true,
         AllowInsecure = true,
+        SessionStore = store,
         OnSignIn = signIn =>
         {
             lock (_signIns)
@@ -172,6 +194,30 @@ public sealed class SignInFailoverTests : IAsyncLifetime
         User = User,
         LoggerFactory = _logs,
     });
+
+    /// <summary>A session store whose saves finish only when the test releases them.</summary>
+    private sealed class HeldSessionStore : IMyAppsSessionStore
+    {
+        private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource _release = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task SaveStarted => _started.Task;
+
+        public MyAppsSession? Saved { get; private set; }
+
+        public void Release() => _release.TrySetResult();
+
+        public ValueTask<MyAppsSession?> LoadAsync(string user, CancellationToken cancellationToken) => ValueTask.FromResult<MyAppsSession?>(null);
+
+        public async ValueTask SaveAsync(string user, MyAppsSession session, CancellationToken cancellationToken)
+        {
+            _started.TrySetResult();
+            await _release.Task.WaitAsync(cancellationToken);
+            Saved = session;
+        }
+
+        public ValueTask ClearAsync(string user, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+    }
 
     private static async Task WaitForAsync(RedundancyManager manager, Func<ConnInfo, bool> condition, string what)
     {

@@ -10,7 +10,7 @@ namespace Innovaphone.Redundancy.Transport.WebSockets;
 /// <see cref="IRedundancyStore"/> record (primary, secondary, the user's PBX), which holds no secret.</para>
 /// <para>The transport loads the session once before its first login (unless <see cref="MyAppsTransportOptions.InitialSession"/>
 /// is set), saves every session a PBX issues, and clears it when a PBX says it has expired or the user logs out. It makes
-/// one call at a time.</para>
+/// one call at a time, in the background; the manager's <c>StopAsync</c> returns after the calls queued before it have ended.</para>
 /// <para>Errors: what a store keeps but cannot use (unreadable, corrupt, another user's) is "no session":
 /// <see cref="LoadAsync"/> returns <see langword="null"/> rather than throwing. Any method may throw when the medium fails
 /// (a disk that cannot be written, a vault that cannot be reached); the transport logs that and carries on with the

@@ -426,8 +426,25 @@ public sealed partial class MyAppsWebSocketTransport : IPbxTransport, IAsyncDisp
         _connections.Dispose();
     }
 
-    /// <inheritdoc/>
-    public Task WaitForClosesAsync(CancellationToken cancellationToken) => _closes.WhenAllAsync(cancellationToken);
+    /// <summary>
+    /// Completes when every socket the transport is still closing in the background has closed and every session write
+    /// queued so far (<see cref="MyAppsTransportOptions.SessionStore"/>) has finished, so that after the
+    /// manager's <c>StopAsync</c> the session store holds the session the last login learned.
+    /// </summary>
+    /// <param name="cancellationToken">Stops waiting (the closes and writes go on).</param>
+    /// <returns>A task that completes when both are done.</returns>
+    public async Task WaitForClosesAsync(CancellationToken cancellationToken)
+    {
+        await _closes.WhenAllAsync(cancellationToken).ConfigureAwait(false);
+        Task persisted;
+        lock (_gate)
+        {
+            persisted = _sessionPersisted;
+        }
+
+        // PersistAfterAsync never faults (a failing store is logged), so only the wait can end early.
+        await persisted.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
 
     /// <summary>How many sockets are being closed in the background (tests).</summary>
     internal int BackgroundCloseCount => _closes.Count;
