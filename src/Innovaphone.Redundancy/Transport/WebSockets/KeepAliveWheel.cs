@@ -5,11 +5,21 @@ namespace Innovaphone.Redundancy.Transport.WebSockets;
 
 /// <summary>
 /// One timer for the PING/PONG liveness of every connection of a process on one <see cref="TimeProvider"/>: each tick
-/// looks at every registered <see cref="PingingStream"/> and sends a PING only to those that received nothing for their
-/// interval; it ends those whose PING went unanswered for their timeout. No connection has a timer of its own, so an
-/// idle connection costs a timestamp compare per tick.
+/// looks at every registered <see cref="PingingStream"/>; it ends those whose PING went unanswered for their timeout. No
+/// connection has a timer of its own, so an idle connection costs a timestamp compare per tick.
 /// </summary>
 /// <remarks>
+/// <para>Connections to the same PBX endpoint with the same settings form a group that shares one probe: when nothing was
+/// received on any of them for the interval, the wheel PINGs <see cref="ProbesPerGroup"/> of them. An answer on any
+/// connection of the group proves the PBX alive; when neither probe is answered within the timeout and nothing else
+/// arrived from that PBX meanwhile, every connection of the group that received nothing since the probe ends (the PBX is
+/// frozen, or the path to it is gone). A probe that goes unanswered while the PBX answers elsewhere ends only its own
+/// connection. So a silent PBX is found within interval + timeout however many connections go to it, at two PINGs
+/// per interval instead of one per connection. What a group probe cannot see, a PBX that stops serving one connection
+/// while serving the others, each connection checks for itself with a PING of its own after
+/// <see cref="KeepAliveSettings.ConnectionInterval"/> without traffic; the TCP keep-alive (the interval's idle time, probes
+/// a second apart for the timeout) finds a single connection whose path died (a NAT that dropped it) at no cost to the
+/// process. A lone connection is a group of one: its PING goes out after the interval, as before.</para>
 /// <para>The tick period is the smallest of the registered connections' <see cref="KeepAliveSettings.Resolution"/> (250 ms
 /// with the defaults); a PING deadline that falls between two ticks (a verify's, or a keepalive's) gets the timer at that
 /// moment, so that no deadline is checked late by a tick.</para>
@@ -23,11 +33,15 @@ internal sealed class KeepAliveWheel
     /// <summary>How late a tick, or how far ahead the wall clock, counts as a resume from sleep rather than load.</summary>
     internal static readonly TimeSpan ResumeThreshold = TimeSpan.FromSeconds(10);
 
+    /// <summary>How many connections of a group a probe PINGs: one dead connection must not end its whole group.</summary>
+    internal const int ProbesPerGroup = 2;
+
     private static readonly ConditionalWeakTable<TimeProvider, KeepAliveWheel> Wheels = [];
 
     private readonly TimeProvider _time;
     private readonly object _gate = new();
     private readonly HashSet<PingingStream> _streams = [];
+    private readonly Dictionary<(object Peer, KeepAliveSettings Settings), KeepAliveGroup> _groups = [];
     private readonly List<PingingStream> _pings = [];
     private readonly List<PingingStream> _expired = [];
     private ITimer? _timer;
@@ -79,6 +93,16 @@ internal sealed class KeepAliveWheel
             {
                 return;
             }
+
+            // A stream without a peer is a group of its own (a key no other stream has).
+            var key = ((object?)stream.Peer ?? stream, stream.Settings);
+            if (!_groups.TryGetValue(key, out var group))
+            {
+                _groups[key] = group = new KeepAliveGroup(key, Ticks(stream.Settings.Interval), Ticks(stream.Settings.Timeout));
+            }
+
+            group.Members++;
+            stream.Group = group;
 
             var now = _time.GetTimestamp();
             var resolution = stream.Settings.Resolution;
@@ -155,7 +179,7 @@ internal sealed class KeepAliveWheel
         {
             if (Interlocked.Exchange(ref _ended, 0) > 0)
             {
-                _streams.RemoveWhere(static s => s.IsDisposed);
+                _streams.RemoveWhere(_sweep ??= Sweep);
             }
 
             if (_streams.Count == 0)
@@ -172,6 +196,11 @@ internal sealed class KeepAliveWheel
             _lastTick = now;
             _lastWall = wall;
             var next = now + Ticks(_period);
+            foreach (var group in _groups.Values)
+            {
+                group.StartTick();
+            }
+
             foreach (var stream in _streams)
             {
                 switch (stream.Check(now, resumed, ref next))
@@ -182,6 +211,26 @@ internal sealed class KeepAliveWheel
                     case KeepAliveAction.Expire:
                         _expired.Add(stream);
                         break;
+                }
+
+                stream.Group!.See(stream);
+            }
+
+            var silent = false;
+            foreach (var group in _groups.Values)
+            {
+                silent |= group.Decide(now, resumed, ref next, _pings);
+            }
+
+            if (silent)
+            {
+                // A group's probe went unanswered and its PBX sent nothing since: end what heard nothing since the probe.
+                foreach (var stream in _streams)
+                {
+                    if (stream.Group!.SilentSince is { } since && stream.ExpireWithGroup(since))
+                    {
+                        _expired.Add(stream);
+                    }
                 }
             }
 
@@ -203,6 +252,24 @@ internal sealed class KeepAliveWheel
         }
     }
 
+    private Predicate<PingingStream>? _sweep;
+
+    /// <summary>Whether an ended stream leaves the set (under the lock); its group goes with its last member.</summary>
+    private bool Sweep(PingingStream stream)
+    {
+        if (!stream.IsDisposed)
+        {
+            return false;
+        }
+
+        if (stream.Group is { } group && --group.Members == 0)
+        {
+            _groups.Remove(group.Key);
+        }
+
+        return true;
+    }
+
     private void Arm(long now, long dueAt)
     {
         _dueAt = dueAt;
@@ -221,6 +288,98 @@ internal sealed class KeepAliveWheel
     internal long Ticks(TimeSpan span) => (long)(span.Ticks * (_time.TimestampFrequency / (double)TimeSpan.TicksPerSecond));
 }
 
+/// <summary>
+/// The connections of a process to one PBX endpoint with the same settings (under the wheel's lock): they share a probe.
+/// </summary>
+internal sealed class KeepAliveGroup((object Peer, KeepAliveSettings Settings) key, long interval, long timeout)
+{
+    private readonly PingingStream?[] _candidates = new PingingStream?[KeepAliveWheel.ProbesPerGroup];
+    private int _candidateCount;
+    private long _lastProof;
+    private long _probeSentAt;
+    private long _probeDeadline;
+
+    public (object Peer, KeepAliveSettings Settings) Key { get; } = key;
+
+    /// <summary>How many streams of the wheel's set belong to the group.</summary>
+    public int Members { get; set; }
+
+    /// <summary>At this tick: when the unanswered probe was sent, if the group is to end; else <see langword="null"/>.</summary>
+    public long? SilentSince { get; private set; }
+
+    public void StartTick()
+    {
+        Array.Clear(_candidates);
+        _candidateCount = 0;
+        _lastProof = long.MinValue;
+        SilentSince = null;
+    }
+
+    /// <summary>Takes a stream's last read into the group's, and keeps it as a probe candidate if it may be one.</summary>
+    public void See(PingingStream stream)
+    {
+        _lastProof = Math.Max(_lastProof, stream.LastRead);
+        if (_candidateCount < _candidates.Length && stream.CanProbe)
+        {
+            _candidates[_candidateCount++] = stream;
+        }
+    }
+
+    /// <summary>
+    /// After the streams were seen: ends a probe that was answered, marks the group silent when its probe was not,
+    /// or sends a probe when the group received nothing for the interval. Returns whether the group is silent.
+    /// </summary>
+    public bool Decide(long now, bool resumed, ref long next, List<PingingStream> pings)
+    {
+        if (Members == 0 || _lastProof == long.MinValue)
+        {
+            return false;
+        }
+
+        if (resumed)
+        {
+            // Every connection verifies on its own after a sleep; a probe from before it proves nothing either way.
+            _probeSentAt = 0;
+            return false;
+        }
+
+        if (_probeSentAt != 0)
+        {
+            if (_lastProof >= _probeSentAt)
+            {
+                // Something arrived from the PBX since the probe: it is alive.
+                _probeSentAt = 0;
+            }
+            else if (now >= _probeDeadline)
+            {
+                SilentSince = _probeSentAt;
+                _probeSentAt = 0;
+                return true;
+            }
+            else
+            {
+                next = Math.Min(next, _probeDeadline);
+                return false;
+            }
+        }
+
+        if (now - _lastProof >= interval && _candidateCount > 0)
+        {
+            for (var i = 0; i < _candidateCount; i++)
+            {
+                _candidates[i]!.StartProbe(now);
+                pings.Add(_candidates[i]!);
+            }
+
+            _probeSentAt = now;
+            _probeDeadline = now + timeout;
+            next = Math.Min(next, _probeDeadline);
+        }
+
+        return false;
+    }
+}
+
 /// <summary>What the wheel does with a connection at a tick.</summary>
 internal enum KeepAliveAction
 {
@@ -235,6 +394,15 @@ internal enum KeepAliveAction
 /// <param name="VerifyTimeout">How long the PBX may stay silent after a verify PING (network change, resume).</param>
 internal readonly record struct KeepAliveSettings(TimeSpan Interval, TimeSpan Timeout, TimeSpan VerifyTimeout)
 {
+    /// <summary>How many intervals a connection of a group waits for traffic before it PINGs on its own.</summary>
+    public const int ConnectionIntervals = 8;
+
+    /// <summary>
+    /// A PING of the connection's own after this long without traffic (<see cref="ConnectionIntervals"/> intervals, 56 s
+    /// with the defaults): it finds a PBX that stopped serving this one connection while its group's probes are answered.
+    /// </summary>
+    public TimeSpan ConnectionInterval => Interval * ConnectionIntervals;
+
     /// <summary>
     /// The wheel's tick for this connection: a twentieth of the shorter setting, within [1 ms, 250 ms] (250 ms with the
     /// defaults). Short enough that the PINGs of many idle connections go out in small groups, not one burst a second;

@@ -130,7 +130,8 @@ public sealed partial class MyAppsWebSocketTransport
         if (Pings(settings.Interval, settings.Timeout))
         {
             var wheel = KeepAliveWheel.For(time);
-            handler.PlaintextStreamFilter = (context, _) => ValueTask.FromResult<Stream>(new PingingStream(context.PlaintextStream, settings, wheel));
+            handler.PlaintextStreamFilter = (context, _) => ValueTask.FromResult<Stream>(
+                new PingingStream(context.PlaintextStream, settings, wheel, context.InitialRequestMessage.RequestUri?.GetLeftPart(UriPartial.Path)));
         }
 
         return handler;

@@ -31,7 +31,7 @@ internal sealed class PingingStream : Stream
 
     private readonly Stream _inner;
     private readonly KeepAliveWheel _wheel;
-    private readonly long _interval;
+    private readonly long _connectionInterval;
     private readonly long _timeout;
     private readonly long _verifyTimeout;
     private readonly SemaphoreSlim _writeGate = new(1, 1);
@@ -51,18 +51,37 @@ internal sealed class PingingStream : Stream
     private long _deadline;
     private bool _verifying;
 
-    public PingingStream(Stream inner, KeepAliveSettings settings, KeepAliveWheel wheel)
+    /// <param name="inner">The plaintext stream under the WebSocket.</param>
+    /// <param name="settings">The connection's liveness settings.</param>
+    /// <param name="wheel">The wheel of the transport's time provider.</param>
+    /// <param name="peer">The PBX endpoint the connection goes to (scheme, authority, path): connections with the same
+    /// endpoint and settings share one liveness probe (<see cref="KeepAliveWheel"/>); <see langword="null"/> for a
+    /// connection that probes on its own.</param>
+    public PingingStream(Stream inner, KeepAliveSettings settings, KeepAliveWheel wheel, string? peer = null)
     {
         _inner = inner;
         _wheel = wheel;
         Settings = settings;
-        _interval = wheel.Ticks(settings.Interval);
+        Peer = peer;
+        _connectionInterval = wheel.Ticks(settings.ConnectionInterval);
         _timeout = wheel.Ticks(settings.Timeout);
         _verifyTimeout = wheel.Ticks(settings.VerifyTimeout);
         _lastRead = wheel.Time.GetTimestamp();
     }
 
     public KeepAliveSettings Settings { get; }
+
+    /// <summary>The PBX endpoint whose connections share a probe, or <see langword="null"/>.</summary>
+    public string? Peer { get; }
+
+    /// <summary>The wheel's group of this connection (set and read under the wheel's lock).</summary>
+    internal KeepAliveGroup? Group { get; set; }
+
+    /// <summary>When something was last received (the wheel's timestamp).</summary>
+    internal long LastRead => Volatile.Read(ref _lastRead);
+
+    /// <summary>Whether the wheel may pick this connection for a probe: alive, no PING of its own under way (wheel's lock).</summary>
+    internal bool CanProbe => _pingSentAt == 0 && !_expired && !_disposed;
 
     /// <summary>Whether the keepalive has given up on the peer.</summary>
     public bool Expired => _expired;
@@ -208,8 +227,9 @@ internal sealed class PingingStream : Stream
             next = Math.Min(next, _deadline);
             return KeepAliveAction.None;
         }
-        else if (now - lastRead >= _interval)
+        else if (now - lastRead >= _connectionInterval)
         {
+            // The connection's own check, for what its group's probe cannot see (a PBX that dropped this one session).
             StartPing(now, verify: false);
         }
         else
@@ -238,6 +258,29 @@ internal sealed class PingingStream : Stream
 
         StartPing(now, verify: true);
         deadline = _deadline;
+        return true;
+    }
+
+    /// <summary>Sends this connection its group's probe (under the wheel's lock): a keepalive PING with its timeout.</summary>
+    internal long StartProbe(long now)
+    {
+        StartPing(now, verify: false);
+        return _deadline;
+    }
+
+    /// <summary>
+    /// Gives up on the connection because its group's probe went unanswered and it received nothing since the probe was
+    /// sent (under the wheel's lock). Returns whether it was alive until now.
+    /// </summary>
+    internal bool ExpireWithGroup(long probeSentAt)
+    {
+        if (_expired || _disposed || LastRead >= probeSentAt)
+        {
+            return false;
+        }
+
+        _expired = true;
+        ExpiredAfter = Settings.Timeout;
         return true;
     }
 
