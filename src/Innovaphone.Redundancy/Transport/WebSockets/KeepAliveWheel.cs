@@ -102,7 +102,7 @@ internal sealed class KeepAliveWheel
             }
 
             group.Members++;
-            stream.Group = group;
+            stream.Join(group);
 
             var now = _time.GetTimestamp();
             var resolution = stream.Settings.Resolution;

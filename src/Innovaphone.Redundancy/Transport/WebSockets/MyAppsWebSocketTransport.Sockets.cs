@@ -40,6 +40,18 @@ public sealed partial class MyAppsWebSocketTransport
         }
     }
 
+    /// <summary>The keepalive groups of this transport's open sockets (tests: connections to one PBX share one).</summary>
+    internal IReadOnlyList<KeepAliveGroup> KeepAliveGroups
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _pinging.Where(s => !s.IsDisposed && s.Group is not null).Select(s => s.Group!).Distinct()];
+            }
+        }
+    }
+
     private async ValueTask<WebSocket> ConnectClientWebSocketAsync(Uri uri, CancellationToken cancellationToken)
     {
         var socket = new ClientWebSocket();

@@ -71,11 +71,11 @@ internal sealed class PingingStream : Stream
 
     public KeepAliveSettings Settings { get; }
 
-    /// <summary>The PBX endpoint whose connections share a probe, or <see langword="null"/>.</summary>
-    public string? Peer { get; }
+    /// <summary>The PBX endpoint whose connections share a probe, or <see langword="null"/> (also once the stream joined its group).</summary>
+    public string? Peer { get; private set; }
 
     /// <summary>The wheel's group of this connection (set and read under the wheel's lock).</summary>
-    internal KeepAliveGroup? Group { get; set; }
+    internal KeepAliveGroup? Group { get; private set; }
 
     /// <summary>When something was last received (the wheel's timestamp).</summary>
     internal long LastRead => Volatile.Read(ref _lastRead);
@@ -259,6 +259,13 @@ internal sealed class PingingStream : Stream
         StartPing(now, verify: true);
         deadline = _deadline;
         return true;
+    }
+
+    /// <summary>Joins the wheel's group (under the wheel's lock); the group holds the endpoint from then on.</summary>
+    internal void Join(KeepAliveGroup group)
+    {
+        Group = group;
+        Peer = null;
     }
 
     /// <summary>Sends this connection its group's probe (under the wheel's lock): a keepalive PING with its timeout.</summary>
