@@ -9,8 +9,10 @@ namespace Innovaphone.Redundancy.Transport.WebSockets;
 /// WebSocket PING/PONG liveness, on every runtime, driven by the process's <see cref="KeepAliveWheel"/> instead of a timer
 /// of its own. Sits in the plaintext stream under the WebSocket (SocketsHttpHandler's PlaintextStreamFilter: above TLS,
 /// below HTTP). Once an HTTP 101 upgrade response has passed, it joins the wheel, which sends a masked PING frame through
-/// it whenever nothing was received for the interval (or at once to verify the connection), and ends the stream when
-/// nothing at all arrives within the deadline after a PING. Any received byte (the PONG, or a message) proves the peer
+/// it when its group's probe picks it (nothing received from the PBX on any connection of the group for the interval),
+/// when it received nothing itself for <see cref="KeepAliveSettings.ConnectionInterval"/>, or at once to verify the
+/// connection; it ends the stream when nothing at all arrives within the deadline after a PING, or when the group's
+/// probe went unanswered and nothing arrived here either. Any received byte (the PONG, or a message) proves the peer
 /// alive.
 /// </summary>
 /// <remarks>
