@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Runtime.CompilerServices;
 
 namespace Innovaphone.Redundancy.Transport.WebSockets;
@@ -41,7 +42,10 @@ internal sealed class KeepAliveWheel
     private readonly TimeProvider _time;
     private readonly object _gate = new();
     private readonly HashSet<PingingStream> _streams = [];
-    private readonly Dictionary<(object Peer, KeepAliveSettings Settings), KeepAliveGroup> _groups = [];
+    // Keyed by text (endpoint and settings): a string-keyed dictionary runs precompiled framework code, where a struct key
+    // would be compiled on first use, on a failover path that waits for this lock.
+    private readonly Dictionary<string, KeepAliveGroup> _groups = new(StringComparer.Ordinal);
+    private readonly List<KeepAliveGroup> _loneGroups = [];
     private readonly List<PingingStream> _pings = [];
     private readonly List<PingingStream> _expired = [];
     private ITimer? _timer;
@@ -94,11 +98,20 @@ internal sealed class KeepAliveWheel
                 return;
             }
 
-            // A stream without a peer is a group of its own (a key no other stream has).
-            var key = ((object?)stream.Peer ?? stream, stream.Settings);
-            if (!_groups.TryGetValue(key, out var group))
+            // A stream without a peer is a group of its own.
+            var key = stream.Peer is { } peer ? stream.Settings.GroupKey(peer) : null;
+            KeepAliveGroup? group = null;
+            if (key is null || !_groups.TryGetValue(key, out group))
             {
-                _groups[key] = group = new KeepAliveGroup(key, Ticks(stream.Settings.Interval), Ticks(stream.Settings.Timeout));
+                group = new KeepAliveGroup(key, Ticks(stream.Settings.Interval), Ticks(stream.Settings.Timeout));
+                if (key is null)
+                {
+                    _loneGroups.Add(group);
+                }
+                else
+                {
+                    _groups[key] = group;
+                }
             }
 
             group.Members++;
@@ -201,6 +214,11 @@ internal sealed class KeepAliveWheel
                 group.StartTick();
             }
 
+            foreach (var group in _loneGroups)
+            {
+                group.StartTick();
+            }
+
             foreach (var stream in _streams)
             {
                 switch (stream.Check(now, resumed, ref next))
@@ -218,6 +236,11 @@ internal sealed class KeepAliveWheel
 
             var silent = false;
             foreach (var group in _groups.Values)
+            {
+                silent |= group.Decide(now, resumed, ref next, _pings);
+            }
+
+            foreach (var group in _loneGroups)
             {
                 silent |= group.Decide(now, resumed, ref next, _pings);
             }
@@ -264,7 +287,14 @@ internal sealed class KeepAliveWheel
 
         if (stream.Group is { } group && --group.Members == 0)
         {
-            _groups.Remove(group.Key);
+            if (group.Key is { } key)
+            {
+                _groups.Remove(key);
+            }
+            else
+            {
+                _loneGroups.Remove(group);
+            }
         }
 
         return true;
@@ -291,7 +321,7 @@ internal sealed class KeepAliveWheel
 /// <summary>
 /// The connections of a process to one PBX endpoint with the same settings (under the wheel's lock): they share a probe.
 /// </summary>
-internal sealed class KeepAliveGroup((object Peer, KeepAliveSettings Settings) key, long interval, long timeout)
+internal sealed class KeepAliveGroup(string? key, long interval, long timeout)
 {
     private readonly PingingStream?[] _candidates = new PingingStream?[KeepAliveWheel.ProbesPerGroup];
     private int _candidateCount;
@@ -299,7 +329,8 @@ internal sealed class KeepAliveGroup((object Peer, KeepAliveSettings Settings) k
     private long _probeSentAt;
     private long _probeDeadline;
 
-    public (object Peer, KeepAliveSettings Settings) Key { get; } = key;
+    /// <summary>The endpoint and settings the group's streams share, or <see langword="null"/> for a stream on its own.</summary>
+    public string? Key { get; } = key;
 
     /// <summary>How many streams of the wheel's set belong to the group.</summary>
     public int Members { get; set; }
@@ -402,6 +433,10 @@ internal readonly record struct KeepAliveSettings(TimeSpan Interval, TimeSpan Ti
     /// with the defaults): it finds a PBX that stopped serving this one connection while its group's probes are answered.
     /// </summary>
     public TimeSpan ConnectionInterval => Interval * ConnectionIntervals;
+
+    /// <summary>The key of the group of connections to <paramref name="peer"/> with these settings.</summary>
+    public string GroupKey(string peer) =>
+        string.Create(CultureInfo.InvariantCulture, $"{Interval.Ticks} {Timeout.Ticks} {VerifyTimeout.Ticks} {peer}");
 
     /// <summary>
     /// The wheel's tick for this connection: a twentieth of the shorter setting, within [1 ms, 250 ms] (250 ms with the
