@@ -44,8 +44,8 @@ internal sealed class KeepAliveWheel
     private readonly HashSet<PingingStream> _streams = [];
     // Keyed by text (endpoint and settings): a string-keyed dictionary runs precompiled framework code, where a struct key
     // would be compiled on first use, on a failover path that waits for this lock.
-    private readonly Dictionary<string, KeepAliveGroup> _groups = new(StringComparer.Ordinal);
-    private readonly List<KeepAliveGroup> _loneGroups = [];
+    private readonly Dictionary<string, KeepAliveGroup> _byKey = new(StringComparer.Ordinal);
+    private readonly List<KeepAliveGroup> _groups = [];
     private readonly List<PingingStream> _pings = [];
     private readonly List<PingingStream> _expired = [];
     private ITimer? _timer;
@@ -101,16 +101,13 @@ internal sealed class KeepAliveWheel
             // A stream without a peer is a group of its own.
             var key = stream.Peer is { } peer ? stream.Settings.GroupKey(peer) : null;
             KeepAliveGroup? group = null;
-            if (key is null || !_groups.TryGetValue(key, out group))
+            if (key is null || !_byKey.TryGetValue(key, out group))
             {
                 group = new KeepAliveGroup(key, Ticks(stream.Settings.Interval), Ticks(stream.Settings.Timeout));
-                if (key is null)
+                _groups.Add(group);
+                if (key is not null)
                 {
-                    _loneGroups.Add(group);
-                }
-                else
-                {
-                    _groups[key] = group;
+                    _byKey[key] = group;
                 }
             }
 
@@ -209,12 +206,7 @@ internal sealed class KeepAliveWheel
             _lastTick = now;
             _lastWall = wall;
             var next = now + Ticks(_period);
-            foreach (var group in _groups.Values)
-            {
-                group.StartTick();
-            }
-
-            foreach (var group in _loneGroups)
+            foreach (var group in _groups)
             {
                 group.StartTick();
             }
@@ -235,12 +227,7 @@ internal sealed class KeepAliveWheel
             }
 
             var silent = false;
-            foreach (var group in _groups.Values)
-            {
-                silent |= group.Decide(now, resumed, ref next, _pings);
-            }
-
-            foreach (var group in _loneGroups)
+            foreach (var group in _groups)
             {
                 silent |= group.Decide(now, resumed, ref next, _pings);
             }
@@ -287,13 +274,10 @@ internal sealed class KeepAliveWheel
 
         if (stream.Group is { } group && --group.Members == 0)
         {
+            _groups.Remove(group);
             if (group.Key is { } key)
             {
-                _groups.Remove(key);
-            }
-            else
-            {
-                _loneGroups.Remove(group);
+                _byKey.Remove(key);
             }
         }
 
@@ -332,7 +316,7 @@ internal sealed class KeepAliveGroup(string? key, long interval, long timeout)
     /// <summary>The endpoint and settings the group's streams share, or <see langword="null"/> for a stream on its own.</summary>
     public string? Key { get; } = key;
 
-    /// <summary>How many streams of the wheel's set belong to the group.</summary>
+    /// <summary>How many streams of the wheel's set belong to the group (the wheel drops the group with its last one, so a tick sees each group's streams).</summary>
     public int Members { get; set; }
 
     /// <summary>At this tick: when the unanswered probe was sent, if the group is to end; else <see langword="null"/>.</summary>
@@ -362,11 +346,6 @@ internal sealed class KeepAliveGroup(string? key, long interval, long timeout)
     /// </summary>
     public bool Decide(long now, bool resumed, ref long next, List<PingingStream> pings)
     {
-        if (Members == 0 || _lastProof == long.MinValue)
-        {
-            return false;
-        }
-
         if (resumed)
         {
             // Every connection verifies on its own after a sleep; a probe from before it proves nothing either way.

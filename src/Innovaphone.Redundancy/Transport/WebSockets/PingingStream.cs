@@ -271,11 +271,7 @@ internal sealed class PingingStream : Stream
     }
 
     /// <summary>Sends this connection its group's probe (under the wheel's lock): a keepalive PING with its timeout.</summary>
-    internal long StartProbe(long now)
-    {
-        StartPing(now, verify: false);
-        return _deadline;
-    }
+    internal void StartProbe(long now) => StartPing(now, verify: false);
 
     /// <summary>
     /// Gives up on the connection because its group's probe went unanswered and it received nothing since the probe was
