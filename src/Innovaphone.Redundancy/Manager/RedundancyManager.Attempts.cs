@@ -73,10 +73,10 @@ public sealed partial class RedundancyManager
             await wait.ConfigureAwait(false);
         }
 
-        if (spread.Herd?.AdmitAsync(_options.ReconnectJitter, spread.Reconnect) is { IsCompleted: false } turn)
+        if (spread.Herd?.AdmitAsync(_options.ReconnectJitter, spread.Reconnect, cancellationToken) is { IsCompleted: false } turn)
         {
             var waited = _time.GetTimestamp();
-            await turn.WaitAsync(cancellationToken).ConfigureAwait(false);
+            await turn.ConfigureAwait(false);
             Log.ReconnectPaced(_logger, pbx, _time.GetElapsedTime(waited));
         }
 

@@ -154,7 +154,10 @@ internal sealed class ReconnectSpread
         /// <param name="window">The window of ReconnectJitter of the manager asking.</param>
         /// <param name="reconnect">Whether this is a reconnect's first attempt; the others of its round (the next PBX after a
         /// refusal, a staggered one) take turns too, and the herd's rate grows with the attempts per reconnect it sees.</param>
-        public Task AdmitAsync(TimeSpan window, bool reconnect = true)
+        /// <param name="cancellationToken">Gives up the turn (stop, dispose, a newer round): the task is cancelled and the
+        /// turn goes to the next in the queue.</param>
+        /// <returns>A task that completes at the reconnect's turn.</returns>
+        public Task AdmitAsync(TimeSpan window, bool reconnect = true, CancellationToken cancellationToken = default)
         {
             lock (_owner._gate)
             {
@@ -174,6 +177,13 @@ internal sealed class ReconnectSpread
 
                 var turn = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                 _waiting.Enqueue(turn);
+
+                // Cancelled while it waits, the turn is left in the queue, and the pump hands its token to the next one.
+                if (cancellationToken.CanBeCanceled)
+                {
+                    cancellationToken.UnsafeRegister(static t => ((TaskCompletionSource)t!).TrySetCanceled(), turn);
+                }
+
                 _pump ??= _owner._time.CreateTimer(static h => ((Herd)h!).Pump(), this, PumpPeriod, PumpPeriod);
                 return turn.Task;
             }

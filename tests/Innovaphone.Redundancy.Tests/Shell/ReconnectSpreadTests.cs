@@ -137,6 +137,30 @@ public sealed class ReconnectSpreadTests
     }
 
     [Fact]
+    public void AReconnectCancelledWhileItWaits_GivesItsTurnToTheNext()
+    {
+        // A herd of 10,000: 15 turns per 10 ms tick once the burst is spent.
+        var herd = _spread.Delay(Master, Window, 0).Herd!;
+        for (var i = 1; i < 10_000; i++)
+        {
+            _spread.Delay(Master, Window, 0);
+        }
+
+        Enumerable.Range(0, ReconnectSpread.BurstSize).Select(_ => herd.AdmitAsync(Window)).ToList()
+            .Should().AllSatisfy(t => t.IsCompletedSuccessfully.Should().BeTrue(), "the burst starts at once");
+        using var stopped = new CancellationTokenSource();
+        var cancelled = Enumerable.Range(0, 15).Select(_ => herd.AdmitAsync(Window, cancellationToken: stopped.Token)).ToList();
+        var next = Enumerable.Range(0, 15).Select(_ => herd.AdmitAsync(Window)).ToList();
+
+        stopped.Cancel();
+        _time.Advance(ReconnectSpread.PumpPeriod);
+
+        cancelled.Should().AllSatisfy(t => t.IsCanceled.Should().BeTrue());
+        next.Should().AllSatisfy(t => t.IsCompletedSuccessfully.Should().BeTrue(), "the first tick's 15 turns go to the 15 still waiting");
+        _spread.WaitingFor(Master).Should().Be(0);
+    }
+
+    [Fact]
     public void ABacklogAfterAStall_IsLetThroughAtOneAndAHalfTimesTheHerdsShare_AndALateTickReleasesNoMoreThanABurst()
     {
         // 10,000 managers lost the master; 520 of their waits fell due in a stall and end together.
